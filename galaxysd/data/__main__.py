@@ -1,0 +1,146 @@
+"""``python -m galaxysd.data {download,cache,demo,info}``: the data jobs on the command line."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from typing import Iterator, Sequence
+
+from galaxysd.data.catalog import concat_catalogs, load_report
+from galaxysd.data.loaders import LOADERS, load_catalog_spec
+
+SPEC_HELP = (f"a catalog as KIND:PATH[?option=value&...], KIND one of {', '.join(LOADERS)}; "
+             "e.g. gz1:../shared/data/gz1-sdss or gz2:data/gz2?images_only=true")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, reported like other bad input."""
+
+    def error(self, message: str):
+        raise ValueError(f"{message} (see {self.prog} --help)")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line of the data jobs (``ValueError`` on bad usage)."""
+    parser = _Parser(prog="python -m galaxysd.data",
+                                     description="Download Galaxy Zoo data, build image caches, "
+                                                 "render the demo survey, inspect catalogs.")
+    jobs = parser.add_subparsers(dest="job", required=True, metavar="{download,cache,demo,info}")
+
+    download = jobs.add_parser("download", help="fetch a public data set (resumable, verified)",
+                               description="Fetch a public data set into DEST; run it again to "
+                                           "resume an interrupted download.")
+    download.add_argument("dataset", choices=["gz2"],
+                          help="gz2: Hart et al. (2016) table, filename mapping and images (~3 GB)")
+    download.add_argument("--dest", required=True, metavar="DIR", help="folder to download into")
+    download.add_argument("--base-url", metavar="URL",
+                          help="fetch every file from URL/NAME instead of its public host (a mirror)")
+    download.add_argument("--skip-images", action="store_true",
+                          help="fetch only the tables, not the images archive")
+    download.add_argument("--keep-archives", action="store_true",
+                          help="keep archives after extracting them (default: delete)")
+
+    cache = jobs.add_parser("cache", help="decode catalogs' images once into an image cache",
+                            description="Build an image cache from one or more catalogs "
+                                        "(rows without an image are left out).")
+    cache.add_argument("--catalog", action="append", required=True, metavar="SPEC",
+                       help=SPEC_HELP + "; repeat to combine catalogs")
+    cache.add_argument("--out", required=True, metavar="DIR", help="folder to write the cache into")
+    cache.add_argument("--size", type=int, default=64,
+                       help="side of the square images in pixels (default 64)")
+    cache.add_argument("--crop", type=float, metavar="F",
+                       help="keep the central fraction F of every image before resizing "
+                            "(default: each source's standard framing)")
+    cache.add_argument("--workers", type=int, default=2, help="decoding processes (default 2)")
+
+    demo = jobs.add_parser("demo", help="render the built-in demo survey",
+                           description="Render N synthetic demo-survey galaxies with catalog.csv.")
+    demo.add_argument("--n", type=int, required=True, help="number of galaxies")
+    demo.add_argument("--out", required=True, metavar="DIR",
+                      help="folder for catalog.csv and images/")
+    demo.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--workers", type=int, default=2, help="rendering processes (default 2)")
+
+    info = jobs.add_parser("info", help="load a catalog and print what was kept and skipped",
+                           description="Load a catalog and print its row count and load report.")
+    info.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Silence a logger below errors while the same text is printed instead."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def run_download(args: argparse.Namespace) -> None:
+    """The ``download`` job."""
+    from galaxysd.data.download import download_dataset
+
+    dest = download_dataset(args.dataset, args.dest, base_url=args.base_url,
+                            skip_images=args.skip_images, keep_archives=args.keep_archives)
+    print(f"{args.dataset} ready in {dest}; load it as {args.dataset}:{dest}")
+
+
+def run_cache(args: argparse.Namespace) -> None:
+    """The ``cache`` job."""
+    from galaxysd.data.cache import build_cache
+
+    catalog = concat_catalogs(load_catalog_spec(spec) for spec in args.catalog)
+    imaged = catalog[catalog["image_path"] != ""].reset_index(drop=True)
+    if len(imaged) < len(catalog):
+        print(f"{len(catalog) - len(imaged):,} rows have no image and are left out of the cache")
+    if imaged.empty:
+        raise ValueError("the catalogs hold no images to cache")
+    build_cache(imaged, args.out, size=args.size, crop=args.crop, workers=args.workers)
+    print(f"cached {len(imaged):,} images at {args.size}x{args.size} in {args.out}")
+
+
+def run_demo(args: argparse.Namespace) -> None:
+    """The ``demo`` job."""
+    from galaxysd.data.demo import render_demo_survey
+
+    if args.n < 1:
+        raise ValueError(f"--n must be at least 1, got {args.n}")
+    catalog = render_demo_survey(args.n, args.out, size=args.size, seed=args.seed,
+                                 workers=args.workers)
+    print(f"rendered {len(catalog):,} demo galaxies in {args.out}; load them as demo:{args.out}")
+
+
+def run_info(args: argparse.Namespace) -> None:
+    """The ``info`` job."""
+    with _quiet("galaxysd.data.catalog"):
+        catalog = load_catalog_spec(args.spec)
+    with_image = int((catalog["image_path"] != "").sum())
+    print(f"{args.spec}: {len(catalog):,} rows, {with_image:,} with an image")
+    print(load_report(catalog))
+
+
+JOBS = {"download": run_download, "cache": run_cache, "demo": run_demo, "info": run_info}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one data job; returns the exit code (1 with one line on stderr for bad input)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        args = parse_args(argv)
+        JOBS[args.job](args)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

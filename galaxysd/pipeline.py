@@ -1,0 +1,247 @@
+"""The GalaxySD diffusion pipeline: weighted morphology prompt -> galaxy images.
+
+``GalaxyPipeline`` is a ``diffusers.DiffusionPipeline`` (``save_pretrained`` /
+``from_pretrained``, safetensors only) holding a ``UNet2DConditionModel``, a scheduler and a
+conditioning encoder. Two configurations:
+
+* default: a :class:`~galaxysd.encoders.TagEncoder`, images pixel-unshuffled into a small
+  exact latent grid (no autoencoder to train);
+* paper mode: a Stable Diffusion 1.5 VAE + CLIP text encoder + tokenizer, prompts weighted
+  the paper's way.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import DiffusionPipeline
+from PIL import Image
+
+from galaxysd import morphology
+from galaxysd.encoders import Conditioning, TagEncoder, WeightedCLIPEncoder
+from galaxysd.samplers import DEFAULT_SAMPLER, make_scheduler
+
+MAX_IMAGES = 256
+MAX_STEPS = 1000
+MAX_GUIDANCE = 50.0
+
+PromptLike = str | Mapping[str, float]
+
+
+@dataclass
+class GalaxyOutput:
+    """Generated galaxies: PIL images, the same as a (N, H, W, 3) uint8 array, and settings."""
+
+    arrays: np.ndarray
+    prompts: list[dict[str, float]]
+    seeds: list[int]
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def images(self) -> list[Image.Image]:
+        return [Image.fromarray(a) for a in self.arrays]
+
+
+def as_weights(prompt: PromptLike) -> dict[str, float]:
+    """A prompt string or ``{tag: weight}`` dict, validated into canonical ``{tag: weight}``."""
+    if isinstance(prompt, str):
+        return morphology.parse_prompt(prompt)
+    if isinstance(prompt, Mapping):
+        return morphology.validate_weights(prompt)
+    raise ValueError(f"a prompt must be text or a {{tag: weight}} dict, got {type(prompt).__name__}")
+
+
+def _check_int(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not low <= int(value) <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return int(value)
+
+
+def _check_float(name: str, value, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+    return number
+
+
+def images_to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [-1, 1]."""
+    return torch.from_numpy(np.array(images, dtype=np.uint8, copy=True)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+def tensor_to_images(tensor: torch.Tensor) -> np.ndarray:
+    """(N, 3, H, W) float in [-1, 1] -> (N, H, W, 3) uint8."""
+    scaled = ((tensor.float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+    return scaled.permute(0, 2, 3, 1).cpu().numpy()
+
+
+class GalaxyPipeline(DiffusionPipeline):
+    """Conditional galaxy generator (see module docstring)."""
+
+    model_cpu_offload_seq = "text_encoder->unet->vae"
+    _optional_components = ["tag_encoder", "vae", "text_encoder", "tokenizer"]
+
+    def __init__(self, unet, scheduler, tag_encoder: TagEncoder | None, vae, text_encoder, tokenizer,
+                 image_size: int = 64, unshuffle: int = 4):
+        super().__init__()
+        self.register_modules(unet=unet, scheduler=scheduler, tag_encoder=tag_encoder, vae=vae,
+                              text_encoder=text_encoder, tokenizer=tokenizer)
+        self.register_to_config(image_size=image_size, unshuffle=unshuffle)
+
+    # ----------------------------------------------------------------- conditioning
+    @property
+    def paper_mode(self) -> bool:
+        """True when conditioned by a CLIP text encoder rather than the tag encoder."""
+        return self.tag_encoder is None
+
+    def encode(self, prompts: Sequence[Mapping[str, float]]) -> Conditioning:
+        """Conditioning for a batch of ``{tag: weight}`` dicts (empty dict = unconditional)."""
+        if self.paper_mode:
+            return WeightedCLIPEncoder(self.tokenizer, self.text_encoder).encode(prompts)
+        return self.tag_encoder.encode(prompts)
+
+    # ----------------------------------------------------------------- image <-> latent
+    def images_to_latents(self, pixels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(N, 3, H, W) in [-1, 1] -> the space the UNet denoises."""
+        if self.vae is not None:
+            dist = self.vae.encode(pixels.to(self.vae.dtype)).latent_dist
+            return dist.sample(generator) * self.vae.config.scaling_factor
+        return F.pixel_unshuffle(pixels, self.config.unshuffle)
+
+    def latents_to_images(self, latents: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`images_to_latents`, (N, 3, H, W) in [-1, 1]."""
+        if self.vae is not None:
+            return self.vae.decode(latents.to(self.vae.dtype) / self.vae.config.scaling_factor).sample
+        return F.pixel_shuffle(latents, self.config.unshuffle)
+
+    def latent_shape(self) -> tuple[int, int, int]:
+        """(channels, height, width) of one latent."""
+        size = self.unet.config.sample_size
+        return (self.unet.config.in_channels, size, size)
+
+    # ----------------------------------------------------------------- denoiser
+    def predict(self, latents: torch.Tensor, t, cond: Conditioning, uncond: Conditioning,
+                guidance_scale: float, batched_guidance: bool = True) -> torch.Tensor:
+        """Classifier-free guided model output; one batched forward pass unless disabled."""
+        def run(x, c: Conditioning):
+            return self.unet(x, t, encoder_hidden_states=c.context, class_labels=c.class_vector).sample
+
+        if guidance_scale == 1.0:
+            return run(latents, cond)
+        if batched_guidance:
+            out_uncond, out_cond = run(torch.cat([latents, latents]), uncond.cat(cond)).chunk(2)
+        else:
+            out_uncond, out_cond = run(latents, uncond), run(latents, cond)
+        return out_uncond + guidance_scale * (out_cond - out_uncond)
+
+    def initial_noise(self, seeds: Sequence[int], shape=None) -> torch.Tensor:
+        """One noise tensor per seed, independent of batch size (image i depends only on seed i)."""
+        shape = shape or self.latent_shape()
+        noise = [torch.randn(shape, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+        return torch.stack(noise)
+
+    # ----------------------------------------------------------------- sampling
+    @torch.inference_mode()
+    def __call__(self, prompt: PromptLike | Sequence[PromptLike] = "", num_images: int = 4,
+                 seed: int | Sequence[int] = 0, steps: int = 20, guidance_scale: float = 3.0,
+                 sampler: str = DEFAULT_SAMPLER, reference: np.ndarray | Image.Image | None = None,
+                 strength: float = 0.6, noise: torch.Tensor | None = None,
+                 batched_guidance: bool = True, progress: bool = False) -> GalaxyOutput:
+        """Generate ``num_images`` galaxies for a prompt (or one prompt per image).
+
+        ``seed`` is the first seed (image i uses ``seed + i``) or a list of seeds.
+        ``reference`` (an RGB image) starts sampling from it noised to ``strength``
+        (image-to-image). ``noise`` overrides the initial latents (interpolation).
+        """
+        num_images = _check_int("num_images", num_images, 1, MAX_IMAGES)
+        steps = _check_int("steps", steps, 1, MAX_STEPS)
+        guidance_scale = _check_float("guidance_scale", guidance_scale, 0.0, MAX_GUIDANCE)
+        prompts = self._prompt_list(prompt, num_images)
+        seeds = self._seed_list(seed, num_images)
+        scheduler = make_scheduler(sampler, self.scheduler.config)
+        scheduler.set_timesteps(steps)
+        timesteps = scheduler.timesteps
+        device, dtype = self.unet.device, self.unet.dtype
+
+        latents = (noise if noise is not None else self.initial_noise(seeds)).to(device, dtype)
+        if reference is not None:
+            strength = _check_float("strength", strength, 1e-3, 1.0)
+            start = min(int(round(steps * (1.0 - strength))), steps - 1)
+            timesteps = timesteps[start:]
+            if hasattr(scheduler, "set_begin_index"):
+                scheduler.set_begin_index(start)
+            ref = self.images_to_latents(self._reference_tensor(reference, num_images).to(device, dtype))
+            latents = scheduler.add_noise(ref, latents, timesteps[:1].repeat(num_images))
+        else:
+            latents = latents * scheduler.init_noise_sigma
+
+        cond = self.encode(prompts)
+        uncond = self.encode([{}] * num_images)
+        generator = torch.Generator().manual_seed(int(seeds[0]))
+        iterator = self.progress_bar(timesteps) if progress else timesteps
+        for t in iterator:
+            model_in = scheduler.scale_model_input(latents, t)
+            model_out = self.predict(model_in, t, cond, uncond, guidance_scale, batched_guidance)
+            step_kwargs = {"generator": generator} if "generator" in scheduler.step.__code__.co_varnames else {}
+            latents = scheduler.step(model_out, t, latents, **step_kwargs).prev_sample
+        arrays = tensor_to_images(self.latents_to_images(latents))
+        settings = {"steps": steps, "guidance_scale": guidance_scale, "sampler": sampler,
+                    "strength": strength if reference is not None else None}
+        return GalaxyOutput(arrays=arrays, prompts=prompts, seeds=seeds, settings=settings)
+
+    def _prompt_list(self, prompt, num_images: int) -> list[dict[str, float]]:
+        if isinstance(prompt, (str, Mapping)):
+            return [as_weights(prompt)] * num_images
+        prompts = [as_weights(p) for p in prompt]
+        if len(prompts) == 1:
+            return prompts * num_images
+        if len(prompts) != num_images:
+            raise ValueError(f"got {len(prompts)} prompts for {num_images} images")
+        return prompts
+
+    @staticmethod
+    def _seed_list(seed, num_images: int) -> list[int]:
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            return [int(seed) + i for i in range(num_images)]
+        seeds = [int(s) for s in seed]
+        if len(seeds) != num_images:
+            raise ValueError(f"got {len(seeds)} seeds for {num_images} images")
+        return seeds
+
+    def _reference_tensor(self, reference, num_images: int) -> torch.Tensor:
+        image = reference if isinstance(reference, Image.Image) else Image.fromarray(np.asarray(reference, np.uint8))
+        size = self.config.image_size
+        image = image.convert("RGB").resize((size, size), Image.LANCZOS)
+        return images_to_tensor(np.asarray(image)[None]).repeat(num_images, 1, 1, 1)
+
+    # ----------------------------------------------------------------- morphs
+    def interpolate(self, prompt_a: PromptLike, prompt_b: PromptLike, frames: int = 8,
+                    seeds: tuple[int, int] = (0, 1), **kwargs) -> GalaxyOutput:
+        """A morph sequence: weights interpolated linearly, noise spherically, between two prompts."""
+        frames = _check_int("frames", frames, 2, MAX_IMAGES)
+        a, b = as_weights(prompt_a), as_weights(prompt_b)
+        noise_a, noise_b = self.initial_noise(list(seeds[:1])), self.initial_noise(list(seeds[1:2]))
+        fractions = np.linspace(0.0, 1.0, frames)
+        prompts = [{tag: round((1 - f) * a.get(tag, 0.0) + f * b.get(tag, 0.0), 6)
+                    for tag in {**a, **b}} for f in fractions]
+        noise = torch.cat([slerp(noise_a, noise_b, float(f)) for f in fractions])
+        return self(prompts, num_images=frames, seed=[seeds[0]] * frames, noise=noise, **kwargs)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Spherical interpolation between two noise tensors (keeps them Gaussian-like)."""
+    a_flat, b_flat = a.flatten(), b.flatten()
+    cos = torch.dot(a_flat, b_flat) / (a_flat.norm() * b_flat.norm())
+    omega = torch.arccos(cos.clamp(-1 + 1e-7, 1 - 1e-7))
+    if omega.abs() < 1e-4:
+        return (1 - fraction) * a + fraction * b
+    return (torch.sin((1 - fraction) * omega) * a + torch.sin(fraction * omega) * b) / torch.sin(omega)
