@@ -37,7 +37,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from galaxysd.data.demo_votes import truth_to_vote_fractions
-from galaxysd.data.render import render_galaxy
+from galaxysd.data.render import projected_axis_ratio, render_galaxy
 
 TYPES = ("elliptical", "lenticular", "spiral", "star")
 TYPE_PROBABILITIES = (0.40, 0.12, 0.475, 0.005)
@@ -66,7 +66,7 @@ def sample_truth(n: int, seed: int = 0) -> pd.DataFrame:
 
     inclination = np.where(disk, np.rad2deg(np.arccos(rng.random(n))), np.nan)
     cos_i = np.cos(np.deg2rad(np.nan_to_num(inclination)))
-    disk_q = np.sqrt(cos_i**2 + (0.15 * np.sqrt(1 - cos_i**2)) ** 2)
+    disk_q = projected_axis_ratio(cos_i)
     round_q = 1 - 0.7 * rng.beta(1.5, 2.5, n)
     round_q = np.where(dusty_early, np.maximum(round_q, rng.uniform(0.55, 1.0, n)), round_q)
     disk_re = np.where(disk, np.clip(0.115 * rng.lognormal(0, 0.22, n), 0.06, 0.22), np.nan)

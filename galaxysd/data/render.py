@@ -92,18 +92,23 @@ def draw_spheroid(canvas: Canvas, x, y, flux, half_light, n, axis_ratio, pa, col
     canvas.add(sersic_profile(radius, half_light, n), flux, colour, window)
 
 
+def projected_axis_ratio(cos_inclination):
+    """Apparent axis ratio of a disk of thickness :data:`DISK_THICKNESS` at inclination i."""
+    return np.sqrt(cos_inclination**2 + DISK_THICKNESS**2 * (1 - cos_inclination**2))
+
+
 def disk_plane(x, y, pa: float, inclination: float):
-    """Disk-plane radius and azimuth of each pixel, and the projected axis ratio."""
+    """Disk-plane radius and azimuth of each pixel of a disk seen at ``inclination``."""
     cos_i = np.cos(np.deg2rad(inclination))
-    q = float(np.sqrt(cos_i**2 + (DISK_THICKNESS * np.sin(np.deg2rad(inclination))) ** 2))
+    q = float(projected_axis_ratio(cos_i))
     u, v = rotated(x, y, pa)
     v_disk = v / q
-    return np.sqrt(u * u + v_disk * v_disk), np.arctan2(v_disk, u), q
+    return np.sqrt(u * u + v_disk * v_disk), np.arctan2(v_disk, u)
 
 
 def draw_disk(canvas: Canvas, t: Mapping, x, y, flux: float, rng: np.random.Generator) -> np.ndarray:
     """Exponential disk with arms, knots, bar and ring; returns the disk-plane radius."""
-    radius, azimuth, _ = disk_plane(x, y, t["pa"], t["inclination"])
+    radius, azimuth = disk_plane(x, y, t["pa"], t["inclination"])
     scale = float(t["disk_re"]) / 1.678
     base = np.exp(-radius / scale)
     offset = t["colour"] - 0.55

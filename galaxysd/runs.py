@@ -1,0 +1,127 @@
+"""Run directories: the one contract between the jobs and the app.
+
+```
+runs/<name>/
+  config.yaml          what was trained, on what data, with which seed
+  model/               the pipeline (safetensors only)
+  checkpoints/         resumable training state (step_XXXXXXX/)
+  samples/             seeded sample grids written during training
+  train_log.jsonl      one line per logged step
+  eval/                metrics.json, curves.csv, pareto.csv, samples/*.png
+  augment/results.csv  purity / completeness per task, real vs real+synthetic
+  discover/candidates.csv + thumbs/
+```
+The repository ships one run, ``assets/default-run``, so everything works on a fresh clone.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RUN = REPO_ROOT / "assets" / "default-run"
+RUNS_ROOT = REPO_ROOT / "runs"
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Read-only accessors for one run directory."""
+
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def model_dir(self) -> Path:
+        return self.path / "model"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.path / "eval"
+
+    @property
+    def augment_dir(self) -> Path:
+        return self.path / "augment"
+
+    @property
+    def discover_dir(self) -> Path:
+        return self.path / "discover"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.path / "samples"
+
+    def has_model(self) -> bool:
+        """True once training has written ``model/``."""
+        return (self.model_dir / "model_index.json").is_file()
+
+    def config(self) -> dict:
+        """``config.yaml`` as a dict (empty when absent)."""
+        path = self.path / "config.yaml"
+        return yaml.safe_load(path.read_text()) or {} if path.is_file() else {}
+
+    def train_log(self) -> pd.DataFrame:
+        """``train_log.jsonl`` as a DataFrame (skips a half-written last line)."""
+        path = self.path / "train_log.jsonl"
+        rows = []
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return pd.DataFrame(rows)
+
+    def sample_grids(self) -> list[Path]:
+        """Training sample grids, oldest first."""
+        return sorted(self.samples_dir.glob("step_*.png")) if self.samples_dir.is_dir() else []
+
+    def checkpoints(self) -> list[Path]:
+        """Finished checkpoints, oldest first."""
+        from galaxysd.checkpoints import checkpoint_dirs
+        return checkpoint_dirs(self.path)
+
+
+def list_runs(roots: tuple[Path, ...] = (DEFAULT_RUN.parent, RUNS_ROOT)) -> list[RunDir]:
+    """Every run directory (a folder with ``config.yaml``) under the given roots."""
+    found: list[RunDir] = []
+    for root in roots:
+        if not Path(root).is_dir():
+            continue
+        for child in sorted(Path(root).iterdir()):
+            if child.is_dir() and (child / "config.yaml").is_file():
+                found.append(RunDir(child))
+    return found
+
+
+def load_checkpoint_pipeline(checkpoint: str | Path, device=None, use_ema: bool = True):
+    """A pipeline with the (EMA) weights of a training checkpoint, for curves and inspection."""
+    import torch
+
+    from galaxysd import checkpoints as ckpt
+    from galaxysd.model_io import default_device, inference_dtype
+    from galaxysd.train import build_pipeline
+    from galaxysd.train_config import TrainConfig
+
+    checkpoint = Path(checkpoint)
+    run = RunDir(checkpoint.parent.parent)
+    values = {k: v for k, v in run.config().items() if k in TrainConfig.__dataclass_fields__}
+    values["data"] = values.get("data") or [{"catalog": "demo:unused"}]
+    config = TrainConfig.from_dict(values)
+    pipe = build_pipeline(config)
+    modules = {"unet": pipe.unet, "tag_encoder": pipe.tag_encoder}
+    ema, _ = ckpt.load_checkpoint(checkpoint, {k: v for k, v in modules.items() if v is not None})
+    if use_ema:
+        ckpt.ema_weights_into({k: v for k, v in modules.items() if v is not None}, ema)
+    device = torch.device(device) if device is not None else default_device()
+    pipe.to(device, inference_dtype(device))
+    pipe.unet.to(memory_format=torch.channels_last)
+    pipe.set_progress_bar_config(disable=True)
+    pipe.unet.eval()
+    return pipe

@@ -1,0 +1,78 @@
+"""Realism, diversity, consistency and Pareto marking."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluation_fakes import held_out_rows, real_gz1_cache, real_gz1_judge, toy_cache, toy_judge
+from galaxysd.metrics import (consistency, frechet_distance, mark_pareto_fronts,
+                              mean_pairwise_distance, pareto_mask, relative_diversity,
+                              split_frechet)
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
+    features = np.random.default_rng(0).normal(size=(200, 16))
+    assert frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
+    distances = [frechet_distance(features, features + shift) for shift in (0.5, 1.0, 2.0)]
+    assert distances == pytest.approx([16 * 0.25, 16 * 1.0, 16 * 4.0], rel=1e-6)
+
+
+def test_frechet_distance_is_stable_with_fewer_images_than_features():
+    features = np.random.default_rng(1).normal(size=(10, 64))
+    assert frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
+    assert np.isnan(frechet_distance(features[:1], features))
+
+
+def test_frechet_distance_sees_a_change_of_spread():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(4000, 4)), 3 * rng.normal(size=(4000, 4))
+    assert frechet_distance(a, b) == pytest.approx(4 * (1 + 9 - 2 * 3), rel=0.1)
+    assert split_frechet(a) < 0.1 * frechet_distance(a, b)
+
+
+def test_diversity_of_identical_images_is_zero():
+    cache = toy_cache(16)
+    judge = toy_judge(cache, epochs=1)
+    same = np.repeat(cache.images[:1], 8, axis=0)
+    assert mean_pairwise_distance(judge.features(same)) == pytest.approx(0.0, abs=1e-5)
+    real = judge.features(cache.images)
+    assert relative_diversity(judge.features(same), real) == pytest.approx(0.0, abs=1e-5)
+    assert relative_diversity(real, real) == pytest.approx(1.0)
+
+
+def test_consistency_counts_images_with_every_tag_found():
+    presence = np.array([[True, True], [True, False], [True, True], [False, False]])
+    assert consistency(presence) == 0.5
+    assert np.isnan(consistency(np.zeros((3, 0), bool)))
+
+
+def test_pareto_marking_on_a_hand_made_set():
+    # columns: Fréchet (lower is better), diversity (higher is better)
+    points = np.array([[1.0, 0.5],   # front: best realism
+                       [2.0, 0.9],   # front
+                       [3.0, 1.2],   # front: most diverse
+                       [2.5, 0.8],   # dominated by (2.0, 0.9)
+                       [3.0, 1.0],   # dominated by (3.0, 1.2)
+                       [1.0, 0.5],   # a tie with the first: both stay
+                       [np.nan, 9.0]])  # unmeasured: never on the front
+    assert pareto_mask(points, (False, True)).tolist() == [True, True, True, False, False, True,
+                                                          False]
+
+
+def test_pareto_fronts_are_marked_per_prompt():
+    points = pd.DataFrame({"prompt": ["A", "A", "B", "B"], "frechet": [1.0, 2.0, 5.0, 6.0],
+                           "diversity": [1.0, 0.5, 0.1, 0.2], "consistency": [0.5, 0.9, 0.3, 0.3]})
+    marked = mark_pareto_fronts(points)
+    assert marked["pareto_realism_diversity"].tolist() == [True, False, True, True]
+    assert marked["pareto_realism_consistency"].tolist() == [True, True, True, False]
+
+
+def test_random_noise_is_far_less_real_than_real_galaxies(shared_data):
+    cache, judge = real_gz1_cache(shared_data), real_gz1_judge(shared_data)
+    real = judge.features(cache.batch(held_out_rows(shared_data)))
+    noise_images = np.random.default_rng(0).integers(0, 256, (len(real), 64, 64, 3), np.uint8)
+    noise = judge.features(noise_images)
+    floor = split_frechet(real)
+    assert frechet_distance(noise, real) > 5 * floor
+    assert frechet_distance(judge.features(cache.batch(np.arange(len(cache)))), real) < 2 * floor
