@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
+
+from .atomic_files import write_json
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -173,10 +175,7 @@ class Classifier:
         tmp = directory / f".{WEIGHTS_FILE}.tmp"
         save_file(state, str(tmp))
         os.replace(tmp, directory / WEIGHTS_FILE)
-        meta = {"config": asdict(self.config), "history": self.history}
-        tmp = directory / f".{CONFIG_FILE}.tmp"
-        tmp.write_text(json.dumps(meta, indent=2))
-        os.replace(tmp, directory / CONFIG_FILE)
+        write_json(directory / CONFIG_FILE, {"config": asdict(self.config), "history": self.history})
         return directory
 
     @classmethod

@@ -22,6 +22,9 @@ from torch import nn
 
 from galaxysd import morphology
 
+#: A prompt embedding's mean is rescaled only when at least this fraction of its mean absolute value.
+MEAN_SIGNIFICANCE = 1e-3
+
 
 @dataclass
 class Conditioning:
@@ -75,17 +78,28 @@ class TagEncoder(ModelMixin, ConfigMixin):
 class WeightedCLIPEncoder:
     """Paper-mode conditioning: CLIP text embeddings with per-tag token weights.
 
-    Not a saved module: it wraps the pipeline's ``tokenizer`` and ``text_encoder``.
+    The prompt text is the tags with a non-zero weight in canonical order (survey tag first,
+    then the GZ2 tree), joined by ``", "`` without the weights:
+    ``sdss, spiral galaxy, obvious bulge prominence``. Not a saved module: it wraps the
+    pipeline's ``tokenizer`` and ``text_encoder``.
     """
 
     def __init__(self, tokenizer, text_encoder):
         self.tokenizer = tokenizer
         self.text_encoder = text_encoder
 
-    def _tokens(self, weights: Mapping[str, float]) -> tuple[list[int], list[float]]:
+    @property
+    def max_tokens(self) -> int:
+        """Tokens per prompt, BOS and EOS included (77 for Stable Diffusion)."""
+        return min(self.tokenizer.model_max_length, self.text_encoder.config.max_position_embeddings)
+
+    def tokens(self, weights: Mapping[str, float]) -> tuple[list[int], list[float]]:
+        """Padded token ids of the prompt text and each token's weight (1 for BOS, EOS, commas, padding)."""
+        clean = morphology.validate_weights(weights)
         ids: list[int] = []
         token_weights: list[float] = []
-        for tag, weight in morphology.validate_weights(weights).items():
+        for tag in morphology.ALL_TAGS:
+            weight = clean.get(tag, 0.0)
             if weight == 0:
                 continue
             if ids:
@@ -95,7 +109,7 @@ class WeightedCLIPEncoder:
             piece = self.tokenizer(tag, add_special_tokens=False).input_ids
             ids += piece
             token_weights += [weight] * len(piece)
-        limit = self.tokenizer.model_max_length - 2
+        limit = self.max_tokens - 2
         ids, token_weights = ids[:limit], token_weights[:limit]
         bos, eos = self.tokenizer.bos_token_id, self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
@@ -104,14 +118,25 @@ class WeightedCLIPEncoder:
                 [1.0] + token_weights + [1.0] + [1.0] * n_pad)
 
     def encode(self, prompts: Sequence[Mapping[str, float]]) -> Conditioning:
-        """Encode weight dicts: token outputs times weight, rescaled to keep the mean."""
+        """Encode weight dicts: token outputs times weight, rescaled to keep each prompt's mean.
+
+        Where every token's outputs have about the same mean the factor is about
+        ``1 / mean token weight``. The rescale is skipped (factor 1) where the mean is too
+        close to zero for that to hold (below :data:`MEAN_SIGNIFICANCE` of the mean absolute
+        output, or a factor outside ``[1/MAX_WEIGHT, MAX_WEIGHT]``): dividing by a mean that
+        is rounding noise would amplify the embedding or flip its sign.
+        """
         device = self.text_encoder.device
-        batch = [self._tokens(w) for w in prompts]
+        batch = [self.tokens(w) for w in prompts]
         ids = torch.tensor([b[0] for b in batch], device=device)
         token_weights = torch.tensor([b[1] for b in batch], device=device)
         hidden = self.text_encoder(ids)[0]
         original_mean = hidden.float().mean(dim=(1, 2), keepdim=True)
         weighted = hidden.float() * token_weights[..., None]
         new_mean = weighted.mean(dim=(1, 2), keepdim=True)
-        scale = torch.where(new_mean.abs() > 1e-8, original_mean / new_mean, torch.ones_like(new_mean))
+        scale = original_mean / new_mean
+        significant = original_mean.abs() >= MEAN_SIGNIFICANCE * hidden.float().abs().mean(dim=(1, 2), keepdim=True)
+        in_range = (scale >= 1 / morphology.MAX_WEIGHT) & (scale <= morphology.MAX_WEIGHT)
+        sane = significant & torch.isfinite(scale) & in_range
+        scale = torch.where(sane, scale, torch.ones_like(scale))
         return Conditioning(context=(weighted * scale).to(hidden.dtype))

@@ -1,6 +1,6 @@
 """``python -m galaxysd.evaluate``: train the judge, and evaluate a run.
 
-    python -m galaxysd.evaluate judge --cache CACHE --out RUN/eval/judge
+    python -m galaxysd.evaluate judge --cache CACHE [--cache CACHE2] --out RUN/eval/judge
     python -m galaxysd.evaluate --run RUN [--cache CACHE] [--quick]
 
 Evaluating a run writes into ``RUN/eval/``:
@@ -19,8 +19,9 @@ Evaluating a run writes into ``RUN/eval/``:
 
 The real reference images are ``--cache`` or, by default, the caches named in the run's
 ``config.yaml``. The judge defaults to ``RUN/eval/judge``; when it is missing it is trained
-there first on those real images. Work in progress is kept under ``eval/parts/``: a killed evaluation resumes
-where it stopped, and changed settings, prompts, data, model or judge start afresh.
+there first on those real images. Work in progress is kept under ``eval/parts/``: a killed
+evaluation resumes where it stopped, and changed settings, prompts, data, model or judge
+start afresh.
 """
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ import pandas as pd
 
 from .judge import ImageSet, Judge, JudgeConfig, train_judge
 from .prompts import PAPER_PROMPTS, PromptSpec, load_prompt_file, with_domain
-from .run_evaluation import PARTS, EvalSettings, RunEvaluation
+from .run_evaluation import PARTS, EvalSettings, RunEvaluation, check_parts
 from .scoring import Generator
+
 
 def pipeline_generator(pipe) -> Generator:
     """Wrap a ``GalaxyPipeline`` as a :data:`~galaxysd.scoring.Generator`."""
@@ -87,10 +89,7 @@ def evaluate_run(run_dir: str | Path, cache: ImageSet, judge: Judge,
     :data:`~galaxysd.scoring.Generator`; pass a fake for tests. Returns the metrics dict
     (empty when ``"metrics"`` is not among ``parts``).
     """
-    unknown = set(parts) - set(PARTS)
-    if unknown:
-        raise ValueError(f"unknown evaluation part(s) {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(PARTS)}")
+    check_parts(parts)
     evaluation = RunEvaluation(Path(run_dir), cache, judge, judge_dir, settings or EvalSettings(),
                                prompts, load, progress)
     metrics = evaluation.evaluate_metrics() if "metrics" in parts else {}
@@ -108,17 +107,31 @@ class _Parser(argparse.ArgumentParser):
         raise ValueError(f"{message} (see {self.prog} --help)")
 
 
+def _numbers(kind):
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(kind(part) for part in text.split(",") if part.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+    return parse
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line (``ValueError`` on bad usage)."""
     parser = _Parser(prog="python -m galaxysd.evaluate",
-                     description="Evaluate a run (--run RUN --cache CACHE), or train the judge "
+                     description="Evaluate a run (--run RUN), or train the judge "
                                  "(judge --cache CACHE --out DIR).")
     parser.add_argument("--run", metavar="DIR", help="run directory to evaluate")
     parser.add_argument("--cache", metavar="DIR",
                         help="image cache of real galaxies, the reference for every metric "
                              "(default: the caches the run was trained on)")
     parser.add_argument("--judge", metavar="DIR",
-                        help="trained judge (default RUN/eval/judge, trained on --cache if missing)")
+                        help="trained judge (default RUN/eval/judge, trained on the real images "
+                             "if missing)")
     parser.add_argument("--quick", action="store_true",
                         help="few images and a 2x2 sweep (smoke test, minutes on a CPU)")
     parser.add_argument("--parts", default=",".join(PARTS),
@@ -133,13 +146,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--guidance", type=float, help="guidance scale (default 3.0)")
     parser.add_argument("--sampler", help="sampler: dpmpp (default), euler_a, ddim, ddpm")
     parser.add_argument("--seed", type=int, help="first seed (default 0)")
+    parser.add_argument("--pareto-guidance", type=_numbers(float), metavar="G1,G2,...",
+                        help="guidance scales of the sweep (default 1,2,3,5,7.5)")
+    parser.add_argument("--pareto-steps", type=_numbers(int), metavar="S1,S2,...",
+                        help="step counts of the sweep (default 10,20,40)")
+    parser.add_argument("--pareto-samplers", type=_names, metavar="NAME,...",
+                        help="samplers of the sweep (default dpmpp,euler_a)")
     parser.add_argument("--fresh", action="store_true",
                         help="discard unfinished and earlier work under RUN/eval/parts first")
     jobs = parser.add_subparsers(dest="job", metavar="{judge}")
     judge = jobs.add_parser("judge", help="train the judge on real images",
                             description="Train the tag-presence judge on a real-image cache "
                                         "and write it with its held-out report.")
-    judge.add_argument("--cache", required=True, metavar="DIR", help="real-image cache")
+    judge.add_argument("--cache", required=True, action="append", metavar="DIR",
+                       help="real-image cache; repeat to train on several")
     judge.add_argument("--out", required=True, metavar="DIR", help="folder for the judge")
     judge.add_argument("--epochs", type=int, default=JudgeConfig.epochs)
     judge.add_argument("--max-images", type=int, help="train on a random subset this large")
@@ -173,7 +193,6 @@ def run_training_images(run_dir: Path, domain: str | None = None) -> tuple[Image
     """
     import yaml
 
-    from .data.cache import ImageCache
     from .train_config import parse_source
     from .training_data import cache_folder
 
@@ -187,23 +206,24 @@ def run_training_images(run_dir: Path, domain: str | None = None) -> tuple[Image
     domain = domain or sources[0].domain
     index = json.loads((run_dir / "model" / "model_index.json").read_text())
     size = int(index.get("image_size", 64))
-    caches = [ImageCache.open(cache_folder(Path(config.get("cache_dir", ".data/cache")),
-                                           source.catalog, size))
-              for source in sources if source.domain == domain]
-    if not caches:
+    folders = [cache_folder(Path(config.get("cache_dir", ".data/cache")), source.catalog, size)
+               for source in sources if source.domain == domain]
+    if not folders:
         raise ValueError(f"the run has no training data of domain {domain!r}")
+    return open_caches(folders), domain
+
+
+def open_caches(folders: Sequence[str | Path]) -> ImageSet:
+    """Open one image cache, or several combined in memory (rows in the given order)."""
+    from .data.cache import ImageCache
+
+    caches = [ImageCache.open(folder) for folder in folders]
     if len(caches) == 1:
-        return caches[0], domain
+        return caches[0]
     return ImageArrays(
         images=np.concatenate([c.batch(np.arange(len(c))) for c in caches]),
         catalog=pd.concat([c.catalog for c in caches], ignore_index=True),
-        meta={"fingerprint": [c.meta.get("fingerprint") for c in caches]}), domain
-
-
-def _open_cache(path: str) -> ImageSet:
-    from .data.cache import ImageCache
-
-    return ImageCache.open(path)
+        meta={"fingerprint": [c.meta.get("fingerprint") for c in caches]})
 
 
 def _train_and_save(cache: ImageSet, config: JudgeConfig, out: Path) -> Judge:
@@ -226,14 +246,15 @@ def run_judge_job(args: argparse.Namespace) -> None:
         return
     config = JudgeConfig(epochs=args.epochs, max_images=args.max_images, seed=args.seed,
                          min_examples=args.min_examples, soft_targets=not args.hard_targets)
-    _train_and_save(_open_cache(args.cache), config, out)
+    _train_and_save(open_caches(args.cache), config, out)
 
 
 def _settings(args: argparse.Namespace) -> EvalSettings:
     settings = EvalSettings.quick() if args.quick else EvalSettings()
-    chosen = {field: value for field, value in (
-        ("n_images", args.n_images), ("steps", args.steps), ("guidance", args.guidance),
-        ("sampler", args.sampler), ("seed", args.seed)) if value is not None}
+    names = ("n_images", "steps", "guidance", "sampler", "seed", "pareto_guidance",
+             "pareto_steps", "pareto_samplers")
+    chosen = {name: getattr(args, name) for name in names if getattr(args, name)
+              is not None}
     return replace(settings, **chosen)
 
 
@@ -242,10 +263,11 @@ def run_evaluation_job(args: argparse.Namespace) -> None:
     run_dir = Path(args.run)
     if not (run_dir / "model").is_dir():
         raise ValueError(f"{run_dir} is not a run directory (no model/ folder)")
-    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    parts = check_parts([p.strip() for p in args.parts.split(",") if p.strip()])
+    settings = _settings(args)
     prompts = load_prompt_file(args.prompts) if args.prompts else PAPER_PROMPTS
     if args.cache:
-        cache, domain = _open_cache(args.cache), args.domain
+        cache, domain = open_caches([args.cache]), args.domain
     else:
         cache, domain = run_training_images(run_dir, args.domain)
     if domain:
@@ -257,17 +279,16 @@ def run_evaluation_job(args: argparse.Namespace) -> None:
         raise ValueError(f"no judge in {judge_dir}")
     else:
         print(f"no judge in {judge_dir}: training one on the real images")
-        config = JudgeConfig(epochs=3 if args.quick else JudgeConfig.epochs)
-        judge = _train_and_save(cache, config, judge_dir)
+        judge = _train_and_save(cache, JudgeConfig(), judge_dir)
     if args.fresh:
         shutil.rmtree(run_dir / "eval" / "parts", ignore_errors=True)
-    metrics = evaluate_run(run_dir, cache, judge, _settings(args), prompts, parts=parts,
+    metrics = evaluate_run(run_dir, cache, judge, settings, prompts, parts=parts,
                            judge_dir=judge_dir)
     if metrics:
-        summary = metrics["summary"]
-        print(f"consistency {summary['consistency']:.3f} (real {summary['consistency_real']:.3f}), "
-              f"Fréchet {summary['frechet']:.2f} (floor {summary['frechet_floor']:.2f}), "
-              f"diversity {summary['diversity']:.2f} of real")
+        mean = {k: "n/a" if v is None else f"{v:.3g}" for k, v in metrics["summary"].items()}
+        print(f"mean over prompts: consistency {mean['consistency']} (real images "
+              f"{mean['consistency_real']}), Fréchet distance {mean['frechet']} (real-vs-real "
+              f"floor {mean['frechet_floor']}), diversity {mean['diversity']} of real")
     print(f"evaluation written to {run_dir / 'eval'}")
 
 

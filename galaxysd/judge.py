@@ -5,14 +5,13 @@ target is the tag's *cumulative* vote fraction (answer fraction times its parent
 see :func:`galaxysd.prompts.cumulative_table`), either as a soft target or thresholded at
 0.5. A tag is "found" in an image when its predicted probability is >= 0.5. Tags are kept
 as far as the labels allow: a tag needs ``min_examples`` labelled positives and negatives
-in the training split (GZ1 labels, for instance, give smooth / disk / edge-on / spiral /
-merger only). The held-out split's accuracy, balanced accuracy and ROC AUC per tag form
+in the training split (GZ1 labels alone, for instance, say nothing about bars, bulges or
+arms). The held-out split's accuracy, balanced accuracy and ROC AUC per tag form
 the judge's report. The penultimate-layer features feed the realism and diversity metrics.
 """
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from .atomic_files import write_json
 from .classifier import Classifier, ClassifierConfig, train_classifier
 from .morphology import ANSWER_TAGS, canonical_tag
 from .prompts import PRESENCE_THRESHOLD, cumulative_table
@@ -98,11 +98,8 @@ class Judge:
     def save(self, directory: str | Path) -> Path:
         """Write the classifier, ``report.json`` and ``split.json`` (training ids)."""
         directory = self.classifier.save(directory)
-        for name, value in ((REPORT_FILE, self.report),
-                            (SPLIT_FILE, {"train_ids": list(self.train_ids)})):
-            tmp = directory / f".{name}.tmp"
-            tmp.write_text(json.dumps(value, indent=2, default=_json_default))
-            os.replace(tmp, directory / name)
+        write_json(directory / REPORT_FILE, self.report)
+        write_json(directory / SPLIT_FILE, {"train_ids": list(self.train_ids)})
         return directory
 
     @classmethod
@@ -114,12 +111,6 @@ class Judge:
                          json.loads((directory / name).read_text())
                          for name in (REPORT_FILE, SPLIT_FILE))
         return cls(classifier, report, split.get("train_ids", ()))
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} to json")
 
 
 def cache_images(cache: ImageSet, rows: Sequence[int] | np.ndarray) -> np.ndarray:

@@ -6,8 +6,12 @@ from a border strip, Gaussian smoothing, ``photutils.segmentation.detect_sources
 segments are masked), then ``statmorph`` measures concentration, asymmetry, smoothness,
 Gini, M20, ellipticity and the Sérsic index. ``colour`` is ``-2.5 log10(B / G)`` of the
 background-subtracted blue and green channel sums in the segment: SDSS colour composites
-map g, r, i to blue, green, red, so this tracks g - r, though only monotonically because
+map g, r, i to blue, green, red, so this tracks g - r, though only roughly because
 the JPEG stretch is not linear.
+
+Absolute values are not those of photometric measurements: the stretch flattens bright
+cores, so Sérsic indices of SDSS colour cutouts come out near 0.5 even for ellipticals.
+They are meant for comparing real and generated images measured the same way.
 
 Nothing here raises on a bad image: a statistic that cannot be measured is NaN and the
 ``failure`` column says why, so callers can count failures.

@@ -23,7 +23,7 @@ from PIL import Image
 
 from galaxysd import morphology
 from galaxysd.encoders import Conditioning, TagEncoder, WeightedCLIPEncoder
-from galaxysd.samplers import DEFAULT_SAMPLER, make_scheduler
+from galaxysd.samplers import DEFAULT_SAMPLER, make_scheduler, sampler_name, step_generators
 
 MAX_IMAGES = 256
 MAX_STEPS = 1000
@@ -96,6 +96,11 @@ class GalaxyPipeline(DiffusionPipeline):
         self.register_modules(unet=unet, scheduler=scheduler, tag_encoder=tag_encoder, vae=vae,
                               text_encoder=text_encoder, tokenizer=tokenizer)
         self.register_to_config(image_size=image_size, unshuffle=unshuffle)
+        # Speed settings, changed by galaxysd.fast.optimize: a drop-in for the UNet forward
+        # pass (ONNX Runtime, torch.compile) and the autograd mode used while sampling.
+        self.denoiser = None
+        self.use_inference_mode = True
+        self.speed = None  # the galaxysd.fast.SpeedSettings applied, if any
 
     # ----------------------------------------------------------------- conditioning
     @property
@@ -129,19 +134,31 @@ class GalaxyPipeline(DiffusionPipeline):
         return (self.unet.config.in_channels, size, size)
 
     # ----------------------------------------------------------------- denoiser
+    def denoise(self, latents: torch.Tensor, t, cond: Conditioning) -> torch.Tensor:
+        """One UNet forward pass, or the faster drop-in that :mod:`galaxysd.fast` installs."""
+        if self.denoiser is not None:
+            return self.denoiser(latents, t, cond)
+        return self.unet(latents, t, encoder_hidden_states=cond.context, class_labels=cond.class_vector).sample
+
     def predict(self, latents: torch.Tensor, t, cond: Conditioning, uncond: Conditioning,
                 guidance_scale: float, batched_guidance: bool = True) -> torch.Tensor:
         """Classifier-free guided model output; one batched forward pass unless disabled."""
-        def run(x, c: Conditioning):
-            return self.unet(x, t, encoder_hidden_states=c.context, class_labels=c.class_vector).sample
+        return self._guided_denoiser(cond, uncond, guidance_scale, batched_guidance)(latents, t)
 
+    def _guided_denoiser(self, cond: Conditioning, uncond: Conditioning, guidance_scale: float,
+                         batched_guidance: bool):
+        """``(latents, t) -> guided output``, with the conditioning stacked once, not every step."""
         if guidance_scale == 1.0:
-            return run(latents, cond)
-        if batched_guidance:
-            out_uncond, out_cond = run(torch.cat([latents, latents]), uncond.cat(cond)).chunk(2)
-        else:
-            out_uncond, out_cond = run(latents, uncond), run(latents, cond)
-        return out_uncond + guidance_scale * (out_cond - out_uncond)
+            return lambda latents, t: self.denoise(latents, t, cond)
+        both = uncond.cat(cond) if batched_guidance else None
+
+        def guided(latents: torch.Tensor, t) -> torch.Tensor:
+            if both is not None:
+                out_uncond, out_cond = self.denoise(torch.cat([latents, latents]), t, both).chunk(2)
+            else:
+                out_uncond, out_cond = self.denoise(latents, t, uncond), self.denoise(latents, t, cond)
+            return out_uncond + guidance_scale * (out_cond - out_uncond)
+        return guided
 
     def initial_noise(self, seeds: Sequence[int], shape=None) -> torch.Tensor:
         """One noise tensor per seed, independent of batch size (image i depends only on seed i)."""
@@ -150,7 +167,6 @@ class GalaxyPipeline(DiffusionPipeline):
         return torch.stack(noise)
 
     # ----------------------------------------------------------------- sampling
-    @torch.inference_mode()
     def __call__(self, prompt: PromptLike | Sequence[PromptLike] = "", num_images: int = 4,
                  seed: int | Sequence[int] = 0, steps: int = 20, guidance_scale: float = 3.0,
                  sampler: str = DEFAULT_SAMPLER, reference: np.ndarray | Image.Image | None = None,
@@ -158,23 +174,37 @@ class GalaxyPipeline(DiffusionPipeline):
                  batched_guidance: bool = True, progress: bool = False) -> GalaxyOutput:
         """Generate ``num_images`` galaxies for a prompt (or one prompt per image).
 
-        ``seed`` is the first seed (image i uses ``seed + i``) or a list of seeds.
-        ``reference`` (an RGB image) starts sampling from it noised to ``strength``
-        (image-to-image). ``noise`` overrides the initial latents (interpolation).
+        ``seed`` is the first seed (image i uses ``seed + i``) or a list of seeds; an image
+        depends on its own seed only, whatever the batch. ``reference`` (an RGB image)
+        starts sampling from it noised to ``strength`` (image-to-image). ``noise``
+        overrides the initial latents (interpolation). ``batched_guidance=False`` runs the
+        conditional and unconditional passes separately (the reference path).
         """
         num_images = _check_int("num_images", num_images, 1, MAX_IMAGES)
         steps = _check_int("steps", steps, 1, MAX_STEPS)
         guidance_scale = _check_float("guidance_scale", guidance_scale, 0.0, MAX_GUIDANCE)
+        if reference is not None:
+            strength = _check_float("strength", strength, 1e-3, 1.0)
         prompts = self._prompt_list(prompt, num_images)
         seeds = self._seed_list(seed, num_images)
         scheduler = make_scheduler(sampler, self.scheduler.config)
+        with torch.inference_mode() if self.use_inference_mode else torch.no_grad():
+            latents = self._sample(scheduler, prompts, seeds, steps, guidance_scale, reference, strength,
+                                   noise, batched_guidance, progress)
+            arrays = tensor_to_images(self.latents_to_images(latents))
+        settings = {"steps": steps, "guidance_scale": guidance_scale, "sampler": sampler_name(sampler),
+                    "strength": strength if reference is not None else None}
+        return GalaxyOutput(arrays=arrays, prompts=prompts, seeds=seeds, settings=settings)
+
+    def _sample(self, scheduler, prompts, seeds, steps, guidance_scale, reference, strength, noise,
+                batched_guidance, progress) -> torch.Tensor:
+        """The denoising loop: initial latents (noise, or a noised reference), then ``steps`` steps."""
         scheduler.set_timesteps(steps)
         timesteps = scheduler.timesteps
         device, dtype = self.unet.device, self.unet.dtype
-
+        num_images = len(seeds)
         latents = (noise if noise is not None else self.initial_noise(seeds)).to(device, dtype)
         if reference is not None:
-            strength = _check_float("strength", strength, 1e-3, 1.0)
             start = min(int(round(steps * (1.0 - strength))), steps - 1)
             timesteps = timesteps[start:]
             if hasattr(scheduler, "set_begin_index"):
@@ -183,20 +213,21 @@ class GalaxyPipeline(DiffusionPipeline):
             latents = scheduler.add_noise(ref, latents, timesteps[:1].repeat(num_images))
         else:
             latents = latents * scheduler.init_noise_sigma
-
-        cond = self.encode(prompts)
-        uncond = self.encode([{}] * num_images)
-        generator = torch.Generator().manual_seed(int(seeds[0]))
-        iterator = self.progress_bar(timesteps) if progress else timesteps
-        for t in iterator:
-            model_in = scheduler.scale_model_input(latents, t)
-            model_out = self.predict(model_in, t, cond, uncond, guidance_scale, batched_guidance)
-            step_kwargs = {"generator": generator} if "generator" in scheduler.step.__code__.co_varnames else {}
+        if self._unet_is_channels_last():
+            latents = latents.contiguous(memory_format=torch.channels_last)
+        denoiser = self._guided_denoiser(self.encode(prompts), self.encode([{}] * num_images),
+                                         guidance_scale, batched_guidance)
+        step_kwargs = step_generators(scheduler, seeds)
+        for t in self.progress_bar(timesteps) if progress else timesteps:
+            model_out = denoiser(scheduler.scale_model_input(latents, t).to(dtype), t)
             latents = scheduler.step(model_out, t, latents, **step_kwargs).prev_sample
-        arrays = tensor_to_images(self.latents_to_images(latents))
-        settings = {"steps": steps, "guidance_scale": guidance_scale, "sampler": sampler,
-                    "strength": strength if reference is not None else None}
-        return GalaxyOutput(arrays=arrays, prompts=prompts, seeds=seeds, settings=settings)
+        return latents
+
+    def _unet_is_channels_last(self) -> bool:
+        """True when the UNet's convolution weights are stored channels-last."""
+        weight = self.unet.conv_in.weight
+        return weight.dim() == 4 and weight.is_contiguous(memory_format=torch.channels_last) \
+            and not weight.is_contiguous()
 
     def _prompt_list(self, prompt, num_images: int) -> list[dict[str, float]]:
         if isinstance(prompt, (str, Mapping)):

@@ -24,6 +24,8 @@ from .morphology import ANSWER_TAGS, ANSWERS, DOMAIN_TAGS, domain_tag, format_pr
 
 PRESENCE_THRESHOLD = 0.5
 REQUIRED_WEIGHT = 0.5
+#: Prompt key of rows that average over all prompts in evaluation tables.
+MEAN_KEY = "all"
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ def load_prompt_file(path: str | Path) -> tuple[PromptSpec, ...]:
         raise ValueError(f"{path}: no prompts")
     if len({s.key for s in specs}) != len(specs):
         raise ValueError(f"{path}: prompt keys are not unique")
+    if any(s.key == MEAN_KEY for s in specs):
+        raise ValueError(f"{path}: the key {MEAN_KEY!r} is reserved for the mean over prompts")
     return tuple(specs)
 
 

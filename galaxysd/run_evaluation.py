@@ -14,18 +14,20 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .atomic_files import save_array, write_csv, write_json
 from .checkpoints import checkpoint_dirs, checkpoint_step
 from .judge import ImageSet, Judge, cache_images
 from .metrics import mark_pareto_fronts
 from .physical import STATISTICS, histogram_table
-from .prompts import PromptSpec
+from .prompts import MEAN_KEY, PromptSpec
 from .scoring import (Generator, RealReference, build_reference, fingerprint, folder_fingerprint,
-                      physical_comparison, save_array, save_sheet, score_images, write_csv,
-                      write_json)
+                      physical_comparison, save_sheet, score_images)
 
 PARTS = ("metrics", "curves", "pareto")
 CURVE_COLUMNS = ("consistency", "consistency_real", "frechet", "frechet_floor", "diversity")
 SHEET_COLUMNS = 8
+#: Consistency of real images quoted by Ma et al. (2026), for comparison with ours.
+PAPER_REAL_CONSISTENCY = 0.895
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,16 @@ class EvalSettings:
     pareto_steps: tuple[int, ...] = (10, 20, 40)
     pareto_samplers: tuple[str, ...] = ("dpmpp", "euler_a")
 
+    def __post_init__(self) -> None:
+        for name in ("n_images", "curve_images", "pareto_images"):
+            if getattr(self, name) < 2:
+                raise ValueError(f"{name} must be at least 2 (distances need pairs), "
+                                 f"got {getattr(self, name)}")
+        if self.steps < 1 or self.max_real < 2 or self.physical_per_prompt < 0:
+            raise ValueError("steps must be >= 1, max_real >= 2 and physical_per_prompt >= 0")
+        if not (self.pareto_guidance and self.pareto_steps and self.pareto_samplers):
+            raise ValueError("the Pareto sweep needs at least one guidance, step count and sampler")
+
     @classmethod
     def quick(cls, **overrides) -> "EvalSettings":
         """Few images, a 2x2 sweep: minutes on a CPU, for tests and smoke checks."""
@@ -52,6 +64,15 @@ class EvalSettings:
                       pareto_images=4, pareto_guidance=(1.0, 3.0), pareto_steps=(4, 8),
                       pareto_samplers=("dpmpp",))
         return cls(**{**values, **overrides})
+
+
+def check_parts(parts: Sequence[str]) -> list[str]:
+    """``parts`` as a list, or ``ValueError`` naming unknown ones."""
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ValueError(f"unknown evaluation part(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(PARTS)}")
+    return list(parts)
 
 
 def _sheet_rows(real: np.ndarray, generated: np.ndarray) -> list[np.ndarray]:
@@ -62,13 +83,23 @@ def _sheet_rows(real: np.ndarray, generated: np.ndarray) -> list[np.ndarray]:
 
 def mean_over_prompts(rows: list[dict]) -> dict:
     """Mean of each metric over prompts (NaN-skipping) and the total image count."""
-    means = {c: float(np.nanmean([r[c] for r in rows])) if any(np.isfinite(r[c]) for r in rows)
-             else float("nan") for c in CURVE_COLUMNS}
+    means = {}
+    for column in CURVE_COLUMNS:  # values read back from JSON hold None for NaN
+        values = np.array([np.nan if r[column] is None else r[column] for r in rows], float)
+        means[column] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
     return {**means, "n_generated": int(sum(r["n_generated"] for r in rows))}
 
 
-def _read_csv(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path, keep_default_na=True) if path.is_file() else None
+def _read_rows(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=list(columns))
+
+
+def _append_rows(path: Path, done: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
+    """``done`` plus ``rows``, saved to ``path`` at once (the resume point)."""
+    both = pd.DataFrame(rows) if done.empty else pd.concat([done, pd.DataFrame(rows)],
+                                                            ignore_index=True)
+    write_csv(path, both)
+    return both
 
 
 class RunEvaluation:
@@ -134,6 +165,7 @@ class RunEvaluation:
         physical = self._physical(work, generated)
         metrics = {
             "settings": asdict(s),
+            "paper_real_consistency": PAPER_REAL_CONSISTENCY,
             "summary": mean_over_prompts(results),
             "prompts": results,
             "physical": physical,
@@ -142,7 +174,7 @@ class RunEvaluation:
                        "dropped_tags")},
         }
         write_json(self.eval_dir / "metrics.json", metrics)
-        return metrics
+        return json.loads((self.eval_dir / "metrics.json").read_text())
 
     def _physical(self, work: Path, generated: dict[str, np.ndarray]) -> dict:
         table_path, comparison_path = work / "physical.csv", work / "physical.json"
@@ -176,8 +208,8 @@ class RunEvaluation:
         """Feature metrics of every checkpoint vs. training step -> ``eval/curves.csv``."""
         s = self.settings
         work = self.work_dir("curves")
-        done = _read_csv(work / "curves.csv")
-        steps_done = set() if done is None else set(done["step"])
+        done = _read_rows(work / "curves.csv", ["step", "prompt", "n_generated", *CURVE_COLUMNS])
+        steps_done = set(done["step"])
         for folder in tqdm(checkpoint_dirs(self.run_dir), desc="checkpoints",
                            disable=not self.progress):
             step = checkpoint_step(folder)
@@ -191,22 +223,18 @@ class RunEvaluation:
                 result = self._score(spec, images)
                 rows.append({"step": step, "prompt": spec.key, "n_generated": len(images),
                              **{c: result[c] for c in CURVE_COLUMNS}})
-            rows.append({"step": step, "prompt": "all", **mean_over_prompts(rows)})
-            done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True) if done is not None \
-                else pd.DataFrame(rows)
-            write_csv(work / "curves.csv", done)
-        curves = done if done is not None else pd.DataFrame(
-            columns=["step", "prompt", "n_generated", *CURVE_COLUMNS])
-        write_csv(self.eval_dir / "curves.csv", curves)
-        return curves
+            rows.append({"step": step, "prompt": MEAN_KEY, **mean_over_prompts(rows)})
+            done = _append_rows(work / "curves.csv", done, rows)
+        write_csv(self.eval_dir / "curves.csv", done)
+        return done
 
     def evaluate_pareto(self) -> pd.DataFrame:
         """Sweep guidance, steps and sampler per prompt -> ``eval/pareto.csv`` with fronts."""
         s = self.settings
         work = self.work_dir("pareto", folder_fingerprint(self.run_dir / "model"))
-        done = _read_csv(work / "points.csv")
-        keys = set() if done is None else set(zip(done.prompt, done.guidance, done.steps,
-                                                   done.sampler))
+        done = _read_rows(work / "points.csv", ["prompt", "guidance", "steps", "sampler",
+                                                 "n_generated", *CURVE_COLUMNS])
+        keys = set(zip(done.prompt, done.guidance, done.steps, done.sampler))
         grid = [(g, n, sampler) for sampler in s.pareto_samplers for n in s.pareto_steps
                 for g in s.pareto_guidance]
         for spec in tqdm(self.prompts, desc="pareto sweep", disable=not self.progress):
@@ -221,12 +249,9 @@ class RunEvaluation:
                              "sampler": sampler, "n_generated": len(images),
                              **{c: result[c] for c in CURVE_COLUMNS}})
             if rows:
-                done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True) \
-                    if done is not None else pd.DataFrame(rows)
-                write_csv(work / "points.csv", done)
-        points = done if done is not None else pd.DataFrame(
-            columns=["prompt", "guidance", "steps", "sampler", "n_generated", *CURVE_COLUMNS])
-        means = [{"prompt": "all", "guidance": g, "steps": n, "sampler": sm,
+                done = _append_rows(work / "points.csv", done, rows)
+        points = done
+        means = [{"prompt": MEAN_KEY, "guidance": g, "steps": n, "sampler": sm,
                   **mean_over_prompts(group.to_dict("records"))}
                  for (g, n, sm), group in points.groupby(["guidance", "steps", "sampler"])]
         points = pd.concat([points, pd.DataFrame(means)], ignore_index=True) if means else points

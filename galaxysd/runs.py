@@ -106,7 +106,7 @@ def load_checkpoint_pipeline(checkpoint: str | Path, device=None, use_ema: bool 
 
     from galaxysd import checkpoints as ckpt
     from galaxysd.model_io import default_device, inference_dtype
-    from galaxysd.train import build_pipeline
+    from galaxysd.train import build_pipeline, trainable_modules
     from galaxysd.train_config import TrainConfig
 
     checkpoint = Path(checkpoint)
@@ -115,10 +115,10 @@ def load_checkpoint_pipeline(checkpoint: str | Path, device=None, use_ema: bool 
     values["data"] = values.get("data") or [{"catalog": "demo:unused"}]
     config = TrainConfig.from_dict(values)
     pipe = build_pipeline(config)
-    modules = {"unet": pipe.unet, "tag_encoder": pipe.tag_encoder}
-    ema, _ = ckpt.load_checkpoint(checkpoint, {k: v for k, v in modules.items() if v is not None})
+    modules = trainable_modules(pipe, config)
+    ema, _ = ckpt.load_checkpoint(checkpoint, modules)
     if use_ema:
-        ckpt.ema_weights_into({k: v for k, v in modules.items() if v is not None}, ema)
+        ckpt.ema_weights_into(modules, ema)
     device = torch.device(device) if device is not None else default_device()
     pipe.to(device, inference_dtype(device))
     pipe.unet.to(memory_format=torch.channels_last)

@@ -1,6 +1,6 @@
 """Building blocks of a run's evaluation: the real reference sets, scoring one set of
-generated images, physical statistics pooled over prompts, sample sheets and atomic
-writes. :mod:`galaxysd.evaluate` strings them together.
+generated images, physical statistics pooled over prompts, sample sheets, fingerprints of
+settings and files. :mod:`galaxysd.run_evaluation` strings them together.
 
 Real reference of a prompt: the rows of the real cache matching its required tags (see
 :func:`galaxysd.prompts.matching_rows`), excluding galaxies the judge was trained on, at
@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,7 +19,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .judge import Judge, ImageSet, cache_images
+from .atomic_files import to_json_value, write_atomic
+from .judge import ImageSet, Judge, cache_images
 from .metrics import score_prompt
 from .physical import compare_statistics, measure_images
 from .prompts import PromptSpec, matching_rows
@@ -29,43 +29,9 @@ from .prompts import PromptSpec, matching_rows
 Generator = Callable[[dict, int, int, int, float, str], np.ndarray]
 
 
-# ------------------------------------------------------------------ atomic files
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write a file through a temporary sibling and a rename (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, value) -> None:
-    """Atomic JSON write (NaN written as ``NaN``, numpy scalars as numbers)."""
-    write_atomic(path, json.dumps(value, indent=2, default=_plain))
-
-
-def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    """Atomic CSV write without the index."""
-    write_atomic(path, frame.to_csv(index=False))
-
-
-def save_array(path: Path, array: np.ndarray) -> None:
-    """Atomic ``.npy`` write."""
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    write_atomic(path, buffer.getvalue())
-
-
-def _plain(value):
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
-    if isinstance(value, (tuple, np.ndarray)):
-        return list(value)
-    raise TypeError(f"cannot write {type(value).__name__} to json")
-
-
 def fingerprint(*parts) -> str:
     """Short stable hash of JSON-able parts (settings, file listings)."""
-    text = json.dumps(parts, sort_keys=True, default=_plain)
+    text = json.dumps(to_json_value(parts), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

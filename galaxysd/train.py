@@ -36,7 +36,7 @@ def build_pipeline(config: TrainConfig) -> GalaxyPipeline:
     """A fresh pipeline for the config: tag-encoder model, or paper mode from a local SD 1.5."""
     if config.pretrained:
         from galaxysd.paper_mode import load_pretrained_pipeline
-        return load_pretrained_pipeline(config.pretrained)
+        return load_pretrained_pipeline(config.pretrained, image_size=config.image_size)
     return build_tag_pipeline(spec_from(config.model), prediction_type=config.prediction_type)
 
 
@@ -46,6 +46,14 @@ def trainable_modules(pipe: GalaxyPipeline, config: TrainConfig) -> dict[str, to
         from galaxysd.paper_mode import prepare_paper_training
         return prepare_paper_training(pipe, config)
     return {"unet": pipe.unet, "tag_encoder": pipe.tag_encoder}
+
+
+def pipeline_to_save(pipe: GalaxyPipeline) -> GalaxyPipeline:
+    """The pipeline as ``model/`` stores it (paper mode merges LoRA adapters into the UNet)."""
+    if pipe.paper_mode:
+        from galaxysd.paper_mode import pipeline_for_saving
+        return pipeline_for_saving(pipe)
+    return pipe
 
 
 def loss_weights(scheduler, timesteps: torch.Tensor, gamma: float | None, prediction_type: str) -> torch.Tensor:
@@ -58,17 +66,28 @@ def loss_weights(scheduler, timesteps: torch.Tensor, gamma: float | None, predic
     return clipped / (snr + 1) if prediction_type == "v_prediction" else clipped / snr
 
 
-def conditioning(pipe: GalaxyPipeline, condition_vectors: torch.Tensor, tags: Sequence[str]):
-    """Encode a batch of condition vectors with the pipeline's encoder (with gradients)."""
+def conditioning(pipe: GalaxyPipeline, condition_vectors: torch.Tensor, tags: Sequence[str],
+                 tag_encoder: torch.nn.Module | None = None):
+    """Encode a batch of condition vectors with the pipeline's encoder (with gradients).
+
+    ``tag_encoder`` may be the accelerate-wrapped module (gradient sync across GPUs).
+    """
     if pipe.paper_mode:
         prompts = [{t: float(w) for t, w in zip(tags, row) if w > 0} for row in condition_vectors.tolist()]
         return pipe.encode(prompts)
-    return pipe.tag_encoder(condition_vectors.to(pipe.tag_encoder.tag_embedding.device))
+    encoder = tag_encoder or pipe.tag_encoder
+    return encoder(condition_vectors.to(pipe.tag_encoder.tag_embedding.device))
 
 
 def training_loss(pipe: GalaxyPipeline, config: TrainConfig, pixels: torch.Tensor,
-                  condition_vectors: torch.Tensor, generator: torch.Generator, tags: Sequence[str]) -> torch.Tensor:
-    """The diffusion loss of one batch (v- or epsilon-prediction, optional min-SNR weights)."""
+                  condition_vectors: torch.Tensor, generator: torch.Generator, tags: Sequence[str],
+                  wrapped: dict[str, torch.nn.Module] | None = None) -> torch.Tensor:
+    """The diffusion loss of one batch (v- or epsilon-prediction, optional min-SNR weights).
+
+    ``wrapped`` holds the modules as returned by ``accelerator.prepare`` (DDP wrappers under
+    multi-GPU), which the forward pass must go through for gradients to be synchronised.
+    """
+    wrapped = wrapped or {}
     scheduler = pipe.scheduler
     device = pipe.unet.device
     with torch.no_grad():
@@ -77,8 +96,8 @@ def training_loss(pipe: GalaxyPipeline, config: TrainConfig, pixels: torch.Tenso
     t = torch.randint(0, scheduler.config.num_train_timesteps, (len(latents),), generator=generator)
     noisy = scheduler.add_noise(latents, noise, t.to(device))
     target = scheduler.get_velocity(latents, noise, t.to(device)) if config.prediction_type == "v_prediction" else noise
-    cond = conditioning(pipe, condition_vectors, tags)
-    pred = pipe.unet(noisy.to(memory_format=torch.channels_last), t.to(device),
+    cond = conditioning(pipe, condition_vectors, tags, wrapped.get("tag_encoder"))
+    pred = wrapped.get("unet", pipe.unet)(noisy.to(memory_format=torch.channels_last), t.to(device),
                      encoder_hidden_states=cond.context, class_labels=cond.class_vector).sample
     per_sample = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
     weights = loss_weights(scheduler, t, config.min_snr_gamma, config.prediction_type).to(device)
@@ -91,13 +110,14 @@ def ema_update(ema: dict[str, torch.Tensor], modules: dict[str, torch.nn.Module]
         for name, module in modules.items():
             for key, param in module.named_parameters():
                 if param.requires_grad:
-                    ema[f"{name}.{key}"].mul_(decay).add_(param.detach().float().cpu(), alpha=1 - decay)
+                    ema[f"{name}.{key}"].mul_(decay).add_(param.detach().float(), alpha=1 - decay)
 
 
 @contextmanager
 def ema_applied(modules: dict[str, torch.nn.Module], ema: dict[str, torch.Tensor]):
     """Temporarily swap EMA weights into the modules (for sample grids and the final save)."""
-    backup = {f"{n}.{k}": p.detach().clone() for n, m in modules.items() for k, p in m.named_parameters()}
+    backup = {f"{n}.{k}": p.detach().clone() for n, m in modules.items() for k, p in m.named_parameters()
+              if f"{n}.{k}" in ema}
     ckpt.ema_weights_into(modules, ema)
     try:
         yield
@@ -109,8 +129,8 @@ def write_sample_grid(pipe: GalaxyPipeline, config: TrainConfig, path: Path) -> 
     """A seeded grid: one row per sample prompt, four seeds each."""
     pipe.unet.eval()
     try:
-        rows = [pipe(prompt, num_images=4, seed=0, steps=config.sample_steps,
-                     guidance_scale=config.sample_guidance).arrays for prompt in config.sample_prompts]
+        rows = [pipe(prompt, num_images=4, seed=0, steps=config.sample_steps, guidance_scale=config.sample_guidance,
+                     sampler=config.sample_sampler).arrays for prompt in config.sample_prompts]
     finally:
         pipe.unet.train()
     save_grid(np.stack(rows), path, labels=config.sample_prompts)
@@ -159,17 +179,20 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
     params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.01)
     lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / max(1, config.warmup_steps)))
-    ema = {f"{n}.{k}": p.detach().float().cpu().clone() for n, m in modules.items() for k, p in m.named_parameters()}
+    ema = {f"{n}.{k}": p.detach().float().clone() for n, m in modules.items() for k, p in m.named_parameters()
+           if p.requires_grad}
 
     start = 0
     if resume == "latest":
         found = ckpt.checkpoint_dirs(run_dir)
         if found:
             ema, state = ckpt.load_checkpoint(found[-1], modules, optimizer, lr_schedule)
+            ema = {k: v.to(accelerator.device) for k, v in ema.items()}
             start = state["step"]
             log.info("resumed from %s (step %d)", found[-1], start)
     prepared = accelerator.prepare(*modules.values(), optimizer)
     optimizer = prepared[-1]
+    wrapped = dict(zip(modules, prepared[:-1]))
     train_log = JsonlLog(run_dir / "train_log.jsonl", start if resume else None) if accelerator.is_main_process else None
     if accelerator.is_main_process:
         _write_config(run_dir, config, data.describe(), status="training")
@@ -187,7 +210,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
         pixels = augment_orientation(pixels, generator)
         vectors = drop_conditions(vectors, generator, config.uncond_prob, config.tag_dropout)
         with accelerator.autocast():
-            loss = training_loss(pipe, config, pixels, vectors, generator, tags)
+            loss = training_loss(pipe, config, pixels, vectors, generator, tags, wrapped)
         if not torch.isfinite(loss):
             raise RuntimeError(f"loss became {loss.item()} at step {step}; lower the learning rate")
         accelerator.backward(loss)
@@ -224,7 +247,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
     if accelerator.is_main_process:
         with ema_applied(modules, ema):
             write_sample_grid(pipe, config, run_dir / "samples" / f"step_{step:07d}.png")
-            save_pipeline(pipe, run_dir / "model", fp16=config.save_fp16)
+            save_pipeline(pipeline_to_save(pipe), run_dir / "model", fp16=config.save_fp16)
         _write_config(run_dir, config, data.describe(), status="finished" if step >= config.max_steps else "stopped",
                       steps=step, wall_s=round(time.time() - t0, 1))
     return run_dir

@@ -10,6 +10,7 @@ from typing import Sequence
 import yaml
 
 from galaxysd.modeling import PRESETS, spec_from
+from galaxysd.samplers import DEFAULT_SAMPLER, make_scheduler
 from galaxysd.training_data import DataSource
 
 
@@ -24,6 +25,7 @@ class TrainConfig:
     pretrained: str | None = None  # paper mode: local Stable Diffusion 1.5 folder
     train_text_encoder: bool = False
     lora_rank: int = 0  # paper mode: >0 trains LoRA adapters instead of the full UNet
+    image_size: int | None = None  # paper mode: training/sampling size in px (default: the UNet's native size)
     prediction_type: str = "v_prediction"
     batch_size: int = 32
     learning_rate: float = 5e-4
@@ -48,6 +50,7 @@ class TrainConfig:
         "sdss, smooth, {dust lane:1.3}", "sdss, in-between round galaxy"])
     sample_steps: int = 20
     sample_guidance: float = 3.0
+    sample_sampler: str = DEFAULT_SAMPLER
     save_fp16: bool = False
     workers: int = 2
     threads: int | None = None
@@ -76,6 +79,9 @@ class TrainConfig:
             raise ValueError("prediction_type must be v_prediction or epsilon")
         if self.pretrained is None:
             spec_from(self.model)
+            if self.image_size is not None:
+                raise ValueError("image_size applies to paper mode (--pretrained); the model preset sets the size")
+        make_scheduler(self.sample_sampler, {})  # an unknown sampler name raises ValueError
         return self
 
     def to_dict(self) -> dict:
@@ -126,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretrained", help="paper mode: local Stable Diffusion 1.5 directory")
     p.add_argument("--train-text-encoder", action="store_true", default=None, help="paper mode: also tune CLIP")
     p.add_argument("--lora-rank", type=int, help="paper mode: train LoRA adapters of this rank")
+    p.add_argument("--image-size", type=int, help="paper mode: train at this size in px (a multiple of 8, e.g. 424)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--max-steps", type=int)

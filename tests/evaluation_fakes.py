@@ -38,7 +38,10 @@ def render_toy_galaxy(rng: np.random.Generator, size: int, axis_ratio: float) ->
 
 
 def toy_cache(n: int = 64, size: int = 32, seed: int = 0) -> ToyCache:
-    """Half round smooth galaxies, half thin edge-on disks, with matching vote fractions."""
+    """Half round smooth galaxies, half thin edge-on disks, with matching vote fractions.
+
+    Ids are ``toy<seed>-<i>``, so caches of different seeds hold different galaxies.
+    """
     rng = np.random.default_rng(seed)
     edge_on = np.arange(n) % 2 == 1
     images = np.stack([render_toy_galaxy(rng, size, 0.2 if e else 1.0) for e in edge_on])
@@ -49,7 +52,7 @@ def toy_cache(n: int = 64, size: int = 32, seed: int = 0) -> ToyCache:
                                              ~edge_on)):
         catalog[fraction_column(answer(tag_if_true))] = flag.astype(float)
         catalog[fraction_column(answer(tag_if_false))] = (~flag).astype(float)
-    catalog.insert(0, "id", [f"toy{i}" for i in range(n)])
+    catalog.insert(0, "id", [f"toy{seed}-{i}" for i in range(n)])
     return ToyCache(images, catalog)
 
 
@@ -60,19 +63,21 @@ def toy_judge(cache: ToyCache, epochs: int = 4) -> Judge:
     return train_judge(cache, config, progress=False)
 
 
-def replaying_generator(pool: np.ndarray, calls: list | None = None):
-    """A fake ``generate(weights, n, seed, steps, guidance, sampler)`` drawing from ``pool``.
+def toy_generator(noise: float, calls: list | None = None, size: int = 32):
+    """A fake ``generate(weights, n, seed, steps, guidance, sampler)`` rendering toy galaxies.
 
-    Guidance 1 adds heavy noise, so sweeps have points of visibly different quality.
+    Edge-on prompts get thin disks, others round blobs, plus Gaussian noise of ``noise``
+    (scaled up 5x at guidance <= 1, so sweeps have points of clearly different quality).
     Every call is appended to ``calls`` when given.
     """
     def generate(weights, n, seed, steps, guidance, sampler):
         if calls is not None:
             calls.append((dict(weights), n, seed, steps, guidance, sampler))
         rng = np.random.default_rng([seed, steps, int(guidance * 10)])
-        images = pool[rng.choice(len(pool), n)].astype(float)
-        noise = rng.normal(0, 60 if guidance <= 1 else 4, images.shape)
-        return np.clip(images + noise, 0, 255).astype(np.uint8)
+        axis_ratio = 0.2 if "edge-on galaxy" in weights else 1.0
+        images = np.stack([render_toy_galaxy(rng, size, axis_ratio) for _ in range(n)])
+        scale = noise * (5 if guidance <= 1 else 1)
+        return np.clip(images + rng.normal(0, scale, images.shape), 0, 255).astype(np.uint8)
     return generate
 
 

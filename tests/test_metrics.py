@@ -5,7 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation_fakes import held_out_rows, real_gz1_cache, real_gz1_judge, toy_cache, toy_judge
+from evaluation_fakes import SMALL_WIDTHS, held_out_rows, real_gz1_cache, real_gz1_judge, \
+    toy_cache
+from galaxysd.classifier import Classifier, ClassifierConfig
+from galaxysd.judge import Judge
 from galaxysd.metrics import (consistency, frechet_distance, mark_pareto_fronts,
                               mean_pairwise_distance, pareto_mask, relative_diversity,
                               split_frechet)
@@ -33,7 +36,8 @@ def test_frechet_distance_sees_a_change_of_spread():
 
 def test_diversity_of_identical_images_is_zero():
     cache = toy_cache(16)
-    judge = toy_judge(cache, epochs=1)
+    classifier = Classifier(ClassifierConfig(image_size=32, widths=SMALL_WIDTHS, device="cpu"))
+    judge = Judge(classifier)
     same = np.repeat(cache.images[:1], 8, axis=0)
     assert mean_pairwise_distance(judge.features(same)) == pytest.approx(0.0, abs=1e-5)
     real = judge.features(cache.images)

@@ -1,0 +1,75 @@
+"""Metrics: consistency, realism and diversity vs. training step; Pareto fronts over the
+sampling sweep; physical statistics of real vs. generated galaxies."""
+import pandas as pd
+import streamlit as st
+
+from galaxysd import figures, ui
+from galaxysd.run_results import eval_curves, eval_histograms, eval_metrics, eval_pareto, format_number
+
+EVALUATE = "python -m galaxysd.evaluate --run {run}"
+
+st.title("Metrics")
+run = ui.run_selector()
+command = EVALUATE.format(run=ui.run_label(run))
+
+try:
+    metrics, curves = eval_metrics(run), eval_curves(run)
+    pareto, histograms = eval_pareto(run), eval_histograms(run)
+except ValueError as error:
+    st.error(str(error))
+    st.stop()
+
+if metrics:
+    s = metrics["summary"]
+    cols = st.columns(3)
+    cols[0].metric("Consistency", format_number(s["consistency"], ".3f"),
+                   help="share of generated images in which the judge finds every tag of the prompt")
+    cols[0].caption(f"real images of those morphologies: {format_number(s['consistency_real'], '.3f')}")
+    cols[1].metric("Fréchet distance", format_number(s["frechet"], ".2f"),
+                   help="between generated and real images in the judge's feature space (lower is better)")
+    cols[1].caption(f"real vs. real floor: {format_number(s['frechet_floor'], '.2f')}")
+    cols[2].metric("Diversity", format_number(s["diversity"], ".2f"),
+                   help="mean pairwise feature distance of generated images relative to real ones")
+    cols[2].caption("1 = as diverse as real galaxies of the prompt's morphology")
+    with st.expander("Per prompt"):
+        columns = ["key", "label", "consistency", "consistency_real", "frechet", "frechet_floor",
+                   "diversity", "n_generated", "n_real"]
+        st.dataframe(pd.DataFrame(metrics["prompts"])[columns], hide_index=True)
+else:
+    ui.missing("The evaluation (eval/metrics.json)", command)
+
+st.header("During training")
+log = run.train_log()
+if len(log) and "loss" in log:
+    st.plotly_chart(figures.loss_figure(log))
+if curves is not None and len(curves):
+    prompts = sorted(curves["prompt"].astype(str).unique(), key=lambda p: (p != "all", p))
+    prompt = st.selectbox("Prompt", prompts, key="curve_prompt")
+    for col, metric in zip(st.columns(3), figures.CURVE_METRICS):
+        col.plotly_chart(figures.curve_figure(curves, prompt, metric))
+else:
+    ui.missing("Metric curves over checkpoints (eval/curves.csv)", command)
+
+st.header("Pareto fronts over guidance and steps")
+if pareto is not None and len(pareto):
+    prompts = sorted(pareto["prompt"].astype(str).unique(), key=lambda p: (p != "all", p))
+    prompt = st.selectbox("Prompt", prompts, key="pareto_prompt")
+    left, right = st.columns(2)
+    left.plotly_chart(figures.pareto_figure(pareto, prompt, "diversity"))
+    right.plotly_chart(figures.pareto_figure(pareto, prompt, "consistency"))
+else:
+    ui.missing("The sampling sweep (eval/pareto.csv)", command)
+
+st.header("Physical statistics, real vs. generated")
+if histograms is not None and len(histograms):
+    statistics = list(dict.fromkeys(histograms["statistic"]))
+    for start in range(0, len(statistics), 4):
+        for col, name in zip(st.columns(4), statistics[start:start + 4]):
+            col.plotly_chart(figures.histogram_figure(histograms, name))
+    physical = (metrics or {}).get("physical", {}).get("statistics")
+    if physical:
+        st.dataframe(pd.DataFrame(physical).T.rename_axis("statistic"), width="stretch")
+        st.caption("w1: Wasserstein distance between the real and generated distributions; "
+                   "w1_scaled: the same in units of the real spread.")
+else:
+    ui.missing("Physical statistics (eval/histograms.csv)", command)

@@ -1,0 +1,69 @@
+"""Train: launch ``python -m galaxysd.train`` in the background and follow it live."""
+import streamlit as st
+
+from galaxysd import figures, jobs, ui
+from galaxysd.modeling import PRESETS
+from galaxysd.runs import RunDir
+from galaxysd.train_launcher import KIND, TrainingRequest, data_lines, start_training, training_progress
+
+st.title("Train a model")
+run = ui.run_selector()
+latest = jobs.job_status(KIND)
+busy = latest is not None and latest.active
+
+with st.form("train_form"):
+    st.caption("Starts a training job in the background; it keeps running when you leave this "
+               "page or reload it, and the finished run appears in the sidebar's run list.")
+    name = st.text_input("Run name (written to runs/<name>)", value=f"{run.name}-retrain")
+    data = st.text_area(r"Training catalogs, one per line: KIND:PATH\[@SURVEY\]\[\*SHARE\]",
+                        value="\n".join(data_lines(run)) or "demo:.data/demo@demo",
+                        help="e.g. gz1:../shared/data/gz1-sdss@sdss*0.5 or demo:.data/demo-10k@demo; "
+                             "make a demo survey with `python -m galaxysd.data demo --n 2000 --out .data/demo`")
+    left, right = st.columns(2)
+    model = left.selectbox("Model preset", list(PRESETS), index=list(PRESETS).index("cpu-default"))
+    max_steps = right.number_input("Steps", 1, 1_000_000, 2000, step=100)
+    batch_size = left.number_input("Batch size", 1, 4096, 32)
+    learning_rate = right.number_input("Learning rate", 1e-7, 1.0, 5e-4, format="%.1e")
+    budget = left.number_input("Time budget, minutes (0 = none)", 0.0, 10_000.0, 0.0)
+    seed = right.number_input("Seed", 0, 2**31 - 1, 0)
+    checkpoint_every = left.number_input("Checkpoint every (steps)", 1, 1_000_000, 500)
+    sample_every = right.number_input("Sample grid every (steps)", 1, 1_000_000, 500)
+    resume = st.checkbox("Resume runs/<name> from its latest checkpoint")
+    submitted = st.form_submit_button("Start training", disabled=busy, type="primary")
+
+if submitted:
+    request = TrainingRequest(name=name.strip(), data=data.splitlines(), model=model,
+                              max_steps=int(max_steps), batch_size=int(batch_size),
+                              learning_rate=float(learning_rate), seed=int(seed),
+                              time_budget_minutes=float(budget) or None,
+                              checkpoint_every=int(checkpoint_every),
+                              sample_every=int(sample_every), resume=resume)
+    try:
+        latest = start_training(request)
+        busy = True
+    except (ValueError, jobs.JobRunning) as error:
+        st.error(str(error))
+
+
+@st.fragment(run_every=2 if busy else None)
+def live_progress():
+    status = ui.job_panel(KIND)
+    if status is None:
+        st.caption("No training job has been started from the app yet.")
+        return
+    if status.run_dir:
+        progress = training_progress(status.run_dir)
+        st.progress(progress["fraction"], text=f"step {progress['step']:,} of {progress['max_steps']:,}"
+                    + (f" · loss {progress['loss']:.4f}" if progress["loss"] is not None else "")
+                    + (f" · {progress['images_per_s']:.1f} images/s" if progress["images_per_s"] else ""))
+        if len(progress["log"]) and "loss" in progress["log"]:
+            st.plotly_chart(figures.loss_figure(progress["log"]))
+        grids = RunDir(status.run_dir).sample_grids()
+        if grids:
+            st.image(str(grids[-1]), caption=f"latest sample grid: {grids[-1].name}")
+    if busy and not status.active:
+        st.rerun()  # the job ended: refresh the whole page (form, run list)
+
+
+st.subheader("Training job")
+live_progress()

@@ -1,0 +1,180 @@
+"""The Streamlit app through ``streamlit.testing``: every page opens, the main control of each
+works, and bad input shows a message instead of an exception.
+
+Pages open on the shipped default run once it has a model, otherwise on a tiny run; the
+behaviour tests always use the tiny run, whose real galaxies and candidates are known.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_runs import bare_copy, shared_tiny_run
+from galaxysd.appdb import AppDatabase
+from galaxysd.runs import DEFAULT_RUN
+
+APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+PAGES = {"home": "GalaxySD", "generate": "Generate galaxies", "real_vs_synthetic": "Real vs synthetic",
+         "metrics": "Metrics", "augmentation": "Augmentation",
+         "candidates": "Dusty early-type candidates", "explore": "Explore the galaxy map",
+         "train": "Train a model", "quiz": "Quiz: spot the fake"}
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    return shared_tiny_run(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def default_run(tiny_run):
+    """The shipped run when it has been trained, else the tiny run."""
+    return DEFAULT_RUN if (DEFAULT_RUN / "model" / "model_index.json").is_file() else tiny_run
+
+
+@pytest.fixture
+def app_env(monkeypatch, tmp_path):
+    """Point the app at a run; its data folder and database live in ``tmp_path``."""
+    monkeypatch.setenv("GALAXYSD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GALAXYSD_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+
+    def use(run: Path):
+        monkeypatch.setenv("GALAXYSD_RUN", str(run))
+        return AppDatabase(f"sqlite:///{tmp_path / 'app.db'}")
+    return use
+
+
+def open_page(page: str) -> AppTest:
+    """A new browser session on ``page``."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    return at.switch_page(f"pages/{page}.py").run()
+
+
+def problems(at: AppTest) -> list[str]:
+    return [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
+
+
+def test_every_page_opens_on_the_default_run(default_run, app_env):
+    app_env(default_run)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    for page, title in PAGES.items():
+        at.switch_page(f"pages/{page}.py").run()
+        assert not problems(at), (page, problems(at))
+        assert at.title[0].value == title
+
+
+def test_pages_say_what_is_missing_on_a_run_without_results(tiny_run, app_env, tmp_path):
+    app_env(bare_copy(tiny_run, tmp_path / "bare"))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    for page, missing in (("metrics", "eval/metrics.json"), ("augmentation", "augment/results.csv"),
+                          ("candidates", "discover/candidates.csv"), ("explore", "no galaxy map")):
+        at.switch_page(f"pages/{page}.py").run()
+        assert not problems(at), (page, problems(at))
+        assert any(missing in info.value for info in at.info), page
+
+
+def test_broken_result_files_show_an_error_not_an_exception(tiny_run, app_env, tmp_path):
+    run = bare_copy(tiny_run, tmp_path / "broken")
+    (run / "eval").mkdir()
+    (run / "eval" / "metrics.json").write_text("{not json")
+    (run / "discover").mkdir()
+    pd.DataFrame({"id": ["a"]}).to_csv(run / "discover" / "candidates.csv", index=False)
+    app_env(run)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    for page, message in (("metrics", "cannot read"), ("candidates", "no score column")):
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception
+        assert any(message in e.value for e in at.error), page
+
+
+def test_a_slider_change_regenerates_and_updates_the_prompt(default_run, app_env):
+    app_env(default_run)
+    at = open_page("generate")
+    first = at.session_state["generated"]
+    assert first["count"] == 1 and first["output"].arrays.shape[0] == 4
+    at.slider(key="tag::dust lane").set_value(1.3).run()
+    second = at.session_state["generated"]
+    assert second["count"] == 2
+    assert "{dust lane:1.3}" in at.text_area(key="prompt_text").value
+    assert second["output"].prompts[0]["dust lane"] == 1.3
+    assert not np.array_equal(first["output"].arrays, second["output"].arrays)
+    next(b for b in at.button if b.label == "New seed").click().run()
+    assert at.session_state["generated"]["count"] == 3
+
+
+def test_the_prompt_box_sets_the_sliders(default_run, app_env):
+    app_env(default_run)
+    at = open_page("generate")
+    at.text_area(key="prompt_text").input("demo, smooth, {cigar-shaped galaxy:1.5}").run()
+    assert at.slider(key="tag::smooth").value == 1.0
+    assert at.slider(key="tag::cigar-shaped galaxy").value == 1.5
+    assert at.slider(key="tag::spiral galaxy").value == 0.0
+    assert at.selectbox(key="domain_choice").value == "demo"
+    assert at.session_state["generated"]["output"].prompts[0] == {
+        "demo": 1.0, "smooth": 1.0, "cigar-shaped galaxy": 1.5}
+
+
+@pytest.mark.parametrize("prompt, message", [
+    ("demo, {smooth:abc}", "is not a number"),
+    ("demo, blobby galaxy", "unknown morphology tag"),
+    ("demo, {smooth:7}", "within [0, 3]"),
+    ("demo, {smooth:1", "unbalanced"),
+])
+def test_bad_prompts_show_an_error_and_keep_the_last_images(tiny_run, app_env, prompt, message):
+    app_env(tiny_run)
+    at = open_page("generate")
+    before = at.session_state["generated"]["count"]
+    at.text_area(key="prompt_text").input(prompt).run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.session_state["generated"]["count"] == before
+
+
+def test_a_quiz_answer_is_stored_and_the_leaderboard_updates(tiny_run, app_env):
+    db = app_env(tiny_run)
+    at = open_page("quiz")
+    assert not problems(at)
+    at.text_input(key="quiz_player").input("ada").run()
+    fake = at.session_state["quiz_round"][1].fake_index
+    at.button(key=f"quiz_pick_{fake}").click().run()
+    assert at.success and "Right" in at.success[0].value
+    board = at.dataframe[0].value
+    assert board["player"].tolist() == ["ada"] and board["accuracy"].tolist() == [1.0]
+    fake = at.session_state["quiz_round"][1].fake_index
+    at.button(key=f"quiz_pick_{(fake + 1) % 4}").click().run()
+    assert at.warning and f"image {fake + 1}" in at.warning[0].value
+    assert at.dataframe[0].value["accuracy"].tolist() == [0.5]
+    realism = db.realism(str(tiny_run))
+    assert realism["answers"] == 2 and realism["human_realism"] == pytest.approx(0.5 / 0.75)
+
+
+def test_a_candidate_mark_persists_after_a_rerun(tiny_run, app_env):
+    db = app_env(tiny_run)
+    at = open_page("candidates")
+    assert not problems(at)
+    at.selectbox(key="cand_detail").set_value("cand002").run()
+    at.radio(key="mark_status_cand002").set_value("rejected")
+    at.text_area(key="mark_note_cand002").input("a foreground star")
+    next(b for b in at.button if b.label == "Save mark").click().run()
+    assert at.success and "cand002 rejected" in at.success[0].value
+
+    later = open_page("candidates")  # a new session: the mark comes from the database
+    later.selectbox(key="cand_mark").set_value("rejected").run()
+    assert later.selectbox(key="cand_detail").value == "cand002"
+    assert len(later.selectbox(key="cand_detail").options) == 1
+    assert any("rejected — a foreground star" in c.value for c in later.caption)
+    assert db.candidate_marks(str(tiny_run))["status"].tolist() == ["rejected"]
+
+
+def test_the_train_page_refuses_a_bad_request(tiny_run, app_env):
+    app_env(tiny_run)
+    at = open_page("train")
+    at.text_input[0].input("bad name!")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+    assert any("run name" in e.value for e in at.error)

@@ -1,0 +1,311 @@
+"""The app's core helpers, without Streamlit: database, quiz, real galaxies, neighbours,
+candidates, downloads, background jobs, the training launcher and the map job."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from app_runs import N_CANDIDATES, SIZE, shared_tiny_run
+from galaxysd import candidate_table as ct
+from galaxysd import explore, jobs
+from galaxysd.appdb import AppDatabase
+from galaxysd.data.cache import ImageCache
+from galaxysd.exports import images_zip, settings_table
+from galaxysd.morphology import fraction_column, answer
+from galaxysd.neighbours import PixelFeatures, build_index, feature_space
+from galaxysd.pipeline import GalaxyOutput
+from galaxysd.quiz import CHOICES, human_realism, make_round
+from galaxysd.real_galaxies import RealGalaxies, open_real_galaxies
+from galaxysd.run_results import augment_layout, eval_prompts, read_table
+from galaxysd.runs import RunDir
+from galaxysd.train_config import config_from_args, parse_args
+from galaxysd.train_launcher import TrainingRequest, data_lines
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    return shared_tiny_run(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def cache_images(tiny_run):
+    root = tiny_run.parent / "cache"
+    return ImageCache.open(next(root.iterdir()))
+
+
+def copy_run(run, target, **config_changes):
+    shutil.copytree(run, target)
+    config = yaml.safe_load((target / "config.yaml").read_text())
+    config.update(config_changes)
+    (target / "config.yaml").write_text(yaml.safe_dump(config))
+    return RunDir(target)
+
+
+# ---------------------------------------------------------------- database and quiz
+def test_quiz_answers_rank_players_and_give_the_human_realism_score(tmp_path):
+    db = AppDatabase(f"sqlite:///{tmp_path / 'sub' / 'app.db'}")
+    assert db.record_answer("ada", "run-a", "sdss, smooth", chosen=2, fake=2) is True
+    assert db.record_answer("ada", "run-a", "sdss, smooth", chosen=1, fake=2) is False
+    for _ in range(3):
+        db.record_answer("  bob ", "run-a", "sdss, merger", chosen=0, fake=0)
+    db.record_answer("cy", "run-b", "sdss", chosen=0, fake=3)
+    board = db.leaderboard("run-a")
+    assert list(board["player"]) == ["bob", "ada"]
+    assert list(board["answers"]) == [3, 2] and list(board["accuracy"]) == [1.0, 0.5]
+    realism = db.realism("run-a")
+    assert realism["answers"] == 5 and realism["accuracy"] == pytest.approx(0.8)
+    assert realism["human_realism"] == pytest.approx((1 - 0.8) / 0.75)
+    assert np.isnan(db.realism("never-played")["human_realism"])
+    with pytest.raises(ValueError, match="player name"):
+        db.record_answer("   ", "run-a", "x", 0, 0)
+    with pytest.raises(ValueError, match="position"):
+        db.record_answer("ada", "run-a", "x", CHOICES, 0)
+
+
+def test_human_realism_is_one_at_chance_and_zero_when_always_found():
+    assert human_realism(0.25) == 1.0
+    assert human_realism(0.0) == 1.0
+    assert human_realism(1.0) == 0.0
+    assert human_realism(0.625) == pytest.approx(0.5)
+    assert np.isnan(human_realism(float("nan")))
+
+
+def test_a_candidate_mark_is_replaced_not_duplicated(tmp_path):
+    db = AppDatabase(f"sqlite:///{tmp_path / 'app.db'}")
+    db.mark_candidate("run", "g1", "confirmed", "clear dust lane")
+    db.mark_candidate("run", "g1", "rejected", "  a foreground star  ")
+    db.mark_candidate("run", "g2", "confirmed")
+    marks = db.candidate_marks("run").set_index("candidate_id")
+    assert len(marks) == 2
+    assert marks.loc["g1", "status"] == "rejected" and marks.loc["g1", "note"] == "a foreground star"
+    assert db.candidate_marks("other-run").empty
+    with pytest.raises(ValueError, match="confirmed, rejected"):
+        db.mark_candidate("run", "g1", "maybe")
+    with pytest.raises(ValueError, match="limit"):
+        db.mark_candidate("run", "g1", "confirmed", "x" * 2001)
+
+
+def in_memory_galaxies(n: int = 6) -> RealGalaxies:
+    images = np.stack([np.full((8, 8, 3), 10 * (i + 1), np.uint8) for i in range(n)])
+    smooth = fraction_column(answer("smooth"))
+    catalog = pd.DataFrame({"id": [f"g{i}" for i in range(n)], "domain": "sdss", smooth: 0.9,
+                            "source": 0, "source_row": np.arange(n)})
+    return RealGalaxies(catalog, [lambda rows: images[rows]], 8, "memory")
+
+
+def test_a_quiz_round_hides_one_generated_galaxy_among_real_ones():
+    real = in_memory_galaxies()
+    asked = []
+
+    def generate(weights, seed):
+        asked.append(weights)
+        return np.full((8, 8, 3), 255, np.uint8)
+
+    positions = set()
+    for seed in range(12):
+        quiz_round = make_round(real, generate, seed)
+        assert quiz_round.images.shape == (CHOICES, 8, 8, 3)
+        fakes = [i for i in range(CHOICES) if (quiz_round.images[i] == 255).all()]
+        assert fakes == [quiz_round.fake_index]
+        assert len(set(quiz_round.real_ids)) == CHOICES - 1
+        positions.add(quiz_round.fake_index)
+    assert asked[0] == {"sdss": 1.0, "smooth": 0.9}
+    assert quiz_round.prompt == "sdss, {smooth:0.9}"
+    assert len(positions) > 1
+    with pytest.raises(ValueError, match="needs 3 real galaxies"):
+        make_round(in_memory_galaxies(2), generate, 0)
+
+
+# ---------------------------------------------------------------- real galaxies, neighbours
+def test_real_galaxies_come_from_the_cache_then_image_files_then_sample_sheets(tiny_run, cache_images, tmp_path):
+    from_cache = open_real_galaxies(RunDir(tiny_run), SIZE)
+    assert from_cache.origin == "image cache" and len(from_cache) == len(cache_images)
+    np.testing.assert_array_equal(from_cache.images([0, 5]), cache_images.batch([0, 5]))
+
+    no_cache = copy_run(tiny_run, tmp_path / "files", cache_dir=str(tmp_path / "missing"))
+    from_files = open_real_galaxies(no_cache, SIZE)
+    assert from_files.origin == "catalog images"
+    np.testing.assert_array_equal(from_files.images([3]), cache_images.batch([3]))
+
+    no_data = copy_run(tiny_run, tmp_path / "sheets", cache_dir=str(tmp_path / "missing"),
+                       data=[{"catalog": f"demo:{tmp_path / 'gone'}", "domain": "demo"}])
+    from_sheets = open_real_galaxies(no_data, SIZE)
+    assert from_sheets.origin == "evaluation sample sheets"
+    assert len(from_sheets) == 3 * 4  # three prompts, four real galaxies in each sheet's first row
+    np.testing.assert_array_equal(from_sheets.images([0, 1, 2, 3]), cache_images.batch([0, 1, 2, 3]))
+    spec = eval_prompts(no_data)[0]
+    assert len(from_sheets.matching(spec.weights, 10, domain="demo")) == 4
+
+    shutil.rmtree(no_data.eval_dir)
+    assert open_real_galaxies(no_data, SIZE) is None
+
+
+def test_real_galaxies_match_a_prompts_morphology(tiny_run):
+    real = open_real_galaxies(RunDir(tiny_run), SIZE)
+    rows = real.matching({"demo": 1.0, "smooth": 1.0}, n=100, domain="demo")
+    smooth = real.catalog[fraction_column(answer("smooth"))].to_numpy()[rows]
+    assert len(rows) and (smooth >= 0.5).all()
+    assert len(real.matching({"smooth": 1.0}, n=100, domain="sdss")) == 0
+    assert real.prompt_of(rows[0])["demo"] == 1.0
+
+
+def test_nearest_neighbours_find_an_exact_copy_at_distance_zero(tiny_run, cache_images):
+    images = cache_images.batch(np.arange(len(cache_images)))
+    space = feature_space(RunDir(tiny_run))
+    assert isinstance(space, PixelFeatures)  # the tiny run has no judge
+    index = build_index(space, images, np.arange(len(images)) + 100)
+    distances, rows = index.query(space.features(images[[7, 2]]), k=3)
+    assert rows[:, 0].tolist() == [107, 102]
+    assert distances[:, 0] == pytest.approx([0, 0], abs=1e-4)
+    assert (np.diff(distances, axis=1) >= 0).all()
+    assert index.typical_distance() > 0.01
+
+
+# ---------------------------------------------------------------- candidates, downloads
+def test_candidates_filter_sort_page_and_link_to_the_sky(tiny_run):
+    table = ct.load_candidates(RunDir(tiny_run))
+    assert len(table) == N_CANDIDATES and table["known"].dtype == bool
+    assert (table["local_image"] != "").sum() == N_CANDIDATES // 2
+    marks = pd.DataFrame({"candidate_id": ["cand001"], "status": ["confirmed"], "note": ["yes"]})
+    table = ct.with_marks(table, marks)
+    assert ct.filter_candidates(table, mark="confirmed")["id"].tolist() == ["cand001"]
+    new = ct.filter_candidates(table, known="new")
+    assert not new["known"].any() and len(new) == N_CANDIDATES - (N_CANDIDATES + 3) // 4
+    strong = ct.filter_candidates(table, min_score=0.5, sort_by="score", descending=False)
+    assert (strong["score"] >= 0.5).all() and strong["score"].is_monotonic_increasing
+    page, pages = ct.page_of(table, 3, 12)
+    assert pages == 3 and len(page) == N_CANDIDATES - 24
+    assert ct.page_of(table, 99, 12)[0].equals(page)
+    record = table.iloc[1].to_dict()
+    assert ct.has_coordinates(record) and not ct.has_coordinates(table.iloc[0].to_dict())
+    assert "ra=150.010000" in ct.sdss_cutout_url(record["ra"], record["dec"])
+    assert "dec=2.010000" in ct.legacy_viewer_url(record["ra"], record["dec"])
+    assert len(ct.vote_fractions(record)) == 8
+
+
+def test_a_candidates_table_without_scores_is_an_error(tiny_run, tmp_path):
+    run = copy_run(tiny_run, tmp_path / "run")
+    pd.DataFrame({"id": ["a"], "ra": [1.0]}).to_csv(run.discover_dir / "candidates.csv", index=False)
+    with pytest.raises(ValueError, match="no score column"):
+        ct.load_candidates(run)
+    (run.augment_dir / "results.csv").write_bytes(b"\x00\x01,\n\"unclosed")
+    with pytest.raises(ValueError, match="cannot read"):
+        read_table(run.augment_dir / "results.csv")
+
+
+def test_the_zip_download_holds_every_image_and_its_settings():
+    arrays = np.random.default_rng(0).integers(0, 255, (3, 8, 8, 3), dtype=np.uint8)
+    output = GalaxyOutput(arrays=arrays, prompts=[{"sdss": 1.0, "dust lane": 1.3}] * 3,
+                          seeds=[5, 6, 7], settings={"steps": 12, "guidance_scale": 3.0,
+                                                     "sampler": "dpmpp", "strength": None})
+    archive = zipfile.ZipFile(io.BytesIO(images_zip(output, "assets/default-run")))
+    settings = pd.read_csv(archive.open("settings.csv"))
+    assert settings["prompt"].tolist() == ["sdss, {dust lane:1.3}"] * 3
+    assert settings["seed"].tolist() == [5, 6, 7] and (settings["steps"] == 12).all()
+    for name, image in zip(settings["file"], arrays):
+        np.testing.assert_array_equal(np.asarray(Image.open(archive.open(name))), image)
+    assert list(settings_table(output, "r").columns)[:3] == ["file", "prompt", "seed"]
+
+
+def test_augment_tables_are_read_by_their_columns():
+    table = pd.DataFrame(columns=["Task", "method", "seed", "purity", "completeness"])
+    assert augment_layout(table) == ("Task", "method", ["purity", "completeness"])
+    assert augment_layout(pd.DataFrame(columns=["x"])) == (None, None, [])
+
+
+# ---------------------------------------------------------------- jobs and training
+def wait_for(kind, home, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = jobs.job_status(kind, home)
+        if status is not None and not status.active:
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"{kind} job still running")
+
+
+def test_jobs_report_success_failure_and_output(tmp_path):
+    ok = jobs.start_job("ok", [sys.executable, "-c", "print('hello from the job')"], home=tmp_path)
+    assert ok.state == "starting"
+    done = wait_for("ok", tmp_path)
+    assert done.state == "finished" and done.returncode == 0 and done.pid is not None
+    assert jobs.log_tail("ok", home=tmp_path).endswith("hello from the job")
+    jobs.start_job("bad", [sys.executable, "-c", "import sys; sys.exit(3)"], home=tmp_path)
+    failed = wait_for("bad", tmp_path)
+    assert failed.state == "failed" and failed.returncode == 3
+
+
+def test_a_running_job_blocks_a_second_survives_a_reload_and_can_be_cancelled(tmp_path):
+    jobs.start_job("long", [sys.executable, "-c", "import time; time.sleep(60)"], run_dir="r", home=tmp_path)
+    with pytest.raises(jobs.JobRunning):
+        jobs.start_job("long", [sys.executable, "-c", "pass"], home=tmp_path)
+    jobs._children.clear()  # what a fresh app process knows: only the status file
+    deadline = time.time() + 20
+    while jobs.job_status("long", tmp_path).state != "running" and time.time() < deadline:
+        time.sleep(0.1)
+    assert jobs.job_status("long", tmp_path).run_dir == "r"
+    cancelled = jobs.cancel_job("long", tmp_path)
+    assert cancelled.state == "cancelled" and cancelled.ended is not None
+
+
+def test_a_job_whose_supervisor_vanished_is_reported_lost(tmp_path):
+    gone = jobs.JobStatus(kind="train", state="running", command=["x"], pid=2**22 + 12345)
+    jobs.status_path("train", tmp_path).write_text(json.dumps(gone.__dict__))
+    assert jobs.job_status("train", tmp_path).state == "lost"
+
+
+def test_a_training_request_becomes_a_valid_training_command(tiny_run, monkeypatch, tmp_path):
+    from galaxysd import train_launcher
+    monkeypatch.setattr(train_launcher, "RUNS_ROOT", tmp_path)
+    lines = data_lines(RunDir(tiny_run))
+    assert lines == [f"demo:{tiny_run.parent / 'demo'}@demo"]
+    request = TrainingRequest(name="my-run", data=lines + [""], model="tiny", max_steps=40,
+                              batch_size=8, learning_rate=1e-3, time_budget_minutes=5.0).validate()
+    command = request.command()
+    assert command[:3] == [sys.executable, "-m", "galaxysd.train"]
+    config = config_from_args(parse_args(command[3:]))
+    assert config.run_dir == str(tmp_path / "my-run") and config.model == "tiny"
+    assert config.max_steps == 40 and config.learning_rate == 1e-3 and config.time_budget_minutes == 5.0
+    assert [d.catalog for d in config.data] == [f"demo:{tiny_run.parent / 'demo'}"]
+    for bad, message in ((dict(name="no spaces!"), "run name"), (dict(data=["   "]), "at least one"),
+                         (dict(data=["justapath"]), "KIND:PATH"), (dict(batch_size=0), "batch_size"),
+                         (dict(model="huge"), "unknown model preset")):
+        with pytest.raises(ValueError, match=message):
+            TrainingRequest(**{"name": "ok", "data": lines, **bad}).validate()
+    shutil.copytree(tiny_run / "checkpoints", tmp_path / "my-run" / "checkpoints")
+    with pytest.raises(ValueError, match="resume"):
+        request.validate()
+    assert "--resume" in TrainingRequest(name="my-run", data=lines, resume=True).validate().command()
+
+
+# ---------------------------------------------------------------- the map job
+def test_coarse_morphology_follows_the_tree():
+    assert explore.coarse_morphology({"smooth": 0.9, "completely round galaxy": 0.7}) == "smooth, round"
+    assert explore.coarse_morphology({"features or disk-shaped": 1, "spiral galaxy": 1}) == "spiral"
+    assert explore.coarse_morphology({"smooth": 1.0, "merger": 0.6}) == "merger"
+    assert explore.coarse_morphology({"smooth": 0.3}) == "unclear"
+
+
+def test_the_map_job_writes_a_table_the_page_can_read(tiny_run, tmp_path, monkeypatch):
+    run = copy_run(tiny_run, tmp_path / "run")
+    (run.eval_dir / "umap.csv").unlink()
+    monkeypatch.setattr(explore, "project", lambda features, neighbours, seed: features[:, :2])
+    assert explore.main(["--run", str(run.path), "--n-real", "10", "--per-prompt", "2",
+                         "--steps", "2", "--no-real-thumbnails"]) == 0
+    table, meta = explore.read_map(run)
+    assert (table["source"] == "generated").sum() == 3 * 2 and (table["source"] == "real").sum() == 10
+    assert meta["features"].startswith("pixels") and meta["real_source"] == "image cache"
+    assert (table.loc[table.source == "real", "thumbnail"] == "").all()
+    filled = explore.fill_real_thumbnails(table, open_real_galaxies(run, SIZE))
+    assert filled["thumbnail"].str.startswith("data:image/jpeg;base64,").all()
+    assert explore.main(["--run", str(tmp_path / "nothing")]) == 1

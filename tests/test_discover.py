@@ -1,0 +1,153 @@
+"""The dusty early-type search on a small demo survey with planted dusty early types."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import galaxysd.scan as scan_module
+from galaxysd import discover as discover_module
+from galaxysd.classifier import Classifier, ClassifierConfig
+from galaxysd.detection_metrics import average_precision, precision_at_k, recall_at_k
+from galaxysd.discover import discover, main
+from galaxysd.morphology import FRACTION_COLUMNS
+from galaxysd.dusty_search import SearchSettings
+from galaxysd.scan import merge_chunks, scan_chunks
+from science_fakes import MatchingRenderer, dusty_demo_survey
+
+SETTINGS = SearchSettings(n_synthetic=96, max_negatives=400, epochs=6, detector_size=32,
+                          device="cpu")
+CANDIDATE_COLUMNS = ["catalog", "id", "ra", "dec", "score", "rank", "known",
+                     "known_dusty_early_type", "cumulative_smooth", "cumulative_dust_lane",
+                     *FRACTION_COLUMNS, "image_path", "used_in_training", "truth_dusty_early_type",
+                     "thumb"]
+
+
+def run_search(run: Path, spec: str, cache: Path, **options) -> dict:
+    run.mkdir(exist_ok=True)
+    return discover(run, [spec], SETTINGS, cache_root=cache, workers=1,
+                    generator=MatchingRenderer(), image_size=32, scan_chunk=64,
+                    progress=False, **options)
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory) -> tuple[str, Path]:
+    root = tmp_path_factory.mktemp("dusty")
+    return dusty_demo_survey(root / "survey"), root / "cache"
+
+
+@pytest.fixture(scope="module")
+def searched(survey, tmp_path_factory) -> tuple[Path, dict]:
+    spec, cache = survey
+    run = tmp_path_factory.mktemp("run")
+    return run, run_search(run, spec, cache)
+
+
+def test_augmented_detector_finds_planted_dusty_early_types_better_than_chance_and_real_only(searched):
+    run, result = searched
+    evaluation = json.loads((run / "discover" / "demo_eval.json").read_text())
+    (entry,) = evaluation.values()
+    assert entry["n_true"] >= 5  # held-out planted dusty early types
+    augmented, chance = entry["detectors"]["augmented"], entry["chance"]
+    assert augmented["recall_at_25"] >= 3 * chance["recall_at_25"]
+    assert augmented["precision_at_10"] >= 3 * chance["precision_at_10"]
+    assert augmented["average_precision"] > 2 * entry["n_true"] / entry["n_held_out"]
+    real_only = entry["detectors"]["real_only"]  # the same detector without synthetic images
+    assert augmented["average_precision"] > real_only["average_precision"]
+
+
+def test_candidates_have_documented_columns_and_thumbnails(searched):
+    run, result = searched
+    table = pd.read_csv(run / "discover" / "candidates.csv")
+    assert list(table.columns) == CANDIDATE_COLUMNS
+    assert table["rank"].tolist() == list(range(1, len(table) + 1))
+    assert table["score"].is_monotonic_decreasing
+    assert table["cumulative_dust_lane"].notna().all()
+    assert (table["known"] == (table["cumulative_dust_lane"] >= 0.5)).all()
+    thumbs = table["thumb"].dropna()
+    assert len(thumbs) == 48 and all((run / "discover" / t).is_file() for t in thumbs)
+    assert (run / "discover" / "thumbs" / "synthetic_demo.png").is_file()
+    (summary,) = result["summary"].values()
+    assert summary["galaxies"] == len(table) == 600
+    assert summary["synthetic_positives"] == SETTINGS.n_synthetic
+    assert summary["candidates_new"] == summary["candidates"] - summary["candidates_known_dust_lane"]
+
+
+def test_killed_scan_resumes_with_the_same_ranking(survey, tmp_path, monkeypatch):
+    spec, cache = survey
+    run = tmp_path / "run"
+    saved = []
+    original_save = scan_module.save_array
+
+    def dying_save(path, scores):
+        if len(saved) == 3:
+            raise KeyboardInterrupt("killed")
+        saved.append(path)
+        original_save(path, scores)
+
+    monkeypatch.setattr(scan_module, "save_array", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(run, spec, cache)
+    monkeypatch.setattr(scan_module, "save_array", original_save)
+    chunks = list((run / "discover" / "parts").rglob("scores_*.npy"))
+    assert len(chunks) == 3  # of 10: the scan stopped part-way
+    run_search(run, spec, cache)
+    resumed = pd.read_csv(run / "discover" / "candidates.csv")
+    for folder in (run / "discover" / "parts").rglob("scan-*"):
+        shutil.rmtree(folder)
+    run_search(run, spec, cache)
+    rescanned = pd.read_csv(run / "discover" / "candidates.csv")
+    pd.testing.assert_frame_equal(resumed, rescanned)
+
+
+def test_sharded_scan_equals_single_process_scan(tmp_path):
+    images = np.random.default_rng(0).integers(0, 255, (300, 16, 16, 3), dtype=np.uint8)
+    classifier = Classifier(ClassifierConfig(image_size=16, widths=(4, 8), device="cpu"))
+    scan_chunks(classifier, images, tmp_path / "one", chunk=64, progress=False)
+    for shard in range(3):
+        scan_chunks(classifier, images, tmp_path / "three", chunk=64, process_index=shard,
+                    num_processes=3, progress=False)
+    single = merge_chunks(tmp_path / "one", 300, chunk=64)
+    np.testing.assert_array_equal(single, merge_chunks(tmp_path / "three", 300, chunk=64))
+    expected = classifier.predict_proba(images[:64])[:, 0]
+    np.testing.assert_allclose(single[:64], expected, rtol=1e-5)
+    with pytest.raises(RuntimeError, match="unfinished"):
+        merge_chunks(tmp_path / "one", 400, chunk=64)
+
+
+def test_ranking_metrics_on_a_known_ranking():
+    truth = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1], dtype=bool)
+    scores = np.linspace(1.0, 0.1, 10)  # ranks equal positions
+    assert recall_at_k(truth, scores, 3) == pytest.approx(2 / 3)
+    assert precision_at_k(truth, scores, 2) == pytest.approx(0.5)
+    assert average_precision(truth, scores) == pytest.approx((1 / 1 + 2 / 3 + 3 / 10) / 3)
+
+
+def test_bad_input_gives_one_line_errors(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    assert main(["--run", str(tmp_path / "missing"), "--catalog", "demo:x"]) == 1
+    assert "run directory not found" in capsys.readouterr().err
+    assert main(["--run", str(run), "--catalog", "demo:x"]) == 1  # no model in the run
+    assert "model_index.json" in capsys.readouterr().err
+    (run / "model").mkdir()
+    (run / "model" / "model_index.json").write_text('{"image_size": 32}')
+    assert main(["--run", str(run), "--catalog", "nonsense"]) == 1
+    assert "KIND:PATH" in capsys.readouterr().err
+    assert main(["--run", str(run), "--catalog", f"demo:{tmp_path / 'nowhere'}"]) == 1
+    assert "not found" in capsys.readouterr().err
+    assert main(["--run", str(run), "--catalog", "demo:x", "--prompt", "{dust lanes:1.3}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown morphology tag") and err.count("\n") == 1
+    with pytest.raises(ValueError, match="holdout"):
+        SearchSettings(holdout=1.0)
+
+
+def test_portable_paths_point_beside_the_project():
+    shared = discover_module.REPO_ROOT.parent / "shared" / "data" / "x.jpg"
+    assert discover_module.portable_path(str(shared)) == "../shared/data/x.jpg"
+    assert discover_module.portable_path("/elsewhere/x.jpg") == "/elsewhere/x.jpg"
