@@ -33,15 +33,10 @@ NEGATIVE_THRESHOLD = 0.2
 
 @dataclass(frozen=True)
 class BinaryTask:
-    """A yes/no morphology question: are all of ``tags`` present?
-
-    ``emphasis`` is the weight the task's own tags get in the synthesis prompt (their
-    parent answers get weight 1).
-    """
+    """A yes/no morphology question: are all of ``tags`` present?"""
 
     name: str
     tags: tuple[str, ...]
-    emphasis: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tags", tuple(morphology.canonical_tag(t) for t in self.tags))
@@ -54,13 +49,14 @@ class BinaryTask:
         return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
 
     def prompt(self, domain: str) -> dict[str, float]:
-        """The synthesis prompt: survey tag, each tag's parent path (weight 1), the tags."""
+        """The synthesis prompt: survey tag, each tag's parent path, the tags (all weight 1),
+        as prompts made from vote fractions name the parent answers too."""
         weights = {morphology.domain_tag(domain): 1.0}
         for tag in self.tags:
             for parent in reversed(parent_path(tag)):
-                weights.setdefault(parent, 1.0)
-            weights[tag] = self.emphasis
-        return morphology.validate_weights(weights)
+                weights[parent] = 1.0
+            weights[tag] = 1.0
+        return weights
 
 
 def parent_path(tag: str) -> list[str]:

@@ -15,11 +15,14 @@ import numpy as np
 import pandas as pd
 
 from galaxysd.appdata import resolve_project_path
-from galaxysd.morphology import ANSWERS, fraction_column
-from galaxysd.run_results import read_table
+from galaxysd.morphology import ANSWERS, fraction_column, question_of
+from galaxysd.run_results import read_json, read_table
 from galaxysd.runs import RunDir
 
 KNOWN_CHOICES = ("all", "new", "known")
+#: Columns shown with a candidate's details when the search wrote them.
+FACT_COLUMNS = ("catalog", "known_dusty_early_type", "cumulative_smooth", "cumulative_dust_lane",
+                "used_in_training", "truth_dusty_early_type")
 MARK_CHOICES = ("all", "unmarked", "confirmed", "rejected")
 THUMB_SUFFIXES = (".png", ".jpg", ".jpeg")
 CUTOUT_PIXELS = 256
@@ -62,6 +65,15 @@ def load_candidates(run: RunDir) -> pd.DataFrame | None:
     return table
 
 
+def search_summary(run: RunDir) -> pd.DataFrame | None:
+    """``discover/summary.json`` as a table: one column per catalog searched."""
+    summary = read_json(run.discover_dir / "summary.json")
+    if not summary:
+        return None
+    return pd.DataFrame({catalog: {k: str(v) for k, v in values.items()}
+                         for catalog, values in summary.items() if isinstance(values, dict)})
+
+
 def with_marks(candidates: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
     """Add the users' ``mark`` (confirmed / rejected / "") and ``note`` columns."""
     lookup = marks.set_index("candidate_id") if len(marks) else None
@@ -72,9 +84,9 @@ def with_marks(candidates: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
 
 
 def filter_candidates(table: pd.DataFrame, min_score: float = -math.inf, known: str = "all",
-                      mark: str = "all", sort_by: str = "score",
-                      descending: bool = True) -> pd.DataFrame:
-    """Candidates with ``score >= min_score``, known/new and mark filters, sorted."""
+                      mark: str = "all", sort_by: str = "score", descending: bool = True,
+                      catalog: str | None = None) -> pd.DataFrame:
+    """Candidates with ``score >= min_score``, known/new, mark and catalog filters, sorted."""
     if known not in KNOWN_CHOICES or mark not in MARK_CHOICES:
         raise ValueError(f"known is one of {KNOWN_CHOICES}, mark one of {MARK_CHOICES}")
     if sort_by not in table:
@@ -84,6 +96,8 @@ def filter_candidates(table: pd.DataFrame, min_score: float = -math.inf, known: 
         keep &= table["known"] == (known == "known")
     if mark != "all" and "mark" in table:
         keep &= table["mark"] == ("" if mark == "unmarked" else mark)
+    if catalog is not None and "catalog" in table:
+        keep &= table["catalog"].astype(str) == catalog
     return table[keep].sort_values(sort_by, ascending=not descending, kind="stable")
 
 
@@ -100,8 +114,15 @@ def vote_fractions(record: dict) -> pd.DataFrame:
     for ans in ANSWERS:
         value = record.get(fraction_column(ans))
         if isinstance(value, (int, float)) and math.isfinite(value):
-            rows.append({"question": ans.task, "answer": ans.tag, "fraction": round(float(value), 3)})
+            rows.append({"question": question_of(ans.tag).text, "answer": ans.tag,
+                         "fraction": round(float(value), 3)})
     return pd.DataFrame(rows, columns=["question", "answer", "fraction"])
+
+
+def candidate_facts(record: dict) -> dict:
+    """The search's extra facts about a candidate (catalog, cumulative fractions, truth...)."""
+    return {column: record[column] for column in FACT_COLUMNS
+            if column in record and record[column] == record[column] and record[column] != ""}
 
 
 def has_coordinates(record: dict) -> bool:

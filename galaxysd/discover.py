@@ -18,8 +18,9 @@ cache and ranks them (:mod:`galaxysd.dusty_search` describes the method). Writes
     ``used_in_training`` (a real training example), ``thumb`` (thumbnail under
     ``RUN/discover``, only for non-survey images) and, for the demo survey,
     ``truth_dusty_early_type``;
-``summary.json``    per catalog: galaxies scanned, scan rate, training-set sizes, known dust
-    lanes and dusty early types, candidates above ``--threshold`` and how many are new;
+``summary.json``    per catalog: galaxies scanned, scan rate, training-set sizes, galaxies
+    whose catalog has dust-lane votes at all, known dust lanes and dusty early types,
+    candidates above ``--threshold`` and how many are new (not a known dust lane);
 ``demo_eval.json``  per catalog with a truth column: recall and precision at the top K on the
     held-out galaxies for the augmented detector, the real-positives-only detector and chance;
 ``thumbs/``         synthetic training images (``synthetic_<survey>.png``) and thumbnails of
@@ -46,7 +47,7 @@ import pandas as pd
 
 from galaxysd.dusty_search import (DEFAULT_PROMPTS, MIN_REAL_POSITIVES, TRUTH_COLUMN,
                                    SearchSettings, candidate_table, domain_prompts,
-                                   evaluate_ranking, synthetic_positives, train_detector,
+                                   SyntheticSet, evaluate_ranking, synthetic_set, train_detector,
                                    training_sets)
 from galaxysd.grids import save_grid
 from galaxysd.runs import REPO_ROOT, RunDir
@@ -92,20 +93,20 @@ class CatalogSearch:
         self.work = run.discover_dir / "parts" / f"{spec.split(':', 1)[0]}-{key}"
         self.sets = training_sets(cache.catalog, settings)
         self.has_truth = TRUTH_COLUMN in cache.catalog
-        self.synthetic: np.ndarray | None = None
+        self.synthetic: SyntheticSet | None = None
 
-    @property
-    def synthetic_folder(self) -> Path:
+    def synthetic_folder(self, prompts: list) -> Path:
+        """The resumable folder of one synthetic prompt list (shared by catalogs that agree)."""
         s = self.settings
-        key = fingerprint(domain_prompts(s, self.domain), s.n_synthetic, s.seed,
-                          s.synthesis.to_dict(), self.model_id)
+        key = fingerprint(prompts, s.seed, s.synthesis.to_dict(), self.model_id)
         return self.run.discover_dir / "parts" / f"synthetic-{self.domain}-{key}"
 
     def prepare(self) -> dict[str, Path]:
         """Synthesise and train the detectors (main process); returns their folders."""
         images = self.cache.images
-        self.synthetic = synthetic_positives(self.generator, self.settings, self.domain,
-                                             self.synthetic_folder, self.progress)
+        self.synthetic = synthetic_set(self.generator, self.settings, self.domain,
+                                       self.cache.catalog, self.sets, self.synthetic_folder,
+                                       self.progress)
         detectors = {DETECTOR: _train_and_save(
             self.work / "detector",
             lambda: train_detector(images, self.sets, self.synthetic, self.settings, self.progress))}
@@ -138,8 +139,10 @@ class CatalogSearch:
         summary = {
             "catalog": self.spec, "survey": self.domain, "galaxies": int(len(table)),
             "scan_galaxies_per_s": rate, "synthetic_positives": self.settings.n_synthetic,
+            "synthetic_negatives": self.settings.n_synthetic_negatives,
             "real_positives_in_training": int(len(self.sets.positives)),
             "real_negatives_in_training": int(len(self.sets.negatives)),
+            "galaxies_with_dust_lane_votes": int(table["cumulative_dust_lane"].notna().sum()),
             "known_dust_lanes": int(table["known"].sum()), "known_dusty_early_types": known_et,
             "threshold": threshold, "candidates": int(len(above)),
             "candidates_known_dust_lane": int(above["known"].sum()), "candidates_new": new,
@@ -172,7 +175,7 @@ def _thumbnails(search: CatalogSearch, table: pd.DataFrame, count: int, out: Pat
 
 
 def _synthetic_sheet(search: CatalogSearch, out: Path, columns: int = 8) -> None:
-    images = search.synthetic[: columns * 4]
+    images = search.synthetic.positives[: columns * 4]
     rows = len(images) // columns
     if rows:
         save_grid(images[: rows * columns].reshape(rows, columns, *images.shape[1:]),
@@ -209,14 +212,13 @@ def discover(run_dir: str | Path, catalogs: Sequence[str], settings: SearchSetti
         scans = search.scan_all(scan_batch, scan_chunk)
         if not state.is_main_process:
             continue
-        table = candidate_table(cache.catalog, scans[DETECTOR].scores, search.sets)
+        ranked = candidate_table(cache.catalog, scans[DETECTOR].scores, search.sets)
+        summaries[spec] = search.summarize(ranked, scans[DETECTOR].galaxies_per_s, threshold)
+        table = ranked.head(top).copy()
         table["image_path"] = table["image_path"].map(portable_path)
-        table = table.head(top).copy()
         table["thumb"] = _thumbnails(search, table, thumbnails, out)
         table.insert(0, "catalog", spec)
         tables.append(table)
-        full = candidate_table(cache.catalog, scans[DETECTOR].scores, search.sets)
-        summaries[spec] = search.summarize(full, scans[DETECTOR].galaxies_per_s, threshold)
         _synthetic_sheet(search, out)
         if search.has_truth:
             held_out = ~search.sets.pool
@@ -252,6 +254,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         + " and ".join(repr(x) for x in DEFAULT_PROMPTS) + ")")
     p.add_argument("--n-synthetic", type=int, default=d.n_synthetic,
                    help="synthetic dusty early types, shared by the prompts (default %(default)s)")
+    p.add_argument("--n-synthetic-negatives", type=int, default=d.n_synthetic_negatives,
+                   help="synthetic galaxies prompted like real negatives, added as negatives so "
+                        "that looking synthetic is no cue (default %(default)s)")
     p.add_argument("--max-negatives", type=int, default=d.max_negatives,
                    help="real negatives the detector trains on (default %(default)s)")
     p.add_argument("--holdout", type=float, default=d.holdout,
@@ -291,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             torch.set_num_threads(args.threads)
         settings = SearchSettings(
             prompts=tuple(args.prompt or DEFAULT_PROMPTS), n_synthetic=args.n_synthetic,
+            n_synthetic_negatives=args.n_synthetic_negatives,
             max_negatives=args.max_negatives, holdout=args.holdout, epochs=args.epochs,
             detector_size=args.detector_size, seed=args.seed, device=args.device,
             synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler))

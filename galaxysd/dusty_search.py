@@ -8,7 +8,8 @@ the synthetic positives plus any real ones against real negatives:
 * real positives: galaxies the catalog labels dusty early types (cumulative ``smooth``
   and ``dust lane`` fractions both >= 0.5, :data:`galaxysd.binary_tasks.DUSTY_EARLY_TYPE`);
 * real negatives: a random sample of the other galaxies, leaving out those whose known
-  fractions all exceed 0.2 (possible dusty early types: unknown is not evidence for).
+  fractions all exceed 0.2 (possible dusty early types: unknown is not evidence for);
+* optionally synthetic negatives too (:func:`synthetic_set`).
 
 Only a *training pool* (``1 - holdout`` of the catalog, seeded) supplies real examples, so
 the rest is untouched by training. On a catalog with a truth column (the demo survey's
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -29,7 +31,7 @@ from galaxysd.classifier import ClassifierConfig, train_classifier
 from galaxysd.detection_metrics import (average_precision, classification_scores, precision_at_k,
                                         recall_at_k)
 from galaxysd.morphology import FRACTION_COLUMNS, parse_prompt
-from galaxysd.synthetic_sets import ImageGenerator, SynthesisSettings, synthesize
+from galaxysd.synthetic_sets import ImageGenerator, SynthesisSettings, prompts_like, synthesize
 
 DEFAULT_PROMPTS: tuple[str, ...] = ("{completely round:1.3} galaxy, {dust lane:1.3}",
                                     "in-between round galaxy, {dust lane:1.3}")
@@ -44,10 +46,11 @@ class SearchSettings:
 
     prompts: tuple[str, ...] = DEFAULT_PROMPTS
     n_synthetic: int = 256
+    n_synthetic_negatives: int = 0
     max_negatives: int = 4000
     holdout: float = 0.5
-    detector_size: int = 64
-    widths: tuple[int, ...] = (8, 16, 32)
+    detector_size: int = 32  # 64 px caches are downsampled: faster, and as good on dust lanes
+    widths: tuple[int, ...] = (16, 32, 64)
     epochs: int = 10
     batch_size: int = 64
     learning_rate: float = 2e-3
@@ -111,24 +114,49 @@ def training_sets(catalog: pd.DataFrame, settings: SearchSettings) -> TrainingSe
     return TrainingSets(pool, positive, np.flatnonzero(pool & positive), negatives)
 
 
-def synthetic_positives(generator: ImageGenerator, settings: SearchSettings, domain: str,
-                        folder: Path, progress: bool = True) -> np.ndarray:
-    """``n_synthetic`` images, the prompts taking turns (resumable under ``folder``)."""
+@dataclass
+class SyntheticSet:
+    """Synthetic training images and their labels (1 = dusty early type)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def positives(self) -> np.ndarray:
+        return self.images[self.labels == 1]
+
+
+def synthetic_set(generator: ImageGenerator, settings: SearchSettings, domain: str,
+                  catalog: pd.DataFrame, sets: TrainingSets, folder: Callable[[list], Path],
+                  progress: bool = True) -> SyntheticSet:
+    """``n_synthetic`` dusty early types (the prompts taking turns) and, when
+    ``n_synthetic_negatives`` > 0, galaxies prompted with the vote fractions of random real
+    training negatives: with synthetic images on both sides the detector cannot separate
+    the classes by how synthetic an image looks. ``folder(prompts)`` names the resumable
+    folder of a prompt list."""
     prompts = domain_prompts(settings, domain)
-    plan = [prompts[i % len(prompts)] for i in range(settings.n_synthetic)]
-    return synthesize(generator, plan, seed=settings.seed, folder=folder,
-                      batch_size=settings.synthesis.batch_size, progress=progress,
-                      desc="synthesizing dusty early types")
+    plans = [[prompts[i % len(prompts)] for i in range(settings.n_synthetic)]]
+    if settings.n_synthetic_negatives:
+        rng = np.random.default_rng([settings.seed, 13])
+        rows = rng.choice(sets.negatives, settings.n_synthetic_negatives,
+                          replace=len(sets.negatives) < settings.n_synthetic_negatives)
+        plans.append(prompts_like(catalog.iloc[rows], domain))
+    images = [synthesize(generator, plan, seed=settings.seed + 100_000 * side, folder=folder(plan),
+                         batch_size=settings.synthesis.batch_size, progress=progress,
+                         desc=f"synthesizing {'dusty early types' if side == 0 else 'negatives'}")
+              for side, plan in enumerate(plans)]
+    labels = np.concatenate([np.full(len(x), 1.0 - side) for side, x in enumerate(images)])
+    return SyntheticSet(np.concatenate(images), labels)
 
 
-def train_detector(images: np.ndarray, sets: TrainingSets, synthetic: np.ndarray | None,
+def train_detector(images: np.ndarray, sets: TrainingSets, synthetic: SyntheticSet | None,
                    settings: SearchSettings, progress: bool = True):
-    """Train a detector on (synthetic +) real positives vs real negatives; returns the classifier."""
+    """Train a detector on real positives and negatives (+ a synthetic set); returns it."""
     parts = [images[sets.positives], images[sets.negatives]]
     labels = [np.ones(len(sets.positives)), np.zeros(len(sets.negatives))]
     if synthetic is not None:
-        parts.insert(0, synthetic)
-        labels.insert(0, np.ones(len(synthetic)))
+        parts.append(synthetic.images)
+        labels.append(synthetic.labels)
     config = settings.detector_config(images.shape[1])
     return train_classifier(np.concatenate(parts), np.concatenate(labels), config, progress=progress)
 

@@ -230,11 +230,12 @@ def _train_and_save(cache: ImageSet, config: JudgeConfig, out: Path) -> Judge:
     judge = train_judge(cache, config)
     judge.save(out)
     report = judge.report
-    print(f"judge with {len(judge.tags)} tags saved in {out}; held-out mean accuracy "
-          f"{report['mean_accuracy']:.3f}, mean AUC {report['mean_auc']:.3f}")
+    print(f"judge with {len(judge.tags)} tags saved in {out}; held-out means: accuracy "
+          f"{report['mean_accuracy']:.3f}, balanced accuracy "
+          f"{report['mean_balanced_accuracy']:.3f}, AUC {report['mean_auc']:.3f}")
     for tag, row in report["per_tag"].items():
-        print(f"  {tag:45s} acc {row['accuracy']:.3f}  AUC {row['auc']:.3f}  "
-              f"({row['n_test_positive']}/{row['n_test']} positive)")
+        print(f"  {tag:42s} accuracy {row['accuracy']:.3f}  balanced {row['balanced_accuracy']:.3f}"
+              f"  AUC {row['auc']:.3f}  ({row['n_test_positive']}/{row['n_test']} positive)")
     return judge
 
 

@@ -4,9 +4,11 @@
 
 * ``torch.inference_mode`` while sampling (no autograd bookkeeping at all);
 * channels-last UNet weights (oneDNN's preferred convolution layout on the CPU);
-* CPU threads: one per core this process may use, for PyTorch and ONNX Runtime alike;
-  ONNX Runtime's idle threads sleep instead of spinning, which matters on a CPU shared
-  with a training job;
+* CPU threads: PyTorch gets one per *idle* core (cores this process may use, less the
+  1-minute load average): its worker threads spin while they wait, so on a CPU shared
+  with a training job two of them are several times slower than one. ONNX Runtime gets
+  every core, its idle threads set to sleep instead of spin (as fast as one thread on a
+  busy CPU, faster on a quiet one);
 * on the CPU, the UNet run by ONNX Runtime when it is installed (tag-encoder models): it
   fuses the convolutions, norms and activations PyTorch runs one by one. Without
   ``onnxruntime`` (or if the export fails) the pipeline quietly stays on PyTorch;
@@ -19,6 +21,7 @@ compare against.
 """
 from __future__ import annotations
 
+import importlib.util
 import io
 import logging
 import os
@@ -43,14 +46,15 @@ class SpeedSettings:
     """How a pipeline samples; the defaults are the fastest measured on a 2-core CPU."""
 
     backend: str = "auto"  # CPU UNet runtime: "onnxruntime" when installed, else "torch"
-    threads: int | None = None  # CPU threads; None = every core this process may use
+    threads: int | None = None  # CPU threads; None = automatic (see the module docstring)
     channels_last: bool = True
     inference_mode: bool = True
     compile: bool = False  # torch.compile the UNet (PyTorch backend only)
 
 
-#: The unoptimised path: PyTorch, contiguous tensors, autograd on (with no_grad), default threads.
-REFERENCE = SpeedSettings(backend="torch", threads=None, channels_last=False, inference_mode=False)
+#: The unoptimised path: PyTorch eager, contiguous tensors, ``no_grad`` instead of inference
+#: mode, PyTorch's default threads (one per core).
+REFERENCE = SpeedSettings(backend="torch", threads=0, channels_last=False, inference_mode=False)
 
 
 def available_cores() -> int:
@@ -61,13 +65,26 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def idle_cores() -> int:
+    """Cores not busy with other work: available cores less the 1-minute load average (>= 1)."""
+    cores = available_cores()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not available on this platform
+        return cores
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
 def configure_threads(threads: int | None = None) -> int:
-    """Set PyTorch's CPU thread count (``None``: one per available core); returns it."""
-    count = available_cores() if threads is None else int(threads)
-    if count < 1:
-        raise ValueError(f"threads must be at least 1, got {threads}")
-    torch.set_num_threads(count)
-    return count
+    """Set PyTorch's CPU thread count and return it.
+
+    ``None``: one per idle core (:func:`idle_cores`); ``0``: PyTorch's default, one per core.
+    """
+    if threads is not None and int(threads) < 0:
+        raise ValueError(f"threads must be 0 (one per core), None (one per idle core) or more, got {threads}")
+    count = {None: idle_cores(), 0: available_cores()}.get(threads, threads)
+    torch.set_num_threads(int(count))
+    return int(count)
 
 
 def cuda_dtype() -> torch.dtype:
@@ -77,12 +94,7 @@ def cuda_dtype() -> torch.dtype:
 
 def onnxruntime_available() -> bool:
     """True when ONNX Runtime and the ONNX exporter's ``onnx`` package are installed."""
-    try:
-        import onnx  # noqa: F401  (the exporter needs it)
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
 
 
 def resolve_backend(pipe: GalaxyPipeline, backend: str) -> str:
@@ -119,13 +131,14 @@ def optimize(pipe: GalaxyPipeline, settings: SpeedSettings = SpeedSettings()) ->
     pipe.denoiser = None
     backend = resolve_backend(pipe, settings.backend)
     if backend == "onnxruntime":
+        threads = available_cores() if settings.threads is None else threads
         try:
-            pipe.denoiser = OnnxUNet(pipe.unet, _example_inputs(pipe), threads or 1)
+            pipe.denoiser = OnnxUNet(pipe.unet, _example_inputs(pipe), threads)
         except Exception as error:  # an exporter or runtime problem must not stop generation
             if settings.backend == "onnxruntime":
                 raise
             log.warning("ONNX Runtime unavailable for this model (%s); using PyTorch", error)
-            backend = "torch"
+            backend, threads = "torch", torch.get_num_threads()
     if backend == "torch" and settings.compile:
         pipe.denoiser = CompiledUNet(pipe.unet)
     pipe.speed = replace(settings, backend=backend, threads=threads)

@@ -83,10 +83,16 @@ def histogram_figure(histograms: pd.DataFrame, statistic: str) -> go.Figure:
 
 
 def augment_figure(table: pd.DataFrame, task: str, setting: str, metric: str) -> go.Figure:
-    """Bars of one metric per task, one bar per training set (mean over seeds)."""
-    means = table.groupby([task, setting], as_index=False)[metric].mean()
-    fig = px.bar(means, x=task, y=metric, color=setting, barmode="group", template=TEMPLATE)
-    fig.update_layout(title=metric, height=340, margin={"t": 50}, yaxis_range=[0, 1])
+    """Bars of one metric per task, one bar per training set (mean over remaining rows),
+    with the ``{metric}_low`` / ``{metric}_high`` interval as error bars when present."""
+    columns = [c for c in (metric, f"{metric}_low", f"{metric}_high") if c in table]
+    means = table.dropna(subset=[metric]).groupby([task, setting], as_index=False)[columns].mean()
+    bounds = {}
+    if len(columns) == 3:
+        bounds = {"error_y": means[f"{metric}_high"] - means[metric],
+                  "error_y_minus": means[metric] - means[f"{metric}_low"]}
+    fig = px.bar(means, x=task, y=metric, color=setting, barmode="group", template=TEMPLATE, **bounds)
+    fig.update_layout(title=metric, height=340, margin={"t": 50}, yaxis_range=[0, 1.05])
     return fig
 
 

@@ -227,6 +227,9 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"interrupted: rerun the same command to resume {args.out}", file=sys.stderr)
+        return 130
     print(f"wrote {job.total} images and {catalog}")
     return 0
 

@@ -93,17 +93,26 @@ def _alive(pid: int) -> bool:
 def job_status(kind: str, home: Path | None = None) -> JobStatus | None:
     """The latest job of ``kind`` (``None`` if there never was one)."""
     child = _children.get(kind)
-    if child is not None and child.poll() is not None:
+    child_code = child.poll() if child is not None else None
+    if child_code is not None:
         _children.pop(kind, None)
     status = _read_status(status_path(kind, home))
     if status is None or not status.active:
         return status
-    starting_too_long = status.pid is None and time.time() - status.started > START_GRACE_S
-    if starting_too_long or (status.pid is not None and not _alive(status.pid)):
+    if child_code is not None:  # the supervisor ended without recording an outcome
+        status.state = "cancelled" if child_code == -signal.SIGTERM else "lost"
+    elif child is not None:
+        return status  # launched by this process and still running
+    elif status.pid is None and time.time() - status.started > START_GRACE_S:
+        status.state = "lost"
+    elif status.pid is not None and not _alive(status.pid):
         latest = _read_status(status_path(kind, home))  # it may have just finished
         if latest is not None and not latest.active:
             return latest
-        status.state, status.ended = "lost", time.time()
+        status.state = "lost"
+    if not status.active:
+        status.ended = status.ended or time.time()
+        _write_status(status_path(kind, home), status)
     return status
 
 
@@ -138,11 +147,16 @@ def start_job(kind: str, command: Sequence[str], run_dir: str | None = None,
     path = status_path(kind, home)
     status = JobStatus(kind=kind, state="starting", command=list(command), run_dir=run_dir)
     _write_status(path, status)
-    with log_path(kind, home).open("wb") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "galaxysd.jobs", "--status", str(path), "--", *command],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO_ROOT,
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        with log_path(kind, home).open("wb") as log:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "galaxysd.jobs", "--status", str(path), "--", *command],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO_ROOT,
+                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    except OSError:
+        status.state, status.ended = "failed", time.time()
+        _write_status(path, status)
+        raise
     _children[kind] = child
     return status
 
@@ -150,10 +164,14 @@ def start_job(kind: str, command: Sequence[str], run_dir: str | None = None,
 def cancel_job(kind: str, home: Path | None = None, wait_s: float = 10.0) -> JobStatus | None:
     """Stop a running job (SIGTERM to its process group) and wait for it to end."""
     status = job_status(kind, home)
-    if status is None or not status.active or status.pid is None:
+    if status is None or not status.active:
+        return status
+    child = _children.get(kind)
+    pid = status.pid or (child.pid if child is not None else None)
+    if pid is None:
         return status
     try:
-        os.killpg(status.pid, signal.SIGTERM)
+        os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
     deadline = time.time() + wait_s

@@ -160,10 +160,10 @@ def tag_report(probabilities: np.ndarray, hard: pd.DataFrame) -> dict:
             else float("nan"),
             "auc": float(roc_auc_score(truth, probabilities[known, k])) if both else float("nan"),
         }
-    frame = pd.DataFrame(per_tag).T
+    frame = pd.DataFrame(per_tag, index=["accuracy", "balanced_accuracy", "auc"]).T
     return {"per_tag": per_tag,
-            "mean_accuracy": float(frame["accuracy"].mean()) if len(frame) else float("nan"),
-            "mean_auc": float(frame["auc"].mean()) if len(frame) else float("nan")}
+            **{f"mean_{name}": float(frame[name].mean()) if len(frame) else float("nan")
+               for name in frame.columns}}
 
 
 def train_judge(cache: ImageSet, config: JudgeConfig | None = None,

@@ -3,7 +3,8 @@
 All image metrics work in the judge's feature space (its penultimate layer):
 
 - realism: Fréchet distance between generated and real features (lower is better); the
-  distance between two random halves of the real set is the floor it cannot beat;
+  distance between a random part of the real set, as large as the generated set, and the
+  rest of it is the floor it cannot be expected to beat;
 - diversity: mean pairwise Euclidean feature distance within a set; reported relative to
   the same quantity for real images of that morphology (1 = as diverse as real);
 - consistency: fraction of images in which the judge finds every required tag of the
@@ -16,6 +17,9 @@ import pandas as pd
 from scipy.spatial.distance import pdist
 
 NAN = float("nan")
+SPLIT_REPEATS = 5
+#: Fewer real images of a morphology than this leave its distances unmeasured (NaN).
+MIN_REAL_IMAGES = 10
 
 
 def _moments(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -46,13 +50,23 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return max(value, 0.0)
 
 
-def split_frechet(features: np.ndarray, seed: int = 0) -> float:
-    """Fréchet distance between two random halves of one set: the floor for that set."""
+def split_frechet(features: np.ndarray, size: int | None = None, seed: int = 0,
+                  repeats: int = SPLIT_REPEATS) -> float:
+    """Fréchet distance between random disjoint parts of one set: the floor for that set.
+
+    One part has ``size`` rows (at most half the set; default half), the other the rest,
+    so the floor matches a comparison of ``size`` generated images with the whole real
+    set. Averaged over ``repeats`` random splits; NaN below four rows.
+    """
     if len(features) < 4:
         return NAN
-    order = np.random.default_rng(seed).permutation(len(features))
-    half = len(order) // 2
-    return frechet_distance(features[order[:half]], features[order[half:2 * half]])
+    part = min(size or len(features) // 2, len(features) // 2)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(repeats):
+        order = rng.permutation(len(features))
+        values.append(frechet_distance(features[order[:part]], features[order[part:]]))
+    return float(np.mean(values))
 
 
 def mean_pairwise_distance(features: np.ndarray) -> float:
@@ -107,15 +121,19 @@ def score_prompt(gen_features: np.ndarray, gen_presence: np.ndarray,
     """All feature metrics of one prompt, generated vs. real images of its morphology.
 
     ``*_presence`` are the judge's bool ``(N, K)`` findings for the prompt's judged tags.
+    With fewer than :data:`MIN_REAL_IMAGES` real images every number that needs them (the
+    real consistency, the Fréchet distance and its floor, the relative diversity) is NaN:
+    a handful of galaxies says little about a morphology.
     """
+    enough = len(real_features) >= MIN_REAL_IMAGES
     return {
         "n_generated": int(len(gen_features)),
         "n_real": int(len(real_features)),
         "consistency": consistency(gen_presence),
-        "consistency_real": consistency(real_presence),
-        "frechet": frechet_distance(gen_features, real_features),
-        "frechet_floor": split_frechet(real_features, seed),
-        "diversity": relative_diversity(gen_features, real_features),
+        "consistency_real": consistency(real_presence) if enough else NAN,
+        "frechet": frechet_distance(gen_features, real_features) if enough else NAN,
+        "frechet_floor": split_frechet(real_features, len(gen_features), seed) if enough else NAN,
+        "diversity": relative_diversity(gen_features, real_features) if enough else NAN,
         "pairwise_distance": mean_pairwise_distance(gen_features),
         "pairwise_distance_real": mean_pairwise_distance(real_features),
     }

@@ -170,8 +170,8 @@ class RunEvaluation:
             "prompts": results,
             "physical": physical,
             "judge": {k: self.judge.report.get(k) for k in
-                      ("tags", "n_train", "n_test", "mean_accuracy", "mean_auc", "per_tag",
-                       "dropped_tags")},
+                      ("tags", "n_train", "n_test", "mean_accuracy", "mean_balanced_accuracy",
+                       "mean_auc", "per_tag", "dropped_tags")},
         }
         write_json(self.eval_dir / "metrics.json", metrics)
         return json.loads((self.eval_dir / "metrics.json").read_text())

@@ -19,6 +19,8 @@ from galaxysd.train_config import parse_source
 AUGMENT_METRICS = ("purity", "completeness", "f1")
 AUGMENT_TASK_COLUMNS = ("task", "tag", "class")
 AUGMENT_SETTING_COLUMNS = ("setting", "method", "training", "train_set", "variant")
+#: Columns of ``augment/results.csv`` that split it into separate comparisons.
+AUGMENT_SPLIT_COLUMNS = ("catalog", "shots")
 
 
 def read_table(path: Path) -> pd.DataFrame | None:
@@ -73,6 +75,17 @@ def augment_layout(table: pd.DataFrame) -> tuple[str | None, str | None, list[st
     setting = next((columns[c] for c in AUGMENT_SETTING_COLUMNS if c in columns), None)
     metrics = [columns[c] for c in AUGMENT_METRICS if c in columns]
     return task, setting, metrics
+
+
+def augment_splits(table: pd.DataFrame) -> dict[str, list[str]]:
+    """Values of each split column with more than one value (``all`` first for ``shots``)."""
+    splits = {}
+    for column in AUGMENT_SPLIT_COLUMNS:
+        if column in table:
+            values = sorted(table[column].dropna().astype(str).unique(), key=lambda v: (v != "all", v))
+            if len(values) > 1:
+                splits[column] = values
+    return splits
 
 
 def augment_markdown(run: RunDir) -> str | None:

@@ -50,10 +50,11 @@ def is_real_survey(cache: ImageCache) -> bool:
 
 
 def run_image_size(run: RunDir) -> int:
-    """The image size of a run's model (from ``model/model_index.json``'s pipeline config)."""
-    import json
+    """The image size of a run's model (``FileNotFoundError`` when it has none yet)."""
+    from galaxysd.run_results import model_image_size
 
-    index = run.model_dir / "model_index.json"
-    if not index.is_file():
-        raise FileNotFoundError(f"run {run.path} has no model yet ({index} is missing)")
-    return int(json.loads(index.read_text()).get("image_size", 64))
+    size = model_image_size(run)
+    if size is None:
+        raise FileNotFoundError(f"run {run.path} has no model yet "
+                                f"({run.model_dir / 'model_index.json'} is missing)")
+    return size

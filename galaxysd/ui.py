@@ -33,7 +33,7 @@ from galaxysd.shared_pipeline import SharedPipeline
 RUN_KEY, WEIGHTS_KEY, PROMPT_KEY, PRESET_KEY = "run_label", "weights", "prompt_text", "preset"
 DOMAIN_KEY, ERROR_KEY, GENERATED_KEY = "domain_choice", "prompt_error", "generated"
 SLIDER_PREFIX = "tag::"
-SAMPLING_DEFAULTS = {"seed": 0, "num_images": 4, "steps": 12, "guidance_scale": 3.0,
+SAMPLING_DEFAULTS = {"seed": 0, "num_images": 4, "steps": 10, "guidance_scale": 3.0,
                      "sampler": DEFAULT_SAMPLER}
 SLIDER_MAX, SLIDER_STEP = 2.0, 0.05
 NO_DOMAIN, CUSTOM = "(none)", "(custom prompt)"
@@ -201,7 +201,8 @@ def prompt_box(run: RunDir) -> dict[str, float]:
     weights = current_weights(run)
     presets = {f"{p.key}: {p.label}": p.weights for p in eval_prompts(run)}
     st.session_state.setdefault(PROMPT_KEY, format_prompt(weights))
-    st.session_state.setdefault(PRESET_KEY, CUSTOM)
+    if st.session_state.get(PRESET_KEY) not in presets:
+        st.session_state[PRESET_KEY] = CUSTOM
     st.selectbox("Preset prompt (the paper's A-P)", [CUSTOM, *presets], key=PRESET_KEY,
                  on_change=_on_preset, args=(presets,))
     st.text_area("Prompt", key=PROMPT_KEY, on_change=_on_prompt, height=90,
@@ -259,7 +260,7 @@ def reference_image() -> tuple[np.ndarray | None, float]:
         return None, strength
     try:
         return np.asarray(Image.open(io.BytesIO(upload.getvalue())).convert("RGB")), strength
-    except (UnidentifiedImageError, OSError, ValueError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
         st.error(f"{upload.name} is not a readable image; generating without a reference.")
         return None, strength
 
@@ -314,8 +315,9 @@ def image_grid(images: np.ndarray, captions: list[str] | None = None, columns: i
 
 def remote_image(url: str, caption: str | None = None, alt: str = "survey cutout") -> None:
     """An image the user's browser loads from ``url`` (square box kept when offline)."""
-    st.markdown(f'<img src="{html.escape(url)}" alt="{html.escape(alt)}" style="width:100%;'
-                f'aspect-ratio:1;object-fit:cover;background:#161a26;border-radius:0.5rem">',
+    st.markdown(f'<div style="aspect-ratio:1;background:#161a26;border-radius:0.5rem;overflow:hidden;'
+                f'margin-bottom:0.5rem"><img src="{html.escape(url)}" alt="{html.escape(alt)}" '
+                f'style="width:100%;height:100%;object-fit:cover;color:#8a90a6"></div>',
                 unsafe_allow_html=True)
     if caption:
         st.caption(caption)

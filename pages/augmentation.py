@@ -2,7 +2,7 @@
 import streamlit as st
 
 from galaxysd import figures, ui
-from galaxysd.run_results import augment_layout, augment_markdown, augment_results
+from galaxysd.run_results import augment_layout, augment_markdown, augment_results, augment_splits
 
 st.title("Augmentation")
 st.markdown("The same classifier trained on real images only and on real plus generated "
@@ -19,13 +19,17 @@ if table is None:
     st.stop()
 
 task, setting, metrics = augment_layout(table)
+shown = table
+for col, (column, values) in zip(st.columns(3), augment_splits(table).items()):
+    choice = col.selectbox(column, values, key=f"augment_{column}")
+    shown = shown[shown[column].astype(str) == choice]
 if task and setting and metrics:
     for col, metric in zip(st.columns(len(metrics)), metrics):
-        col.plotly_chart(figures.augment_figure(table, task, setting, metric))
+        col.plotly_chart(figures.augment_figure(shown, task, setting, metric))
 else:
     st.info("This results table has no task / training-set / purity / completeness columns to "
             "plot; it is shown as written.")
 summary = augment_markdown(run)
 if summary:
     st.markdown(summary)
-st.dataframe(table, hide_index=True)
+st.dataframe(shown, hide_index=True)

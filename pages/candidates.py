@@ -1,5 +1,6 @@
 """Candidates: dusty early-type galaxies found by the rare-object search; browse, inspect on
 the sky, mark confirmed/rejected with a note, export."""
+import pandas as pd
 import streamlit as st
 
 from galaxysd import candidate_table as ct
@@ -19,6 +20,10 @@ if table is None or not len(table):
     st.stop()
 db = ui.database()
 table = ct.with_marks(table, db.candidate_marks(run_key))
+summary = ct.search_summary(run)
+if summary:
+    with st.expander("Search summary (discover/summary.json)"):
+        st.dataframe(summary, width="stretch")
 
 with st.sidebar:
     st.subheader("Filter")
@@ -27,11 +32,13 @@ with st.sidebar:
     known = st.radio("Catalogue status", ct.KNOWN_CHOICES, horizontal=True, key="cand_known",
                      help="known: the catalogue already labels a dust lane")
     mark = st.selectbox("Your marks", ct.MARK_CHOICES, key="cand_mark")
+    catalogs = sorted(table["catalog"].astype(str).unique()) if "catalog" in table else []
+    catalog = st.selectbox("Catalog", catalogs, key="cand_catalog") if len(catalogs) > 1 else None
     sort_by = st.selectbox("Sort by", ["score", "rank", "ra", "dec"], key="cand_sort")
     descending = st.toggle("Descending", value=sort_by == "score", key=f"cand_desc_{sort_by}")
     per_page = st.selectbox("Per page", [12, 24, 48], key="cand_per_page")
 
-shown = ct.filter_candidates(table, min_score, known, mark, sort_by, descending)
+shown = ct.filter_candidates(table, min_score, known, mark, sort_by, descending, catalog)
 top = st.columns([3, 1, 1], vertical_alignment="bottom")
 top[0].caption(f"{len(shown)} of {len(table)} candidates · {int(table['known'].sum())} already known · "
                f"{int((table['mark'] == 'confirmed').sum())} confirmed, "
@@ -83,6 +90,9 @@ with left:
 with middle:
     st.markdown(f"**{record['id']}** · score {record['score']:.3f} · rank {record['rank']} · "
                 f"{'already known' if record['known'] else 'new'}")
+    facts = ct.candidate_facts(record)
+    if facts:
+        st.dataframe(pd.Series(facts, name="value").astype(str), width="stretch")
     fractions = ct.vote_fractions(record)
     if len(fractions):
         st.dataframe(fractions, hide_index=True)

@@ -21,7 +21,7 @@ except ValueError as error:
 
 if metrics:
     s = metrics["summary"]
-    cols = st.columns(3)
+    cols = st.columns(4)
     cols[0].metric("Consistency", format_number(s["consistency"], ".3f"),
                    help="share of generated images in which the judge finds every tag of the prompt")
     cols[0].caption(f"real images of those morphologies: {format_number(s['consistency_real'], '.3f')}")
@@ -31,6 +31,11 @@ if metrics:
     cols[2].metric("Diversity", format_number(s["diversity"], ".2f"),
                    help="mean pairwise feature distance of generated images relative to real ones")
     cols[2].caption("1 = as diverse as real galaxies of the prompt's morphology")
+    quiz = ui.database().realism(ui.run_label(run))
+    cols[3].metric("Human realism (quiz)", format_number(quiz["human_realism"], ".2f"),
+                   help="from the answers to the 'spot the fake' quiz: 1 = fakes found no more "
+                        "often than by guessing, 0 = always found")
+    cols[3].caption(f"{quiz['answers']} quiz answers")
     with st.expander("Per prompt"):
         columns = ["key", "label", "consistency", "consistency_real", "frechet", "frechet_floor",
                    "diversity", "n_generated", "n_real"]

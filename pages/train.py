@@ -1,4 +1,6 @@
 """Train: launch ``python -m galaxysd.train`` in the background and follow it live."""
+from pathlib import Path
+
 import streamlit as st
 
 from galaxysd import figures, jobs, ui
@@ -14,13 +16,14 @@ busy = latest is not None and latest.active
 with st.form("train_form"):
     st.caption("Starts a training job in the background; it keeps running when you leave this "
                "page or reload it, and the finished run appears in the sidebar's run list.")
-    name = st.text_input("Run name (written to runs/<name>)", value=f"{run.name}-retrain")
+    name = st.text_input("Run name (written to runs/<name>)", value=f"{run.name}-retrain", key="train_name")
     data = st.text_area(r"Training catalogs, one per line: KIND:PATH\[@SURVEY\]\[\*SHARE\]",
                         value="\n".join(data_lines(run)) or "demo:.data/demo@demo",
                         help="e.g. gz1:../shared/data/gz1-sdss@sdss*0.5 or demo:.data/demo-10k@demo; "
                              "make a demo survey with `python -m galaxysd.data demo --n 2000 --out .data/demo`")
     left, right = st.columns(2)
-    model = left.selectbox("Model preset", list(PRESETS), index=list(PRESETS).index("cpu-default"))
+    model = left.selectbox("Model preset", list(PRESETS), index=list(PRESETS).index("cpu-default"),
+                           key="train_model")
     max_steps = right.number_input("Steps", 1, 1_000_000, 2000, step=100)
     batch_size = left.number_input("Batch size", 1, 4096, 32)
     learning_rate = right.number_input("Learning rate", 1e-7, 1.0, 5e-4, format="%.1e")
@@ -58,7 +61,7 @@ def live_progress():
                     + (f" · {progress['images_per_s']:.1f} images/s" if progress["images_per_s"] else ""))
         if len(progress["log"]) and "loss" in progress["log"]:
             st.plotly_chart(figures.loss_figure(progress["log"]))
-        grids = RunDir(status.run_dir).sample_grids()
+        grids = RunDir(Path(status.run_dir)).sample_grids()
         if grids:
             st.image(str(grids[-1]), caption=f"latest sample grid: {grids[-1].name}")
     if busy and not status.active:

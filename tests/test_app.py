@@ -174,7 +174,34 @@ def test_a_candidate_mark_persists_after_a_rerun(tiny_run, app_env):
 def test_the_train_page_refuses_a_bad_request(tiny_run, app_env):
     app_env(tiny_run)
     at = open_page("train")
-    at.text_input[0].input("bad name!")
+    at.text_input(key="train_name").input("bad name!")
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception
     assert any("run name" in e.value for e in at.error)
+
+
+def test_the_train_page_launches_and_cancels_a_training_job(tiny_run, app_env, monkeypatch, tmp_path):
+    from galaxysd import jobs, train_launcher
+    monkeypatch.setattr(train_launcher, "RUNS_ROOT", tmp_path / "runs")
+    app_env(tiny_run)
+    at = open_page("train")
+    at.text_input(key="train_name").input("from-the-app")
+    at.selectbox(key="train_model").set_value("tiny")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not problems(at)
+    status = jobs.job_status("train")
+    assert status.active and status.run_dir == str(tmp_path / "runs" / "from-the-app")
+    assert "--model" in status.command and "tiny" in status.command
+    assert jobs.cancel_job("train").state == "cancelled"
+    at.run()
+    assert any("Train job: cancelled" in m.value for m in at.markdown)
+
+
+def test_the_explore_page_starts_the_map_job(tiny_run, app_env, tmp_path):
+    from galaxysd import jobs
+    app_env(bare_copy(tiny_run, tmp_path / "bare"))
+    at = open_page("explore")
+    next(b for b in at.button if b.label == "Compute the map").click().run()
+    status = jobs.job_status("explore")
+    assert status.active and status.command[-2:] == ["--run", str(tmp_path / "bare")]
+    assert jobs.cancel_job("explore").state == "cancelled"

@@ -26,7 +26,8 @@ from galaxysd.neighbours import PixelFeatures, build_index, feature_space
 from galaxysd.pipeline import GalaxyOutput
 from galaxysd.quiz import CHOICES, human_realism, make_round
 from galaxysd.real_galaxies import RealGalaxies, open_real_galaxies
-from galaxysd.run_results import augment_layout, eval_prompts, read_table
+from galaxysd.run_results import (augment_layout, augment_results, augment_splits, eval_prompts,
+                                  read_table)
 from galaxysd.runs import RunDir
 from galaxysd.train_config import config_from_args, parse_args
 from galaxysd.train_launcher import TrainingRequest, data_lines
@@ -191,6 +192,10 @@ def test_candidates_filter_sort_page_and_link_to_the_sky(tiny_run):
     assert "ra=150.010000" in ct.sdss_cutout_url(record["ra"], record["dec"])
     assert "dec=2.010000" in ct.legacy_viewer_url(record["ra"], record["dec"])
     assert len(ct.vote_fractions(record)) == 8
+    assert ct.candidate_facts(table.iloc[0].to_dict())["known_dusty_early_type"] is True
+    assert len(ct.filter_candidates(table, catalog="demo:demo")) == N_CANDIDATES
+    assert ct.filter_candidates(table, catalog="gz2:elsewhere").empty
+    assert ct.search_summary(RunDir(tiny_run)).loc["candidates_new", "demo:demo"] == "12"
 
 
 def test_a_candidates_table_without_scores_is_an_error(tiny_run, tmp_path):
@@ -217,9 +222,11 @@ def test_the_zip_download_holds_every_image_and_its_settings():
     assert list(settings_table(output, "r").columns)[:3] == ["file", "prompt", "seed"]
 
 
-def test_augment_tables_are_read_by_their_columns():
-    table = pd.DataFrame(columns=["Task", "method", "seed", "purity", "completeness"])
-    assert augment_layout(table) == ("Task", "method", ["purity", "completeness"])
+def test_augment_tables_are_read_by_their_columns(tiny_run):
+    table = augment_results(RunDir(tiny_run))
+    assert augment_layout(table) == ("task", "training", ["purity", "completeness", "f1"])
+    assert augment_splits(table) == {"shots": ["all", "10"]}
+    assert augment_layout(pd.DataFrame(columns=["Task", "method", "purity"])) == ("Task", "method", ["purity"])
     assert augment_layout(pd.DataFrame(columns=["x"])) == (None, None, [])
 
 
@@ -309,3 +316,19 @@ def test_the_map_job_writes_a_table_the_page_can_read(tiny_run, tmp_path, monkey
     filled = explore.fill_real_thumbnails(table, open_real_galaxies(run, SIZE))
     assert filled["thumbnail"].str.startswith("data:image/jpeg;base64,").all()
     assert explore.main(["--run", str(tmp_path / "nothing")]) == 1
+
+
+def test_two_sessions_generating_at_once_both_get_their_images(tiny_run):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from galaxysd.shared_pipeline import SharedPipeline
+
+    shared = SharedPipeline.load(tiny_run / "model")
+    prompts = [{"demo": 1.0, "smooth": 1.0}, {"demo": 1.0, "edge-on galaxy": 1.3}]
+    alone = [shared.generate(p, num_images=2, seed=4, steps=3)[0].arrays for p in prompts]
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda p: shared.generate(p, num_images=2, seed=4, steps=3), prompts))
+    for (output, seconds), expected in zip(together, alone):
+        np.testing.assert_array_equal(output.arrays, expected)
+        assert seconds > 0
+    assert shared.image_size == SIZE

@@ -9,9 +9,9 @@ from evaluation_fakes import SMALL_WIDTHS, held_out_rows, real_gz1_cache, real_g
     toy_cache
 from galaxysd.classifier import Classifier, ClassifierConfig
 from galaxysd.judge import Judge
-from galaxysd.metrics import (consistency, frechet_distance, mark_pareto_fronts,
-                              mean_pairwise_distance, pareto_mask, relative_diversity,
-                              split_frechet)
+from galaxysd.metrics import (MIN_REAL_IMAGES, consistency, frechet_distance,
+                              mark_pareto_fronts, mean_pairwise_distance, pareto_mask,
+                              relative_diversity, score_prompt, split_frechet)
 
 
 def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
@@ -32,6 +32,19 @@ def test_frechet_distance_sees_a_change_of_spread():
     a, b = rng.normal(size=(4000, 4)), 3 * rng.normal(size=(4000, 4))
     assert frechet_distance(a, b) == pytest.approx(4 * (1 + 9 - 2 * 3), rel=0.1)
     assert split_frechet(a) < 0.1 * frechet_distance(a, b)
+
+
+def test_distances_need_enough_real_images_and_the_floor_matches_the_generated_count():
+    rng = np.random.default_rng(3)
+    real, generated = rng.normal(size=(40, 4)), rng.normal(size=(8, 4))
+    presence = np.ones((8, 1), bool)
+    scores = score_prompt(generated, presence, real, np.ones((40, 1), bool))
+    assert np.isfinite(scores["frechet"]) and np.isfinite(scores["diversity"])
+    assert scores["frechet_floor"] == pytest.approx(split_frechet(real, size=8))
+    few = score_prompt(generated, presence, real[:MIN_REAL_IMAGES - 1], presence)
+    assert np.isnan(few["frechet"]) and np.isnan(few["frechet_floor"])
+    assert np.isnan(few["consistency_real"]) and np.isnan(few["diversity"])
+    assert few["consistency"] == 1.0 and few["n_real"] == MIN_REAL_IMAGES - 1
 
 
 def test_diversity_of_identical_images_is_zero():

@@ -1,0 +1,69 @@
+"""End to end: ``streamlit run`` on 127.0.0.1 driven by headless Chromium.
+
+Moves a morphology slider on the Generate page, waits for new images, and saves a
+screenshot of every page into ``test-artifacts/browser/``.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from app_runs import shared_tiny_run
+from galaxysd.app_browser import (PAGES, app_server, chromium_paths, headless_chromium,
+                                  image_sources, open_page, screenshot_pages, wait_until_idle)
+from galaxysd.runs import DEFAULT_RUN, REPO_ROOT
+
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
+
+pytestmark = pytest.mark.skipif(chromium_paths() is None, reason=(
+    "Chromium is not installed: apt-get install -y --no-install-recommends chromium chromium-driver"))
+
+
+def slider_input(driver, label: str):
+    """The range input of the slider labelled ``label``."""
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f'input[type="range"][aria-label="{label}"]')
+
+
+def press_keys_on_slider(driver, label: str, keys: str) -> None:
+    """Focus a slider, as a click on it would, and press keys."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver.execute_script("arguments[0].focus()", slider_input(driver, label))
+    ActionChains(driver).send_keys(keys).perform()
+
+
+def wait_for_new_images(driver, before: list[str], timeout_s: float = 60.0) -> list[str]:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        wait_until_idle(driver, timeout_s, settle_s=0.3)
+        after = image_sources(driver)
+        if len(after) >= 4 and after != before:
+            return after
+        time.sleep(0.2)
+    raise AssertionError("the images did not change after moving the slider")
+
+
+def test_a_slider_move_in_the_browser_shows_new_images(tmp_path_factory, tmp_path):
+    from selenium.webdriver.common.keys import Keys
+
+    run = DEFAULT_RUN if (DEFAULT_RUN / "model" / "model_index.json").is_file() \
+        else shared_tiny_run(tmp_path_factory)
+    env = {"GALAXYSD_RUN": str(run), "GALAXYSD_HOME": str(tmp_path / "home"),
+           "GALAXYSD_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
+    with app_server(env, log=tmp_path / "server.log") as url, headless_chromium() as driver:
+        open_page(driver, url, "")  # the entry page first: it sets up the page router
+        open_page(driver, url, "generate")
+        before = image_sources(driver)
+        assert len(before) == 4, "the Generate page shows four images"
+        value = float(slider_input(driver, "smooth").get_attribute("value"))
+        press_keys_on_slider(driver, "smooth", Keys.ARROW_RIGHT)
+        after = wait_for_new_images(driver, before)
+        assert float(slider_input(driver, "smooth").get_attribute("value")) == pytest.approx(value + 0.05)
+        assert set(after).isdisjoint(before)
+        shots = screenshot_pages(driver, url, ARTIFACTS)
+    assert [p.stem for p in shots] == [page or "home" for page in PAGES]
+    assert all(p.stat().st_size > 10_000 for p in shots)
