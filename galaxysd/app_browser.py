@@ -108,12 +108,22 @@ def script_state(driver) -> str | None:
         "return app ? app.getAttribute('data-test-script-state') : null;")
 
 
-def wait_until_idle(driver, timeout_s: float = 90.0, settle_s: float = 1.0) -> None:
-    """Wait until the app's script has run and stayed finished for ``settle_s`` seconds."""
+def charts_drawn(driver) -> bool:
+    """True when every plotly and vega chart on the page has drawn itself."""
+    return driver.execute_script(
+        "const plots = document.querySelectorAll('[data-testid=stPlotlyChart]');"
+        "const vegas = document.querySelectorAll('[data-testid=stVegaLiteChart]');"
+        "return Array.from(plots).every(p => p.querySelector('.main-svg'))"
+        " && Array.from(vegas).every(v => v.querySelector('svg, canvas'));")
+
+
+def wait_until_idle(driver, timeout_s: float = 90.0, settle_s: float = 0.5) -> None:
+    """Wait until the app's script has run (and stayed finished for ``settle_s`` seconds)
+    and its charts have drawn."""
     deadline = time.time() + timeout_s
     quiet_since = None
     while time.time() < deadline:
-        if script_state(driver) == "notRunning":
+        if script_state(driver) == "notRunning" and charts_drawn(driver):
             quiet_since = quiet_since or time.time()
             if time.time() - quiet_since >= settle_s:
                 return

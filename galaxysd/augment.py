@@ -74,6 +74,7 @@ def augment(run_dir: str | Path, catalogs: Sequence[str] = (),
     if generator is None:
         generator = lazy_generator(lambda: load_run_generator(run.model_dir, settings.synthesis))
     model_id = folder_fingerprint(run.model_dir)
+    synthetic_root = run.augment_dir / "parts" / f"synthetic-{fingerprint(model_id, settings.synthesis.to_dict())}"
     frames = []
     for spec in catalogs:
         cache = open_survey(spec, size, cache_root, workers, progress)
@@ -81,7 +82,8 @@ def augment(run_dir: str | Path, catalogs: Sequence[str] = (),
         key = fingerprint(spec, cache.meta.get("fingerprint"), settings_fingerprint(settings), model_id)
         work = run.augment_dir / "parts" / f"{spec.split(':', 1)[0]}-{key}"
         log.info("augmentation study on %s (%d galaxies, survey tag %s)", spec, len(cache), domain)
-        table = run_study(cache.images, cache.catalog, tasks, domain, generator, settings, work, progress)
+        table = run_study(cache.images, cache.catalog, tasks, domain, generator, settings, work,
+                          synthetic_root, progress)
         table.insert(0, "catalog", spec)
         frames.append(table)
     results = pd.concat(frames, ignore_index=True).reindex(columns=list(RESULT_COLUMNS))
@@ -145,6 +147,13 @@ def _shots(text: str) -> tuple[int | None, ...]:
     return tuple(values)
 
 
+def _widths(text: str) -> tuple[int, ...]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise ValueError(f"--widths takes positive numbers such as 16,32,64, got {text!r}")
+    return tuple(int(p) for p in parts)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line (``ValueError`` on bad usage)."""
     d, syn = AugmentSettings(), SynthesisSettings()
@@ -167,6 +176,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="share of each class held out (default %(default)s)")
     p.add_argument("--classifier-size", type=int, default=d.classifier_size,
                    help="image side the classifier sees, px (default %(default)s)")
+    p.add_argument("--widths", default=",".join(str(w) for w in d.widths),
+                   help="classifier stage widths, comma-separated (default %(default)s)")
     p.add_argument("--bootstrap", type=int, default=d.bootstrap, help="bootstrap replicates (default %(default)s)")
     p.add_argument("--steps", type=int, default=syn.steps, help="sampling steps (default %(default)s)")
     p.add_argument("--guidance", type=float, default=syn.guidance, help="guidance scale (default %(default)s)")
@@ -194,7 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = AugmentSettings(
             shots=_shots(args.shots), seeds=args.seeds, n_synthetic=args.n_synthetic, epochs=args.epochs,
             max_train_majority=args.max_negatives, max_test=args.max_test, test_fraction=args.test_fraction,
-            classifier_size=args.classifier_size, bootstrap=args.bootstrap, device=args.device,
+            classifier_size=args.classifier_size, widths=_widths(args.widths),
+            bootstrap=args.bootstrap, device=args.device,
             synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler))
         if args.fresh:
             shutil.rmtree(run.augment_dir / "parts", ignore_errors=True)

@@ -151,9 +151,10 @@ class TaskStudy:
 
     def __init__(self, images: np.ndarray, catalog: pd.DataFrame, task: BinaryTask, domain: str,
                  generator: ImageGenerator, settings: AugmentSettings, work: Path,
-                 progress: bool = True):
+                 synthetic_root: Path, progress: bool = True):
         self.catalog, self.task, self.domain = catalog, task, domain
         self.generator, self.settings, self.work, self.progress = generator, settings, work, progress
+        self.synthetic_root = synthetic_root
         self.size = min(settings.classifier_size, images.shape[1])
         self.task_seed = zlib.crc32(task.name.encode())
         labels = task_labels(known_cumulative_fractions(catalog), task)
@@ -177,8 +178,9 @@ class TaskStudy:
                 rows = rng.choice(self.split.pool_negatives, s.n_synthetic,
                                   replace=len(self.split.pool_negatives) < s.n_synthetic)
                 prompts = prompts_like(self.catalog.iloc[rows], self.domain)
-            folder = self.work / f"synthetic-{side}-{fingerprint(prompts, s.synthesis.to_dict())}"
-            images = synthesize(self.generator, prompts, seed=self.task_seed % 100_000, folder=folder,
+            seed = self.task_seed % 100_000
+            folder = self.synthetic_root / f"{side}-{fingerprint(prompts, seed)}"
+            images = synthesize(self.generator, prompts, seed=seed, folder=folder,
                                 batch_size=s.synthesis.batch_size, progress=self.progress,
                                 desc=f"synthetic {self.task.name} ({side})")
             self._synthetic[side] = resize_images(images, self.size)
@@ -268,13 +270,17 @@ class TaskStudy:
 
 def run_study(images: np.ndarray, catalog: pd.DataFrame, tasks: Sequence[BinaryTask], domain: str,
               generator: ImageGenerator, settings: AugmentSettings, work: Path,
-              progress: bool = True) -> pd.DataFrame:
+              synthetic_root: Path, progress: bool = True) -> pd.DataFrame:
     """Study every task on one catalog (``images[i]`` is ``catalog`` row ``i``); one results
-    row per task, few-shot setting and condition (see :data:`RESULT_COLUMNS`)."""
+    row per task, few-shot setting and condition (see :data:`RESULT_COLUMNS`).
+
+    ``work`` keeps this catalog's models; ``synthetic_root`` the synthetic sets of one model
+    and sampling setting, shared by catalogs with the same survey tag."""
     rows = []
     for task in tasks:
         folder = Path(work) / f"task-{task.slug}"
-        rows += TaskStudy(images, catalog, task, domain, generator, settings, folder, progress).run()
+        rows += TaskStudy(images, catalog, task, domain, generator, settings, folder,
+                          Path(synthetic_root), progress).run()
     return pd.DataFrame(rows).reindex(columns=[c for c in RESULT_COLUMNS if c != "catalog"])
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+from scipy.special import expit
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -159,7 +160,7 @@ class Classifier:
                       progress: bool = False) -> np.ndarray:
         """Probability of each output, shape ``(N, num_outputs)``, for uint8 ``(N, H, W, 3)``."""
         logits = self._batched(images, self.model, self.config.num_outputs, batch_size, progress)
-        return 1.0 / (1.0 + np.exp(-logits))
+        return expit(logits)
 
     def features(self, images: np.ndarray, batch_size: int = 256,
                  progress: bool = False) -> np.ndarray:

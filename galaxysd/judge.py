@@ -1,13 +1,16 @@
 """The judge: a multi-label CNN that says which GZ2 tags a galaxy image shows.
 
-Trained on real images only. Each output is one answer tag of the decision tree; its
+Trained on real images only (plus images of no galaxy at all, see :func:`train_judge`);
+never on generated galaxies. Each output is one answer tag of the decision tree; its
 target is the tag's *cumulative* vote fraction (answer fraction times its parent path's,
 see :func:`galaxysd.prompts.cumulative_table`), either as a soft target or thresholded at
-0.5. A tag is "found" in an image when its predicted probability is >= 0.5. Tags are kept
-as far as the labels allow: a tag needs ``min_examples`` labelled positives and negatives
-in the training split (GZ1 labels alone, for instance, say nothing about bars, bulges or
-arms). The held-out split's accuracy, balanced accuracy and ROC AUC per tag form
-the judge's report. The penultimate-layer features feed the realism and diversity metrics.
+0.5. A tag is "found" in an image when its predicted probability reaches the tag's
+threshold, chosen for the best balanced accuracy on a calibration split (rare tags would
+almost never reach 0.5). Tags are kept as far as the labels allow: a tag needs
+``min_examples`` labelled positives and negatives in the training split (GZ1 labels alone,
+for instance, say nothing about bars, bulges or arms). The held-out split's accuracy,
+balanced accuracy and ROC AUC per tag form the judge's report. The penultimate-layer
+features feed the realism and diversity metrics.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 from sklearn.metrics import roc_auc_score
 
 from .atomic_files import write_json
@@ -46,6 +50,8 @@ class JudgeConfig:
     min_examples: int = 10
     test_fraction: float = 0.2
     max_images: int | None = None
+    calibration_fraction: float = 0.1
+    non_galaxy_fraction: float = 0.1
     seed: int = 0
     epochs: int = 15
     batch_size: int = 64
@@ -75,6 +81,9 @@ class Judge:
         self.tags: tuple[str, ...] = tuple(classifier.config.output_names)
         self.report = report or {}
         self.train_ids: tuple[str, ...] = tuple(str(i) for i in train_ids)
+        saved = self.report.get("thresholds") or {}
+        self.thresholds: dict[str, float] = {
+            tag: float(saved.get(tag, PRESENCE_THRESHOLD)) for tag in self.tags}
 
     def predict_tags(self, images: np.ndarray, progress: bool = False) -> pd.DataFrame:
         """Probability that each judged tag is present, one row per image, one column per tag."""
@@ -91,9 +100,10 @@ class Judge:
         return tuple(t for t in canonical if t in self.tags)
 
     def presence(self, probabilities: pd.DataFrame, tags) -> np.ndarray:
-        """Bool ``(N, K)``: is each judged tag of ``tags`` found (probability >= 0.5)?"""
+        """Bool ``(N, K)``: is each judged tag of ``tags`` found (probability >= its threshold)?"""
         judged = list(self.judged(tags))
-        return probabilities[judged].to_numpy() >= PRESENCE_THRESHOLD
+        limits = np.array([self.thresholds[t] for t in judged], dtype=float)
+        return probabilities[judged].to_numpy() >= limits
 
     def save(self, directory: str | Path) -> Path:
         """Write the classifier, ``report.json`` and ``split.json`` (training ids)."""
@@ -143,13 +153,35 @@ def usable_tags(hard: pd.DataFrame, min_examples: int) -> tuple[tuple[str, ...],
     return tuple(kept), dropped
 
 
-def tag_report(probabilities: np.ndarray, hard: pd.DataFrame) -> dict:
-    """Per-tag held-out metrics: counts, accuracy, balanced accuracy and ROC AUC at 0.5."""
+def calibrate_thresholds(probabilities: np.ndarray, hard: pd.DataFrame,
+                         min_examples: int = 5) -> np.ndarray:
+    """Per tag, the probability threshold with the best balanced accuracy on these images.
+
+    Tags with fewer than ``min_examples`` labelled positives or negatives keep 0.5 (so does
+    everything when there are no calibration images).
+    """
+    thresholds = np.full(hard.shape[1], PRESENCE_THRESHOLD)
+    for k, tag in enumerate(hard.columns):
+        known = hard[tag].notna().to_numpy()
+        truth = hard[tag].to_numpy()[known] == 1
+        scores = probabilities[known, k]
+        if truth.sum() < min_examples or (~truth).sum() < min_examples:
+            continue
+        candidates = np.unique(scores)
+        recall = (scores[truth][None, :] >= candidates[:, None]).mean(axis=1)
+        specificity = (scores[~truth][None, :] < candidates[:, None]).mean(axis=1)
+        thresholds[k] = candidates[np.argmax(recall + specificity)]
+    return thresholds
+
+
+def tag_report(probabilities: np.ndarray, hard: pd.DataFrame, thresholds: np.ndarray) -> dict:
+    """Per-tag held-out metrics at the given thresholds: counts, accuracy, balanced accuracy
+    and ROC AUC."""
     per_tag = {}
     for k, tag in enumerate(hard.columns):
         known = hard[tag].notna().to_numpy()
         truth = hard[tag].to_numpy()[known] == 1
-        found = probabilities[known, k] >= PRESENCE_THRESHOLD
+        found = probabilities[known, k] >= thresholds[k]
         both = 0 < truth.sum() < len(truth)
         recall = float(found[truth].mean()) if truth.any() else float("nan")
         specificity = float((~found[~truth]).mean()) if (~truth).any() else float("nan")
@@ -166,11 +198,32 @@ def tag_report(probabilities: np.ndarray, hard: pd.DataFrame) -> dict:
                for name in frame.columns}}
 
 
+def non_galaxy_images(n: int, size: int, seed: int) -> np.ndarray:
+    """``n`` uint8 images with no galaxy: white noise, noisy blank sky, smooth random fields."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, size, size, 3), np.uint8)
+    for i, kind in enumerate(rng.integers(0, 3, n)):
+        if kind == 0:
+            image = rng.uniform(0, 255, (size, size, 3))
+        elif kind == 1:
+            image = rng.uniform(0, 60) + rng.normal(0, rng.uniform(1, 30), (size, size, 3))
+        else:
+            cells = int(rng.integers(2, 9))
+            coarse = rng.uniform(0, 255, (cells, cells, 3)).astype(np.uint8)
+            image = np.asarray(Image.fromarray(coarse).resize((size, size), Image.BICUBIC))
+        out[i] = np.clip(image, 0, 255)
+    return out
+
+
 def train_judge(cache: ImageSet, config: JudgeConfig | None = None,
                 progress: bool = True) -> Judge:
     """Train a judge on a real-image cache and evaluate it on a held-out split.
 
-    Raises ``ValueError`` when the catalog labels allow no tag at all.
+    Besides the galaxies, ``non_galaxy_fraction`` as many images with no galaxy at all
+    (:func:`non_galaxy_images`) are shown with every tag absent, so that noise or blank
+    output of a broken generator is not "found" to be a spiral; the report gives the rate
+    at which fresh such images still get a tag. Raises ``ValueError`` when the catalog
+    labels allow no tag at all.
     """
     config = config or JudgeConfig()
     catalog = cache.catalog.reset_index(drop=True)
@@ -182,18 +235,35 @@ def train_judge(cache: ImageSet, config: JudgeConfig | None = None,
     table = table.reset_index(drop=True)
     hard = (table >= PRESENCE_THRESHOLD).astype(float).where(table.notna())
     train, test = split_indices(len(rows), config.test_fraction, config.seed)
-    tags, dropped = usable_tags(hard.iloc[train], config.min_examples)
+    fit, calibration = (train[part] for part in
+                        split_indices(len(train), config.calibration_fraction, config.seed + 1))
+    tags, dropped = usable_tags(hard.iloc[fit], config.min_examples)
     if not tags:
         raise ValueError("the catalog's labels allow no judge tag: no tag has "
                          f"{config.min_examples} labelled positives and negatives")
-    targets = (table if config.soft_targets else hard)[list(tags)].to_numpy(np.float32)
-    classifier = train_classifier(cache_images(cache, rows[train]), targets[train],
-                                  config.classifier_config(tags), progress=progress)
+    targets = (table if config.soft_targets else hard)[list(tags)].to_numpy(np.float32)[fit]
+    images = cache_images(cache, rows[fit])
+    n_junk = int(round(config.non_galaxy_fraction * len(fit)))
+    if n_junk:
+        images = np.concatenate([images, non_galaxy_images(n_junk, images.shape[1], config.seed)])
+        targets = np.concatenate([targets, np.zeros((n_junk, len(tags)), np.float32)])
+    classifier = train_classifier(images, targets, config.classifier_config(tags),
+                                  progress=progress)
+    labels = hard[list(tags)]
+    thresholds = calibrate_thresholds(
+        classifier.predict_proba(cache_images(cache, rows[calibration])),
+        labels.iloc[calibration].reset_index(drop=True))
     held_out = classifier.predict_proba(cache_images(cache, rows[test]))
-    report = {"n_images": int(len(rows)), "n_train": int(len(train)), "n_test": int(len(test)),
-              "tags": list(tags), "dropped_tags": dropped,
+    junk = non_galaxy_images(max(len(test) // 4, 8), images.shape[1], config.seed + 1)
+    junk_found = (classifier.predict_proba(junk) >= thresholds).any(axis=1).mean()
+    report = {"n_images": int(len(rows)), "n_train": int(len(fit)),
+              "n_calibration": int(len(calibration)), "n_test": int(len(test)),
+              "n_non_galaxy_train": n_junk, "non_galaxy_any_tag_rate": float(junk_found),
+              "tags": list(tags), "thresholds": dict(zip(tags, thresholds.tolist())),
+              "dropped_tags": dropped,
               "config": {k: v for k, v in asdict(config).items() if k != "tags"},
               "history": classifier.history,
-              **tag_report(held_out, hard.iloc[test][list(tags)].reset_index(drop=True))}
-    train_ids = catalog["id"].iloc[rows[train]].astype(str) if "id" in catalog else ()
+              **tag_report(held_out, labels.iloc[test].reset_index(drop=True), thresholds)}
+    seen = np.concatenate([fit, calibration])
+    train_ids = catalog["id"].iloc[rows[seen]].astype(str) if "id" in catalog else ()
     return Judge(classifier, report, train_ids)

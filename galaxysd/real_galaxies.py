@@ -85,10 +85,6 @@ class RealGalaxies:
         return vote_fractions_to_weights(record.to_dict(), domain=record["domain"])
 
 
-def _cache_loader(cache) -> ImageLoader:
-    return cache.batch
-
-
 def _file_loader(paths: np.ndarray, size: int, crops: list, source: str) -> ImageLoader:
     from galaxysd.data.cache import IMAGE_ERRORS, load_image
 
@@ -124,8 +120,7 @@ def _training_sources(run: RunDir, size: int) -> list[tuple[pd.DataFrame, ImageL
         folder = cache_folder(cache_root, source.catalog, size)
         try:
             cache = ImageCache.open(folder)
-            found.append((cache.catalog.assign(domain=source.domain), _cache_loader(cache),
-                          "image cache"))
+            found.append((cache.catalog.assign(domain=source.domain), cache.batch, "image cache"))
             continue
         except FileNotFoundError:
             pass
@@ -135,7 +130,8 @@ def _training_sources(run: RunDir, size: int) -> list[tuple[pd.DataFrame, ImageL
             continue
         catalog = catalog[catalog["image_path"].astype(str).str.len() > 0].reset_index(drop=True)
         if len(catalog):
-            crops = list(catalog["crop"]) if "crop" in catalog else [None] * len(catalog)
+            crops = ([None if c != c else float(c) for c in catalog["crop"]] if "crop" in catalog
+                     else [None] * len(catalog))
             kind = source.catalog.split(":", 1)[0]
             loader = _file_loader(catalog["image_path"].to_numpy(str), size, crops, kind)
             found.append((catalog.assign(domain=source.domain), loader, "catalog images"))

@@ -18,7 +18,7 @@ from galaxysd.train_config import parse_source
 #: Columns of ``augment/results.csv`` read as metrics, and as (task, training set) labels.
 AUGMENT_METRICS = ("purity", "completeness", "f1")
 AUGMENT_TASK_COLUMNS = ("task", "tag", "class")
-AUGMENT_SETTING_COLUMNS = ("setting", "method", "training", "train_set", "variant")
+AUGMENT_SETTING_COLUMNS = ("training", "condition", "setting", "method", "train_set", "variant")
 #: Columns of ``augment/results.csv`` that split it into separate comparisons.
 AUGMENT_SPLIT_COLUMNS = ("catalog", "shots")
 

@@ -313,14 +313,21 @@ def image_grid(images: np.ndarray, captions: list[str] | None = None, columns: i
             cells[offset].image(display_image(image, pixels), caption=caption)
 
 
+_BOX = ("aspect-ratio:1;background:#161a26;border-radius:0.5rem;overflow:hidden;"
+        "margin-bottom:0.5rem;color:#8a90a6;display:flex;align-items:center;justify-content:center")
+
+
 def remote_image(url: str, caption: str | None = None, alt: str = "survey cutout") -> None:
     """An image the user's browser loads from ``url`` (square box kept when offline)."""
-    st.markdown(f'<div style="aspect-ratio:1;background:#161a26;border-radius:0.5rem;overflow:hidden;'
-                f'margin-bottom:0.5rem"><img src="{html.escape(url)}" alt="{html.escape(alt)}" '
-                f'style="width:100%;height:100%;object-fit:cover;color:#8a90a6"></div>',
-                unsafe_allow_html=True)
+    st.markdown(f'<div style="{_BOX}"><img src="{html.escape(url)}" alt="{html.escape(alt)}" '
+                f'style="width:100%;height:100%;object-fit:cover"></div>', unsafe_allow_html=True)
     if caption:
         st.caption(caption)
+
+
+def empty_box(text: str) -> None:
+    """A square placeholder with a short text, where an image would be."""
+    st.markdown(f'<div style="{_BOX}">{html.escape(text)}</div>', unsafe_allow_html=True)
 
 
 def downloads(output: GalaxyOutput, run: RunDir) -> None:

@@ -21,7 +21,7 @@ if table is None or not len(table):
 db = ui.database()
 table = ct.with_marks(table, db.candidate_marks(run_key))
 summary = ct.search_summary(run)
-if summary:
+if summary is not None and len(summary):
     with st.expander("Search summary (discover/summary.json)"):
         st.dataframe(summary, width="stretch")
 
@@ -60,7 +60,7 @@ def picture(record: dict, pixels: int) -> None:
     elif ct.has_coordinates(record):
         ui.remote_image(ct.sdss_cutout_url(record["ra"], record["dec"], pixels), alt="SDSS cutout")
     else:
-        st.caption("no image")
+        ui.empty_box("no image or coordinates")
 
 
 records = rows.to_dict("records")

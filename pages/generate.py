@@ -8,20 +8,20 @@ st.title("Generate galaxies")
 run = ui.run_selector()
 ui.require_model(run)
 
-controls, results = st.columns([2, 3], gap="large")
-with controls:
+morphology, right = st.columns([2, 3], gap="large")
+with morphology:
     ui.prompt_box(run)
+    st.markdown("**Morphology (0-2 per answer)**")
+    weights = ui.tag_sliders(run)
+with right:
+    results = st.container()  # shown above the sampling controls, filled after them
     with st.expander("Sampling", expanded=True):
         settings = ui.sampling_controls()
         reference, strength = ui.reference_image()
-    st.markdown("**Morphology (0-2 per answer)**")
-    weights = ui.tag_sliders(run)
-
 with results:
     output = ui.generate(run, weights, settings, reference, strength)
     if output is not None:
-        prompt = format_prompt(weights) or "(no prompt: unconditional)"
-        st.markdown(f"`{prompt}`")
+        st.markdown(f"`{format_prompt(weights) or '(no prompt: unconditional)'}`")
         ui.image_grid(output.arrays, [f"seed {s}" for s in output.seeds])
         st.caption(f"{len(output.arrays)} images in {ui.last_generation_seconds():.2f} s · "
                    f"{settings['steps']} steps · {settings['sampler']} · guidance {settings['guidance_scale']}")

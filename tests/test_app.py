@@ -6,7 +6,6 @@ behaviour tests always use the tiny run, whose real galaxies and candidates are 
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np

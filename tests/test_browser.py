@@ -6,7 +6,6 @@ screenshot of every page into ``test-artifacts/browser/``.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 

@@ -8,7 +8,7 @@ import pytest
 from evaluation_fakes import SMALL_WIDTHS, held_out_rows, real_gz1_cache, real_gz1_judge, \
     toy_cache, toy_judge
 from galaxysd.classifier import Classifier, ClassifierConfig, random_dihedral, train_classifier
-from galaxysd.judge import Judge, JudgeConfig, train_judge
+from galaxysd.judge import Judge, JudgeConfig, calibrate_thresholds, train_judge
 from galaxysd.metrics import consistency
 from galaxysd.prompts import cumulative_table, matching_rows
 
@@ -93,12 +93,22 @@ def test_judge_learns_the_tags_its_labels_allow_and_round_trips(tmp_path):
     assert "spiral galaxy" not in judge.tags
     assert "spiral galaxy" in judge.report["dropped_tags"]
     assert judge.report["per_tag"]["edge-on galaxy"]["n_test"] > 0
-    assert len(judge.train_ids) == judge.report["n_train"]
+    assert judge.report["n_non_galaxy_train"] == round(0.1 * judge.report["n_train"])
+    assert len(judge.train_ids) == judge.report["n_train"] + judge.report["n_calibration"]
+    assert set(judge.thresholds) == set(judge.tags)
     judge.save(tmp_path / "judge")
     loaded = Judge.load(tmp_path / "judge", device="cpu")
     assert loaded.tags == judge.tags and loaded.train_ids == judge.train_ids
+    assert loaded.thresholds == pytest.approx(judge.thresholds)
     pd.testing.assert_frame_equal(loaded.predict_tags(cache.images), judge.predict_tags(cache.images))
     assert loaded.report["tags"] == list(judge.tags)
+
+
+def test_thresholds_are_calibrated_for_the_best_balanced_accuracy():
+    probabilities = np.array([[0.05], [0.1], [0.2], [0.3], [0.35], [0.9], [0.5]])
+    hard = pd.DataFrame({"ring": [0, 0, 0, 1, 1, 1, np.nan]})
+    assert calibrate_thresholds(probabilities, hard, min_examples=3).tolist() == [0.3]
+    assert calibrate_thresholds(probabilities, hard).tolist() == [0.5]  # too few examples
 
 
 def test_judge_refuses_a_catalog_without_usable_labels():
@@ -126,3 +136,5 @@ def test_real_judge_finds_smooth_edge_on_and_spiral_far_above_chance(shared_data
         in_others = found[~of_morphology].mean()
         assert in_real >= 0.55, (name, in_real)  # three balanced classes: chance is ~1/3
         assert in_real - in_others >= 0.3, (name, in_real, in_others)
+    noise = np.random.default_rng(0).integers(0, 256, (32, 64, 64, 3), np.uint8)
+    assert judge.presence(judge.predict_tags(noise), judge.tags).any(axis=1).mean() < 0.2

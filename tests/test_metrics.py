@@ -91,5 +91,5 @@ def test_random_noise_is_far_less_real_than_real_galaxies(shared_data):
     noise_images = np.random.default_rng(0).integers(0, 256, (len(real), 64, 64, 3), np.uint8)
     noise = judge.features(noise_images)
     floor = split_frechet(real)
-    assert frechet_distance(noise, real) > 5 * floor
+    assert frechet_distance(noise, real) > 20 * floor
     assert frechet_distance(judge.features(cache.batch(np.arange(len(cache)))), real) < 2 * floor
