@@ -113,3 +113,18 @@ def test_image_to_image_stays_close_to_reference_at_low_strength(pipe):
     near = pipe("sdss, smooth", num_images=1, steps=10, reference=reference, strength=0.1).arrays[0].astype(float)
     far = pipe("sdss, smooth", num_images=1, steps=10, reference=reference, strength=1.0).arrays[0].astype(float)
     assert np.abs(near - reference).mean() < np.abs(far - reference).mean()
+
+
+def test_shipped_default_loads_fast_and_generates():
+    import time
+
+    from galaxysd.runs import DEFAULT_RUN
+
+    start = time.perf_counter()
+    shipped = load_pipeline(DEFAULT_RUN / "model", device="cpu")
+    load_seconds = time.perf_counter() - start
+    assert load_seconds < 5.0
+    for prompt in ("sdss, smooth, completely round galaxy", "sdss, edge-on galaxy"):
+        out = shipped(prompt, num_images=4, seed=0, steps=10)
+        assert out.arrays.shape == (4, 64, 64, 3)
+        assert 5 < out.arrays.mean() < 200
