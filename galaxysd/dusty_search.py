@@ -7,8 +7,11 @@ the synthetic positives plus any real ones against real negatives:
 
 * real positives: galaxies the catalog labels dusty early types (cumulative ``smooth``
   and ``dust lane`` fractions both >= 0.5, :data:`galaxysd.binary_tasks.DUSTY_EARLY_TYPE`);
-* real negatives: a random sample of the other galaxies, leaving out those whose known
-  fractions all exceed 0.2 (possible dusty early types: unknown is not evidence for);
+* real negatives: a random sample of the other galaxies, leaving out those whose smooth
+  and dust-lane fractions are both known and above 0.2 (possible dusty early types; an
+  unknown fraction is no evidence either way, so Galaxy Zoo 1 ellipticals, which have no
+  dust-lane votes, are negatives, as the rare unlabelled dusty early type among real
+  negatives is in Ma et al.);
 * optionally synthetic negatives too (:func:`synthetic_set`).
 
 Only a *training pool* (``1 - holdout`` of the catalog, seeded) supplies real examples, so
@@ -103,8 +106,7 @@ def training_sets(catalog: pd.DataFrame, settings: SearchSettings) -> TrainingSe
     pool[rng.permutation(n)[:int(round((1.0 - settings.holdout) * n))]] = True
     table = known_cumulative_fractions(catalog)[list(DUSTY_EARLY_TYPE.tags)].to_numpy(np.float64)
     positive = np.all(table >= 0.5, axis=1)
-    lowest_known = np.fmin.reduce(table, axis=1)  # NaN only where nothing is known
-    possible = ~(lowest_known <= NEGATIVE_THRESHOLD) & np.isfinite(lowest_known)
+    possible = np.all(table > NEGATIVE_THRESHOLD, axis=1)  # labelled or ambiguous; NaN is False
     negatives = np.flatnonzero(pool & ~positive & ~possible)
     if len(negatives) > settings.max_negatives:
         negatives = np.sort(rng.choice(negatives, settings.max_negatives, replace=False))

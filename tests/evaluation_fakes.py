@@ -67,7 +67,7 @@ def toy_generator(noise: float, calls: list | None = None, size: int = 32):
     """A fake ``generate(weights, n, seed, steps, guidance, sampler)`` rendering toy galaxies.
 
     Edge-on prompts get thin disks, others round blobs, plus Gaussian noise of ``noise``
-    (scaled up 5x at guidance <= 1, so sweeps have points of clearly different quality).
+    (scaled up 20x at guidance <= 1, so sweeps have points of clearly different quality).
     Every call is appended to ``calls`` when given.
     """
     def generate(weights, n, seed, steps, guidance, sampler):
@@ -76,7 +76,7 @@ def toy_generator(noise: float, calls: list | None = None, size: int = 32):
         rng = np.random.default_rng([seed, steps, int(guidance * 10)])
         axis_ratio = 0.2 if "edge-on galaxy" in weights else 1.0
         images = np.stack([render_toy_galaxy(rng, size, axis_ratio) for _ in range(n)])
-        scale = noise * (5 if guidance <= 1 else 1)
+        scale = noise * (20 if guidance <= 1 else 1)
         return np.clip(images + rng.normal(0, scale, images.shape), 0, 255).astype(np.uint8)
     return generate
 
