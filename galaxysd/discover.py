@@ -67,7 +67,7 @@ def portable_path(path: str) -> str:
     """A path beside the project (``../shared/data/...``) relative to it, others unchanged."""
     if not path:
         return path
-    resolved = Path(path).resolve()
+    resolved = Path(os.path.abspath(path))  # keep symlinked ../shared as written
     if resolved.is_relative_to(REPO_ROOT.parent):
         return os.path.relpath(resolved, REPO_ROOT)
     return str(path)
