@@ -108,6 +108,26 @@ def _gain(row: pd.Series) -> str:
     return f"{row['f1_gain']:+.2f} [{row['f1_gain_low']:+.2f}, {row['f1_gain_high']:+.2f}]"
 
 
+def summary_lines(results: pd.DataFrame) -> list[str]:
+    """Bullet points: in how many settings each remedy beat or lost to real-only training
+    (95% interval of the F1 gain above or below 0), and the largest gains."""
+    lines = []
+    for training in ("real+synthetic", "reweighted"):
+        rows = results[results["training"] == training]
+        if rows.empty:
+            continue
+        better = int((rows["f1_gain_low"] > 0).sum())
+        worse = int((rows["f1_gain_high"] < 0).sum())
+        best = rows.loc[rows["f1_gain"].idxmax()]
+        lines.append(f"- `{training}` vs `real`: F1 higher in {better}, lower in {worse}, "
+                     f"no clear difference in {len(rows) - better - worse} of {len(rows)} "
+                     f"settings; largest gain {best['f1_gain']:+.2f} ({best['task']}, "
+                     f"{best['shots']} real positives, {best['catalog']}); largest purity gain "
+                     f"{rows['purity_gain'].max():+.2f}, completeness gain "
+                     f"{rows['completeness_gain'].max():+.2f}.")
+    return lines
+
+
 def results_markdown(results: pd.DataFrame, settings: AugmentSettings) -> str:
     """``results.md``: per catalog, a table of every task, setting and condition."""
     lines = ["# Augmentation: real vs. real + synthetic training", "",
@@ -115,6 +135,7 @@ def results_markdown(results: pd.DataFrame, settings: AugmentSettings) -> str:
              "intervals. Purity = precision, completeness = recall, at probability 0.5. "
              "`real+synthetic`: synthetic images added to the under-represented side; `reweighted`: "
              "class-balanced focal loss.", ""]
+    lines += summary_lines(results) + [""]
     for spec, table in results.groupby("catalog", sort=False):
         lines += [f"## {spec}", "",
                   "| task | real positives | training | purity | completeness | F1 | F1 gain vs real |",

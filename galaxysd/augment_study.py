@@ -137,10 +137,11 @@ def split_task(labels: np.ndarray, settings: AugmentSettings, seed: int) -> Task
 def insufficient(split: TaskSplit, settings: AugmentSettings) -> str:
     """Why a task cannot be studied on this catalog ('' when it can)."""
     n_test = int(split.test_labels.sum())
-    if n_test < settings.min_test_positives or len(split.pool_positives) < MIN_TRAIN_POSITIVES:
-        total = n_test + len(split.pool_positives)
-        return (f"too few real positives: {total} labelled (needs {settings.min_test_positives} "
-                f"held out and {MIN_TRAIN_POSITIVES} to train)")
+    n_pool = len(split.pool_positives)
+    if n_test < settings.min_test_positives or n_pool < MIN_TRAIN_POSITIVES:
+        return (f"too few real positives: {n_test + n_pool} labelled, {n_test} held out "
+                f"(needs {settings.min_test_positives}) and {n_pool} to train "
+                f"(needs {MIN_TRAIN_POSITIVES})")
     if len(split.pool_negatives) < MIN_TRAIN_POSITIVES or len(split.test_labels) == n_test:
         return f"too few real negatives: {len(split.pool_negatives)} to train"
     return ""

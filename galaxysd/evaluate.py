@@ -161,13 +161,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     judge.add_argument("--cache", required=True, action="append", metavar="DIR",
                        help="real-image cache; repeat to train on several")
     judge.add_argument("--out", required=True, metavar="DIR", help="folder for the judge")
-    judge.add_argument("--epochs", type=int, default=JudgeConfig.epochs)
+    judge.add_argument("--epochs", type=int, default=JudgeConfig.epochs,
+                       help="training epochs (default %(default)s)")
     judge.add_argument("--max-images", type=int, help="train on a random subset this large")
     judge.add_argument("--min-examples", type=int, default=JudgeConfig.min_examples,
                        help="labelled positives and negatives a tag needs (default %(default)s)")
     judge.add_argument("--hard-targets", action="store_true",
                        help="train on cumulative fraction >= 0.5 instead of the fractions")
-    judge.add_argument("--seed", type=int, default=0)
+    judge.add_argument("--seed", type=int, default=0, help="seed of the split and training")
     judge.add_argument("--force", action="store_true", help="retrain over an existing judge")
     args = parser.parse_args(argv)
     if args.job is None and not args.run:
