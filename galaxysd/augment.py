@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -39,6 +38,7 @@ import pandas as pd
 
 from galaxysd.augment_study import (RESULT_COLUMNS, AugmentSettings, run_study,
                                     settings_fingerprint)
+from galaxysd.cli import JobParser, add_job_options, add_synthesis_options, open_run, run_cli
 from galaxysd.binary_tasks import DEFAULT_TASKS, BinaryTask, resolve_tasks
 from galaxysd.runs import RunDir
 from galaxysd.atomic_files import write_atomic, write_csv
@@ -150,11 +150,6 @@ def results_markdown(results: pd.DataFrame, settings: AugmentSettings) -> str:
     return "\n".join(lines)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise ValueError(f"{message} (see {self.prog} --help)")
-
-
 def _shots(text: str) -> tuple[int | None, ...]:
     values = []
     for part in text.split(","):
@@ -178,7 +173,7 @@ def _widths(text: str) -> tuple[int, ...]:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line (``ValueError`` on bad usage)."""
     d, syn = AugmentSettings(), SynthesisSettings()
-    p = _Parser(prog="python -m galaxysd.augment", description=__doc__.split("\n\n")[0])
+    p = JobParser(prog="python -m galaxysd.augment", description=__doc__.split("\n\n")[0])
     p.add_argument("--run", required=True, metavar="DIR", help="run directory (its model generates)")
     p.add_argument("--catalog", action="append", default=[], metavar="SPEC",
                    help="catalog to study, KIND:PATH (repeatable; default: the run's training catalogs)")
@@ -200,47 +195,32 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--widths", default=",".join(str(w) for w in d.widths),
                    help="classifier stage widths, comma-separated (default %(default)s)")
     p.add_argument("--bootstrap", type=int, default=d.bootstrap, help="bootstrap replicates (default %(default)s)")
-    p.add_argument("--steps", type=int, default=syn.steps, help="sampling steps (default %(default)s)")
-    p.add_argument("--guidance", type=float, default=syn.guidance, help="guidance scale (default %(default)s)")
-    p.add_argument("--sampler", default=syn.sampler, help="dpmpp, euler_a, ddim (default %(default)s)")
-    p.add_argument("--device", default="auto", help="classifier device: auto, cpu, cuda (default %(default)s)")
-    p.add_argument("--cache-dir", default=str(DEFAULT_CACHE_ROOT), help="image cache root (default %(default)s)")
-    p.add_argument("--workers", type=int, default=2, help="image decoding processes (default %(default)s)")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--fresh", action="store_true", help="discard earlier work in RUN/augment/parts")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler)
+    add_job_options(p, "augment")
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
+
+    def body() -> str:
         args = parse_args(argv)
-        run = RunDir(Path(args.run))
-        if not run.path.is_dir():
-            raise FileNotFoundError(f"run directory not found: {run.path}")
-        if args.threads:
-            import torch
-            torch.set_num_threads(args.threads)
+        run = open_run(args, "augment")
         settings = AugmentSettings(
             shots=_shots(args.shots), seeds=args.seeds, n_synthetic=args.n_synthetic, epochs=args.epochs,
             max_train_majority=args.max_negatives, max_test=args.max_test, test_fraction=args.test_fraction,
             classifier_size=args.classifier_size, widths=_widths(args.widths),
             bootstrap=args.bootstrap, device=args.device,
             synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler))
-        if args.fresh:
-            shutil.rmtree(run.augment_dir / "parts", ignore_errors=True)
         tasks = resolve_tasks([t for t in args.tasks.split(",") if t.strip()])
         results = augment(run.path, args.catalog, tasks, settings, args.cache_dir, args.workers,
                           progress=not args.quiet)
-    except (ValueError, FileNotFoundError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    studied = results[results["note"].fillna("") == ""]
-    print(f"wrote {run.augment_dir / 'results.csv'}: {len(studied)} results, "
-          f"{int((results['note'].fillna('') != '').sum())} task(s) not studied")
-    return 0
+        notes = results["note"].fillna("")
+        return (f"wrote {run.augment_dir / 'results.csv'}: {int((notes == '').sum())} results, "
+                f"{int((notes != '').sum())} task(s) not studied")
+
+    return run_cli(body)
 
 
 if __name__ == "__main__":

@@ -46,9 +46,10 @@ import numpy as np
 import pandas as pd
 
 from galaxysd.dusty_search import (DEFAULT_PROMPTS, MIN_REAL_POSITIVES, TRUTH_COLUMN,
-                                   SearchSettings, candidate_table, domain_prompts,
+                                   SearchSettings, candidate_table,
                                    SyntheticSet, evaluate_ranking, synthetic_set, train_detector,
                                    training_sets)
+from galaxysd.cli import JobParser, add_job_options, add_synthesis_options, open_run, run_cli
 from galaxysd.grids import save_grid
 from galaxysd.runs import REPO_ROOT, RunDir
 from galaxysd.scan import DEFAULT_BATCH, DEFAULT_CHUNK, classifier_fingerprint, scan
@@ -237,15 +238,10 @@ def discover(run_dir: str | Path, catalogs: Sequence[str], settings: SearchSetti
     return {"summary": summaries, "demo_eval": evaluations}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise ValueError(f"{message} (see {self.prog} --help)")
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line (``ValueError`` on bad usage)."""
     d, syn = SearchSettings(), SynthesisSettings()
-    p = _Parser(prog="python -m galaxysd.discover", description=__doc__.split("\n\n")[0])
+    p = JobParser(prog="python -m galaxysd.discover", description=__doc__.split("\n\n")[0])
     p.add_argument("--run", required=True, metavar="DIR", help="run directory (its model synthesises)")
     p.add_argument("--catalog", action="append", default=[], metavar="SPEC", required=True,
                    help="catalog to scan, KIND:PATH, e.g. gz2:../shared/data/gz2-sample (repeatable)")
@@ -265,56 +261,42 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--detector-size", type=int, default=d.detector_size,
                    help="image side the detector sees, px (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of sets and detector (default %(default)s)")
-    p.add_argument("--steps", type=int, default=syn.steps, help="sampling steps (default %(default)s)")
-    p.add_argument("--guidance", type=float, default=syn.guidance, help="guidance scale (default %(default)s)")
-    p.add_argument("--sampler", default=syn.sampler, help="dpmpp, euler_a, ddim (default %(default)s)")
+    add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler)
     p.add_argument("--top", type=int, default=1000, help="candidates per catalog in the CSV (default %(default)s)")
     p.add_argument("--thumbnails", type=int, default=48,
                    help="thumbnails of top candidates of non-survey catalogs (default %(default)s)")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="score from which a galaxy counts as a candidate in the summary (default %(default)s)")
     p.add_argument("--scan-batch", type=int, default=DEFAULT_BATCH, help="galaxies per forward pass (default %(default)s)")
-    p.add_argument("--device", default="auto", help="detector training device: auto, cpu, cuda (default %(default)s)")
-    p.add_argument("--cache-dir", default=str(DEFAULT_CACHE_ROOT), help="image cache root (default %(default)s)")
-    p.add_argument("--workers", type=int, default=2, help="image decoding processes (default %(default)s)")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--fresh", action="store_true", help="discard earlier work in RUN/discover/parts")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_job_options(p, "discover")
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
+
+    def body() -> str:
         args = parse_args(argv)
-        run = RunDir(Path(args.run))
-        if not run.path.is_dir():
-            raise FileNotFoundError(f"run directory not found: {run.path}")
-        if args.threads:
-            import torch
-            torch.set_num_threads(args.threads)
+        run = open_run(args, "discover")
         settings = SearchSettings(
             prompts=tuple(args.prompt or DEFAULT_PROMPTS), n_synthetic=args.n_synthetic,
             n_synthetic_negatives=args.n_synthetic_negatives,
             max_negatives=args.max_negatives, holdout=args.holdout, epochs=args.epochs,
             detector_size=args.detector_size, seed=args.seed, device=args.device,
             synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler))
-        if args.fresh:
-            shutil.rmtree(run.discover_dir / "parts", ignore_errors=True)
         result = discover(run.path, args.catalog, settings, args.cache_dir, args.workers,
                           top=args.top, thumbnails=args.thumbnails, threshold=args.threshold,
                           scan_batch=args.scan_batch, progress=not args.quiet)
-    except (ValueError, FileNotFoundError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    if result is not None:
-        for spec, s in result["summary"].items():
-            print(f"{spec}: {s['galaxies']} galaxies scanned at {s['scan_galaxies_per_s']:.0f}/s; "
-                  f"{s['candidates']} candidates >= {s['threshold']}, {s['candidates_new']} new "
-                  f"({s['known_dusty_early_types']} dusty early types known)")
-        print(f"wrote {run.discover_dir / 'candidates.csv'}")
-    return 0
+        if result is None:
+            return ""
+        lines = [f"{spec}: {s['galaxies']} galaxies scanned at {s['scan_galaxies_per_s']:.0f}/s; "
+                 f"{s['candidates']} candidates >= {s['threshold']}, {s['candidates_new']} new "
+                 f"({s['known_dusty_early_types']} dusty early types known)"
+                 for spec, s in result["summary"].items()]
+        return "\n".join(lines + [f"wrote {run.discover_dir / 'candidates.csv'}"])
+
+    return run_cli(body)
 
 
 if __name__ == "__main__":

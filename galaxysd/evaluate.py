@@ -36,6 +36,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from .cli import JobParser, run_cli
 from .judge import ImageSet, Judge, JudgeConfig, train_judge
 from .prompts import PAPER_PROMPTS, PromptSpec, load_prompt_file, with_domain
 from .run_evaluation import PARTS, EvalSettings, RunEvaluation, check_parts
@@ -100,13 +101,6 @@ def evaluate_run(run_dir: str | Path, cache: ImageSet, judge: Judge,
     return metrics
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line, reported like other bad input."""
-
-    def error(self, message: str):
-        raise ValueError(f"{message} (see {self.prog} --help)")
-
-
 def _numbers(kind):
     def parse(text: str) -> tuple:
         try:
@@ -122,7 +116,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line (``ValueError`` on bad usage)."""
-    parser = _Parser(prog="python -m galaxysd.evaluate",
+    parser = JobParser(prog="python -m galaxysd.evaluate",
                      description="Evaluate a run (--run RUN), or train the judge "
                                  "(judge --cache CACHE --out DIR).")
     parser.add_argument("--run", metavar="DIR", help="run directory to evaluate")
@@ -144,14 +138,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n-images", type=int, help="generated images per prompt")
     parser.add_argument("--steps", type=int, help="sampling steps (default 20)")
     parser.add_argument("--guidance", type=float, help="guidance scale (default 3.0)")
-    parser.add_argument("--sampler", help="sampler: dpmpp (default), euler_a, ddim, ddpm")
+    parser.add_argument("--sampler", help="sampler: dpmpp (default), dpmpp_sde, euler_a, ddim, ddpm")
     parser.add_argument("--seed", type=int, help="first seed (default 0)")
     parser.add_argument("--pareto-guidance", type=_numbers(float), metavar="G1,G2,...",
                         help="guidance scales of the sweep (default 1,2,3,5,7.5)")
     parser.add_argument("--pareto-steps", type=_numbers(int), metavar="S1,S2,...",
                         help="step counts of the sweep (default 10,20,40)")
     parser.add_argument("--pareto-samplers", type=_names, metavar="NAME,...",
-                        help="samplers of the sweep (default dpmpp,euler_a)")
+                        help="samplers of the sweep (default dpmpp,dpmpp_sde,euler_a)")
     parser.add_argument("--fresh", action="store_true",
                         help="discard unfinished and earlier work under RUN/eval/parts first")
     jobs = parser.add_subparsers(dest="job", metavar="{judge}")
@@ -296,16 +290,12 @@ def run_evaluation_job(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (1 with one line on stderr for bad input)."""
-    try:
+
+    def body() -> None:
         args = parse_args(argv)
         (run_judge_job if args.job == "judge" else run_evaluation_job)(args)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
-    return 0
+
+    return run_cli(body, interrupted="run the same command again to resume")
 
 
 if __name__ == "__main__":

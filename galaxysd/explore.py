@@ -23,6 +23,7 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
+from galaxysd.cli import run_cli
 from galaxysd.morphology import DOMAIN_TAGS, format_prompt
 from galaxysd.neighbours import PixelFeatures, feature_space
 from galaxysd.real_galaxies import RealGalaxies, open_real_galaxies
@@ -200,17 +201,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; bad input prints one line and returns 1."""
     args = parse_args(argv)
-    try:
+
+    def body() -> str:
         for name in ("n_real", "per_prompt", "steps", "neighbours"):
             if getattr(args, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
         table = build_map(RunDir(Path(args.run)), args.n_real, args.per_prompt, args.steps,
                           args.guidance, args.seed, args.neighbours, not args.no_real_thumbnails)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"map of {len(table)} galaxies written to {Path(args.run) / 'eval' / UMAP_FILE}")
-    return 0
+        return f"map of {len(table)} galaxies written to {Path(args.run) / 'eval' / UMAP_FILE}"
+
+    return run_cli(body)
 
 
 if __name__ == "__main__":

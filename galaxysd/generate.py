@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from galaxysd import generated_catalog as gc
 from galaxysd import morphology
+from galaxysd.cli import run_cli
 from galaxysd.atomic_files import write_atomic, write_json
 from galaxysd.data.loaders import FOLDER_CATALOG_NAME
 from galaxysd.fast import BACKENDS, SpeedSettings
@@ -207,8 +208,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    """Command-line entry point; returns the exit code."""
     args = parse_args(argv)
-    try:
+
+    def body() -> str:
         prompts = args.prompt + (read_prompt_file(args.prompt_file) if args.prompt_file else [])
         job = GenerateJob.checked(prompts, args.n, args.steps, args.guidance, args.sampler, args.seed)
         _check_range("--batch-size", args.batch_size, 1, MAX_IMAGES)
@@ -224,14 +227,9 @@ def main(argv=None) -> int:
         pipe = load_fast_pipeline(model_dir, SpeedSettings(backend=args.backend, threads=args.threads),
                                   device=args.device)
         catalog = run_job(pipe, job, args.out, args.batch_size, args.overwrite)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"interrupted: rerun the same command to resume {args.out}", file=sys.stderr)
-        return 130
-    print(f"wrote {job.total} images and {catalog}")
-    return 0
+        return f"wrote {job.total} images and {catalog}"
+
+    return run_cli(body, interrupted=f"rerun the same command to resume {args.out}")
 
 
 if __name__ == "__main__":

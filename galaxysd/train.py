@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from galaxysd import checkpoints as ckpt
 from galaxysd import morphology
+from galaxysd.cli import run_cli
 from galaxysd.grids import save_grid
 from galaxysd.model_io import build_tag_pipeline, save_pipeline
 from galaxysd.modeling import spec_from
@@ -264,14 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; user errors print one line and return 1."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    try:
-        config = config_from_args(args)
-        run_dir = train(config, resume=args.resume)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"run written to {run_dir}")
-    return 0
+    return run_cli(lambda: f"run written to {train(config_from_args(args), resume=args.resume)}",
+                   interrupted="rerun with --resume latest to continue from the last checkpoint")
 
 
 if __name__ == "__main__":

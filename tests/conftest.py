@@ -18,3 +18,21 @@ def shared_data() -> Path:
         pytest.skip(f"real SDSS samples not found at {SHARED_DATA} (only present in the "
                     "project's shared workspace and CI)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def tiny_pipe():
+    """An untrained 16 px tag pipeline whose conditioning visibly matters (tag embeddings x4),
+    laid out channels-last as ``load_pipeline`` does for inference."""
+    import torch
+
+    from galaxysd.model_io import build_tag_pipeline
+    from galaxysd.modeling import PRESETS
+
+    torch.manual_seed(0)
+    pipeline = build_tag_pipeline(PRESETS["tiny"])
+    with torch.no_grad():
+        pipeline.tag_encoder.tag_embedding.mul_(4.0)
+    pipeline.unet.to(memory_format=torch.channels_last)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline

@@ -1,0 +1,77 @@
+"""Command-line plumbing shared by the jobs (train, generate, evaluate, augment, discover, explore).
+
+One parser class that turns usage errors into ``ValueError``, the options every
+run-directory job takes, and one wrapper that turns user errors into a one-line message
+and exit code 1 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+from typing import Callable
+
+from galaxysd.survey_cache import DEFAULT_CACHE_ROOT
+from galaxysd.runs import RunDir
+
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, OSError)
+
+
+class JobParser(argparse.ArgumentParser):
+    """``ArgumentParser`` whose usage errors raise ``ValueError`` (so ``run_cli`` reports them)."""
+
+    def error(self, message: str):
+        raise ValueError(f"{message} (see {self.prog} --help)")
+
+
+def add_synthesis_options(parser: argparse.ArgumentParser, steps: int, guidance: float, sampler: str) -> None:
+    """``--steps``, ``--guidance`` and ``--sampler`` for jobs that generate images."""
+    parser.add_argument("--steps", type=int, default=steps, help="sampling steps (default %(default)s)")
+    parser.add_argument("--guidance", type=float, default=guidance, help="guidance scale (default %(default)s)")
+    parser.add_argument("--sampler", default=sampler, help="dpmpp, dpmpp_sde, euler_a, ddim (default %(default)s)")
+
+
+def add_job_options(parser: argparse.ArgumentParser, parts_dir: str) -> None:
+    """Device, cache, worker, thread, restart and progress options of a resumable run job."""
+    parser.add_argument("--device", default="auto", help="classifier device: auto, cpu, cuda (default %(default)s)")
+    parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE_ROOT), help="image cache root (default %(default)s)")
+    parser.add_argument("--workers", type=int, default=2, help="image decoding processes (default %(default)s)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--fresh", action="store_true", help=f"discard earlier work in RUN/{parts_dir}/parts")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def open_run(args: argparse.Namespace, parts_dir: str) -> RunDir:
+    """The ``--run`` folder (``FileNotFoundError`` when missing), with ``--threads`` applied
+    and ``RUN/<parts_dir>/parts`` cleared when ``--fresh`` was given."""
+    run = RunDir(Path(args.run))
+    if not run.path.is_dir():
+        raise FileNotFoundError(f"run directory not found: {run.path}")
+    if getattr(args, "threads", None):
+        if args.threads < 1:
+            raise ValueError("--threads must be at least 1")
+        import torch
+        torch.set_num_threads(args.threads)
+    if getattr(args, "fresh", False):
+        shutil.rmtree(run.path / parts_dir / "parts", ignore_errors=True)
+    return run
+
+
+def run_cli(body: Callable[[], str | None], interrupted: str | None = None) -> int:
+    """Run a job's body; print its returned message and return 0, or print a user error on
+    one line and return 1 (130 with ``interrupted`` printed on Ctrl-C when given)."""
+    try:
+        message = body()
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if interrupted is None:
+            raise
+        print(f"interrupted: {interrupted}", file=sys.stderr)
+        return 130
+    if message:
+        print(message)
+    return 0
