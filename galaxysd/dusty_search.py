@@ -36,8 +36,11 @@ from galaxysd.detection_metrics import (average_precision, classification_scores
 from galaxysd.morphology import FRACTION_COLUMNS, parse_prompt
 from galaxysd.synthetic_sets import ImageGenerator, SynthesisSettings, prompts_like, synthesize
 
-DEFAULT_PROMPTS: tuple[str, ...] = ("{completely round:1.3} galaxy, {dust lane:1.3}",
-                                    "in-between round galaxy, {dust lane:1.3}")
+# The paper composes roundness and dust lane ("{completely round:1.3} galaxy, {dust lane:1.3}").
+# In the shipped model the roundness answers are labelled only in the GZ2 excerpt, so they
+# pull every survey toward that excerpt's look; smooth + dust lane stays in the prompt's
+# survey (compare discover/thumbs/synthetic_*.png). Pass --prompt to use the paper's.
+DEFAULT_PROMPTS: tuple[str, ...] = ("{smooth:1.5}, dust lane", "smooth, {dust lane:0.7}")
 TRUTH_COLUMN = "truth_dusty_early_type"
 KNOWN_DUST_LANE = 0.5  # cumulative dust-lane fraction from which the catalog "knows" one
 MIN_REAL_POSITIVES = 3  # fewest real positives a real-only detector is trained on

@@ -45,7 +45,7 @@ class EvalSettings:
     pareto_images: int = 8
     pareto_guidance: tuple[float, ...] = (1.0, 2.0, 3.0, 5.0, 7.5)
     pareto_steps: tuple[int, ...] = (10, 20, 40)
-    pareto_samplers: tuple[str, ...] = ("dpmpp", "euler_a")
+    pareto_samplers: tuple[str, ...] = ("dpmpp", "dpmpp_sde", "euler_a")
 
     def __post_init__(self) -> None:
         for name in ("n_images", "curve_images", "pareto_images"):

@@ -244,7 +244,7 @@ def sampling_controls() -> dict:
     seed_col.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed")
     button_col.button("New seed", on_click=_new_seed, width="stretch")
     st.slider("Images", 1, 16, key="num_images")
-    st.slider("Steps", 1, 100, key="steps", help="DPM-Solver++ needs about 10-15")
+    st.slider("Steps", 1, 100, key="steps", help="DPM-Solver++ needs about 10-15; the SDE variant (cleaner images) 20 or more")
     st.slider("Guidance", 0.0, 15.0, step=0.5, key="guidance_scale",
               help="Classifier-free guidance: higher follows the prompt more, with less variety")
     st.selectbox("Sampler", list(SAMPLERS), key="sampler")

@@ -30,7 +30,7 @@ def _max_difference(a, b) -> int:
     return int(np.abs(a.arrays.astype(int) - b.arrays.astype(int)).max())
 
 
-@pytest.mark.parametrize("sampler", ["dpmpp", "euler_a", "ddim"])
+@pytest.mark.parametrize("sampler", ["dpmpp", "dpmpp_sde", "euler_a", "ddim"])
 def test_optimised_and_reference_paths_agree(pipes, sampler):
     optimised, reference = pipes
     settings = {"num_images": 3, "seed": 7, "steps": 5, "sampler": sampler, "guidance_scale": 6.5}

@@ -15,6 +15,7 @@ from galaxysd.data.loaders import load_catalog_spec
 from galaxysd.generated_catalog import prompt_fractions
 from galaxysd.model_io import build_tag_pipeline, save_pipeline
 from galaxysd.modeling import PRESETS
+from galaxysd.samplers import DEFAULT_SAMPLER
 
 PROMPTS = ("sdss, smooth, completely round galaxy", "demo, spiral galaxy, {2 spiral arms:0.7}")
 
@@ -48,7 +49,7 @@ def test_catalog_loads_with_the_catalog_loader_like_real_data(pipe, tmp_path):
     assert list(catalog.columns[:len(CATALOG_COLUMNS)]) == list(CATALOG_COLUMNS)
     assert (catalog["source"] == "synthetic").all() and catalog["ra"].isna().all()
     assert list(catalog["domain"]) == ["sdss"] * 5 + ["demo"] * 5
-    assert list(catalog["seed"]) == list(range(40, 50)) and (catalog["sampler"] == "dpmpp").all()
+    assert list(catalog["seed"]) == list(range(40, 50)) and (catalog["sampler"] == DEFAULT_SAMPLER).all()
     assert catalog["prompt"].iloc[0] == PROMPTS[0]
     with Image.open(catalog["image_path"].iloc[7]) as image:
         assert image.size == (16, 16) and image.mode == "RGB"
