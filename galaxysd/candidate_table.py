@@ -132,6 +132,20 @@ def has_coordinates(record: dict) -> bool:
         and 0 <= ra <= 360 and -90 <= dec <= 90
 
 
+def sdss_object_id(record: dict) -> int | None:
+    """The SDSS photometric object id of a candidate without coordinates (Galaxy Zoo 1 rows
+    carry only that), or ``None``: an all-digit id of 17-19 digits from a non-demo catalog."""
+    text = str(record.get("id", "")).strip()
+    if str(record.get("catalog", "")).startswith("demo") or not text.isdigit() or not 17 <= len(text) <= 19:
+        return None
+    return int(text)
+
+
+def sdss_explore_url(object_id: int) -> str:
+    """The SDSS SkyServer Explore page of a photometric object id (image, photometry, spectra)."""
+    return f"https://skyserver.sdss.org/dr16/en/tools/explore/summary.aspx?{urlencode({'id': object_id})}"
+
+
 def sdss_cutout_url(ra: float, dec: float, pixels: int = CUTOUT_PIXELS) -> str:
     """SDSS SkyServer colour cutout JPEG centred on (ra, dec), 0.4 arcsec per pixel."""
     query = urlencode({"ra": f"{ra:.6f}", "dec": f"{dec:.6f}", "scale": 0.4,

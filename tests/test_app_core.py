@@ -191,6 +191,11 @@ def test_candidates_filter_sort_page_and_link_to_the_sky(tiny_run):
     assert ct.has_coordinates(record) and not ct.has_coordinates(table.iloc[0].to_dict())
     assert "ra=150.010000" in ct.sdss_cutout_url(record["ra"], record["dec"])
     assert "dec=2.010000" in ct.legacy_viewer_url(record["ra"], record["dec"])
+    gz1 = {"catalog": "gz1:../shared/data/gz1-sdss", "id": "588848901537202306", "ra": float("nan")}
+    assert ct.sdss_object_id(gz1) == 588848901537202306
+    assert ct.sdss_explore_url(588848901537202306).endswith("summary.aspx?id=588848901537202306")
+    assert ct.sdss_object_id({**gz1, "catalog": "demo:demo"}) is None
+    assert ct.sdss_object_id({**gz1, "id": "demo_000001"}) is None
     assert len(ct.vote_fractions(record)) == 8
     assert ct.candidate_facts(table.iloc[0].to_dict())["known_dusty_early_type"] is True
     assert len(ct.filter_candidates(table, catalog="demo:demo")) == N_CANDIDATES
