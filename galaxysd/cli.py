@@ -16,7 +16,7 @@ from typing import Callable
 from galaxysd.survey_cache import DEFAULT_CACHE_ROOT
 from galaxysd.runs import RunDir
 
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, OSError)
+USER_ERRORS = (ValueError, OSError)  # OSError covers missing and existing files too
 
 
 class JobParser(argparse.ArgumentParser):

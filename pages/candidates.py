@@ -85,9 +85,9 @@ with left:
         st.link_button("SDSS SkyServer Navigate", ct.sdss_navigate_url(ra, dec))
         st.link_button("Legacy Surveys viewer", ct.legacy_viewer_url(ra, dec))
         ui.remote_image(ct.legacy_cutout_url(ra, dec), "Legacy Surveys DR10 cutout", alt="Legacy Surveys cutout")
-    elif ct.sdss_object_id(record) is not None:
+    elif (object_id := ct.sdss_object_id(record)) is not None:
         st.caption("No sky coordinates in this catalog; SkyServer finds it by its SDSS object id.")
-        st.link_button("SDSS SkyServer Explore", ct.sdss_explore_url(ct.sdss_object_id(record)))
+        st.link_button("SDSS SkyServer Explore", ct.sdss_explore_url(object_id))
     else:
         st.caption("No sky coordinates for this galaxy.")
 with middle:
