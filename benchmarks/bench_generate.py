@@ -33,7 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from galaxysd import fast  # noqa: E402
+from galaxysd.model import fast  # noqa: E402
 from galaxysd.runs import DEFAULT_RUN  # noqa: E402
 
 PROMPT = "sdss, features or disk-shaped, not edge-on, spiral galaxy, 2 spiral arms"
@@ -50,8 +50,8 @@ SPEEDUP_TARGET = 5.0
 
 def load_model(model_dir: Path, device: str):
     """The pipeline to benchmark and a line saying which one it is."""
-    from galaxysd.model_io import build_tag_pipeline, load_pipeline
-    from galaxysd.modeling import PRESETS
+    from galaxysd.model.saving import build_tag_pipeline, load_pipeline
+    from galaxysd.model.unet_presets import PRESETS
 
     if (model_dir / "model_index.json").is_file():
         return load_pipeline(model_dir, device=device, dtype=torch.float32), f"trained model {model_dir}"

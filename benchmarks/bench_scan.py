@@ -4,7 +4,7 @@
 
 Writes a memory-mapped uint8 cache of ``--n`` noise images at ``--size`` px (the scan cost
 does not depend on the pixels), scans it with the detector architecture of
-:class:`galaxysd.dusty_search.SearchSettings` exactly as ``galaxysd.discover`` does
+:class:`galaxysd.science.dusty_search.SearchSettings` exactly as ``galaxysd.discover`` does
 (chunks, batches, channels-last, inference mode) and prints one JSON line. The target is
 at least 500 galaxies/s on 2 CPU cores at 64 px, so the 239,695 galaxies of GZ2 take
 minutes.
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from galaxysd.classifier import Classifier
-from galaxysd.dusty_search import SearchSettings
-from galaxysd.scan import DEFAULT_BATCH, DEFAULT_CHUNK, scan_chunks
+from galaxysd.evaluation.classifier import Classifier
+from galaxysd.science.dusty_search import SearchSettings
+from galaxysd.science.scan import DEFAULT_BATCH, DEFAULT_CHUNK, scan_chunks
 
 GZ2_GALAXIES = 239_695
 

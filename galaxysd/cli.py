@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from galaxysd.survey_cache import DEFAULT_CACHE_ROOT
-from galaxysd.runs import RunDir
+from galaxysd.runs import DEFAULT_CACHE_ROOT, RunDir
 
 USER_ERRORS = (ValueError, OSError)  # OSError covers missing and existing files too
 
@@ -52,7 +51,7 @@ def open_run(args: argparse.Namespace, parts_dir: str) -> RunDir:
     if getattr(args, "threads", None):
         if args.threads < 1:
             raise ValueError("--threads must be at least 1")
-        import torch
+        import torch  # slow to import; only jobs that set a thread count need it
         torch.set_num_threads(args.threads)
     if getattr(args, "fresh", False):
         shutil.rmtree(run.path / parts_dir / "parts", ignore_errors=True)

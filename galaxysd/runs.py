@@ -25,6 +25,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RUN = REPO_ROOT / "assets" / "default-run"
 RUNS_ROOT = REPO_ROOT / "runs"
+DEFAULT_CACHE_ROOT = REPO_ROOT / ".data" / "cache"
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,6 @@ class RunDir:
         """Training sample grids, oldest first."""
         return sorted(self.samples_dir.glob("step_*.png")) if self.samples_dir.is_dir() else []
 
-    def checkpoints(self) -> list[Path]:
-        """Finished checkpoints, oldest first."""
-        from galaxysd.checkpoints import checkpoint_dirs
-        return checkpoint_dirs(self.path)
-
 
 def list_runs(roots: tuple[Path, ...] = (DEFAULT_RUN.parent, RUNS_ROOT)) -> list[RunDir]:
     """Every run directory (a folder with ``config.yaml``) under the given roots."""
@@ -100,28 +96,23 @@ def list_runs(roots: tuple[Path, ...] = (DEFAULT_RUN.parent, RUNS_ROOT)) -> list
     return found
 
 
-def load_checkpoint_pipeline(checkpoint: str | Path, device=None, use_ema: bool = True):
-    """A pipeline with the (EMA) weights of a training checkpoint, for curves and inspection."""
-    import torch
+def resolve_project_path(path: str | Path) -> Path:
+    """A path from a run's config: absolute as is, relative ones taken from the project root."""
+    path = Path(path)
+    return path if path.is_absolute() else REPO_ROOT / path
 
-    from galaxysd import checkpoints as ckpt
-    from galaxysd.model_io import default_device, inference_dtype
-    from galaxysd.train import build_pipeline, trainable_modules
-    from galaxysd.train_config import TrainConfig
 
-    checkpoint = Path(checkpoint)
-    run = RunDir(checkpoint.parent.parent)
-    values = {k: v for k, v in run.config().items() if k in TrainConfig.__dataclass_fields__}
-    values["data"] = values.get("data") or [{"catalog": "demo:unused"}]
-    config = TrainConfig.from_dict(values)
-    pipe = build_pipeline(config)
-    modules = trainable_modules(pipe, config)
-    ema, _ = ckpt.load_checkpoint(checkpoint, modules)
-    if use_ema:
-        ckpt.ema_weights_into(modules, ema)
-    device = torch.device(device) if device is not None else default_device()
-    pipe.to(device, inference_dtype(device))
-    pipe.unet.to(memory_format=torch.channels_last)
-    pipe.set_progress_bar_config(disable=True)
-    pipe.unet.eval()
-    return pipe
+def read_json(path: Path) -> dict | None:
+    """A JSON file (``NaN`` allowed); ``None`` if absent."""
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read {path}: {error}") from None
+
+
+def model_image_size(run: RunDir) -> int | None:
+    """Side in pixels of the images the run's model makes (``None`` without a model)."""
+    index = read_json(run.model_dir / "model_index.json")
+    return int(index.get("image_size", 64)) if index else None

@@ -1,8 +1,8 @@
 """Augmentation: purity and completeness of classifiers trained on real vs. real+synthetic."""
 import streamlit as st
 
-from galaxysd import figures, ui
-from galaxysd.run_results import augment_layout, augment_markdown, augment_results, augment_splits
+from galaxysd.app import figures, ui
+from galaxysd.evaluation.run_results import augment_layout, augment_markdown, augment_results, augment_splits
 
 st.title("Augmentation")
 st.markdown("The same classifier trained on real images only and on real plus generated "

@@ -3,8 +3,8 @@ the sky, mark confirmed/rejected with a note, export."""
 import pandas as pd
 import streamlit as st
 
-from galaxysd import candidate_table as ct
-from galaxysd import ui
+from galaxysd.app import candidate_table as ct
+from galaxysd.app import ui
 
 st.title("Dusty early-type candidates")
 run = ui.run_selector()

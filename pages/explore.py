@@ -1,8 +1,8 @@
 """Explore: a UMAP map of real and generated galaxies in the judge's feature space."""
 import streamlit as st
 
-from galaxysd import figures, jobs, ui
-from galaxysd.explore import fill_real_thumbnails, read_map
+from galaxysd.app import figures, jobs, ui
+from galaxysd.evaluation.explore_job import fill_real_thumbnails, read_map
 
 st.title("Explore the galaxy map")
 run = ui.run_selector()

@@ -1,7 +1,7 @@
 """Generate: morphology sliders and prompt box -> galaxies, with downloads."""
 import streamlit as st
 
-from galaxysd import ui
+from galaxysd.app import ui
 from galaxysd.morphology import format_prompt
 
 st.title("Generate galaxies")

@@ -1,8 +1,8 @@
 """Home: what GalaxySD does, the run in use, and where to go next."""
 import streamlit as st
 
-from galaxysd import ui
-from galaxysd.run_results import run_summary
+from galaxysd.app import ui
+from galaxysd.evaluation.run_results import run_summary
 
 st.title("GalaxySD")
 st.markdown(

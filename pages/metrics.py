@@ -3,8 +3,8 @@ sampling sweep; physical statistics of real vs. generated galaxies."""
 import pandas as pd
 import streamlit as st
 
-from galaxysd import figures, ui
-from galaxysd.run_results import eval_curves, eval_histograms, eval_metrics, eval_pareto, format_number
+from galaxysd.app import figures, ui
+from galaxysd.evaluation.run_results import eval_curves, eval_histograms, eval_metrics, eval_pareto, format_number
 
 EVALUATE = "python -m galaxysd.evaluate --run {run}"
 

@@ -3,9 +3,9 @@ app database; the leaderboard ranks players and the answers give a human realism
 import numpy as np
 import streamlit as st
 
-from galaxysd import ui
-from galaxysd.quiz import CHOICES, make_round
-from galaxysd.run_results import format_number
+from galaxysd.app import ui
+from galaxysd.app.quiz import CHOICES, make_round
+from galaxysd.evaluation.run_results import format_number
 
 ROUND_KEY, FEEDBACK_KEY = "quiz_round", "quiz_feedback"
 

@@ -2,9 +2,9 @@
 galaxy's nearest real neighbours in feature space (a memorisation check)."""
 import streamlit as st
 
-from galaxysd import ui
+from galaxysd.app import ui
+from galaxysd.evaluation.run_results import run_domains
 from galaxysd.morphology import DOMAIN_TAGS
-from galaxysd.run_results import run_domains
 
 st.title("Real vs synthetic")
 run = ui.run_selector()

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from galaxysd import figures, jobs, ui
-from galaxysd.modeling import PRESETS
+from galaxysd.app import figures, jobs, ui
+from galaxysd.app.train_launcher import KIND, TrainingRequest, data_lines, start_training, training_progress
+from galaxysd.model.unet_presets import PRESETS
 from galaxysd.runs import RunDir
-from galaxysd.train_launcher import KIND, TrainingRequest, data_lines, start_training, training_progress
 
 st.title("Train a model")
 run = ui.run_selector()

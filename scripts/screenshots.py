@@ -14,8 +14,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from galaxysd.app_browser import (app_server, chromium_paths, headless_chromium,  # noqa: E402
-                                  open_page, screenshot_pages)
+from galaxysd.app.browser import app_server, chromium_paths, headless_chromium, open_page, screenshot_pages  # noqa: E402
 from galaxysd.runs import DEFAULT_RUN  # noqa: E402
 
 README_PAGES = ("generate", "metrics", "candidates")

@@ -15,14 +15,14 @@ import pandas as pd
 from PIL import Image
 
 from galaxysd.data.demo import render_demo_survey
-from galaxysd.metrics import mark_pareto_fronts
+from galaxysd.evaluation.metrics import mark_pareto_fronts
+from galaxysd.evaluation.physical import STATISTICS, histogram_table
+from galaxysd.evaluation.prompts import PAPER_PROMPTS, with_domain
+from galaxysd.evaluation.scoring import save_sheet
 from galaxysd.morphology import FRACTION_COLUMNS
-from galaxysd.physical import STATISTICS, histogram_table
-from galaxysd.prompts import PAPER_PROMPTS, with_domain
-from galaxysd.scoring import save_sheet
-from galaxysd.train import train
-from galaxysd.train_config import TrainConfig
-from galaxysd.training_data import DataSource
+from galaxysd.training.batches import DataSource
+from galaxysd.training.config import TrainConfig
+from galaxysd.training.trainer import train
 
 SIZE = 16
 N_CANDIDATES = 30
@@ -102,7 +102,7 @@ def write_results(run: Path, real_images: np.ndarray) -> None:
     (run / "discover" / "summary.json").write_text(json.dumps(
         {"demo:demo": {"galaxies_scanned": 48, "known_dust_lanes": 8, "candidates_new": 12}}))
 
-    from galaxysd.explore import thumbnail_uri
+    from galaxysd.evaluation.explore_job import thumbnail_uri
     n = 12
     pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n),
                   "source": ["real", "generated"] * (n // 2), "domain": "demo",

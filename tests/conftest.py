@@ -26,8 +26,8 @@ def tiny_pipe():
     laid out channels-last as ``load_pipeline`` does for inference."""
     import torch
 
-    from galaxysd.model_io import build_tag_pipeline
-    from galaxysd.modeling import PRESETS
+    from galaxysd.model.saving import build_tag_pipeline
+    from galaxysd.model.unet_presets import PRESETS
 
     torch.manual_seed(0)
     pipeline = build_tag_pipeline(PRESETS["tiny"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from galaxysd.judge import Judge, JudgeConfig, train_judge
+from galaxysd.evaluation.judge import Judge, JudgeConfig, train_judge
 from galaxysd.morphology import FRACTION_COLUMNS, answer, fraction_column
 
 SMALL_WIDTHS = (8, 16, 32)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 import galaxysd.data.demo as demo
-from galaxysd.binary_tasks import known_cumulative_fractions
 from galaxysd.data.demo_votes import truth_to_vote_fractions
 from galaxysd.data.render import render_galaxy
 from galaxysd.morphology import DOMAIN_TAGS
+from galaxysd.science.binary_tasks import known_cumulative_fractions
 
 SIZE = 32
 DUSTY_RATE = 0.04  # of all objects, eight times the demo survey's own rate

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from app_runs import bare_copy, shared_tiny_run
 from streamlit.testing.v1 import AppTest
 
-from app_runs import bare_copy, shared_tiny_run
-from galaxysd.appdb import AppDatabase
+from galaxysd.app.database import AppDatabase
 from galaxysd.runs import DEFAULT_RUN
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
@@ -180,7 +180,7 @@ def test_the_train_page_refuses_a_bad_request(tiny_run, app_env):
 
 
 def test_the_train_page_launches_and_cancels_a_training_job(tiny_run, app_env, monkeypatch, tmp_path):
-    from galaxysd import jobs, train_launcher
+    from galaxysd.app import jobs, train_launcher
     monkeypatch.setattr(train_launcher, "RUNS_ROOT", tmp_path / "runs")
     app_env(tiny_run)
     at = open_page("train")
@@ -197,7 +197,7 @@ def test_the_train_page_launches_and_cancels_a_training_job(tiny_run, app_env, m
 
 
 def test_the_explore_page_starts_the_map_job(tiny_run, app_env, tmp_path):
-    from galaxysd import jobs
+    from galaxysd.app import jobs
     app_env(bare_copy(tiny_run, tmp_path / "bare"))
     at = open_page("explore")
     next(b for b in at.button if b.label == "Compute the map").click().run()

@@ -13,24 +13,24 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from app_runs import N_CANDIDATES, SIZE, shared_tiny_run
 from PIL import Image
 
-from app_runs import N_CANDIDATES, SIZE, shared_tiny_run
-from galaxysd import candidate_table as ct
-from galaxysd import explore, jobs
-from galaxysd.appdb import AppDatabase
+from galaxysd.app import candidate_table as ct
+from galaxysd.app import jobs
+from galaxysd.app.database import AppDatabase
+from galaxysd.app.exports import images_zip, settings_table
+from galaxysd.app.quiz import CHOICES, human_realism, make_round
+from galaxysd.app.train_launcher import TrainingRequest, data_lines
 from galaxysd.data.cache import ImageCache
-from galaxysd.exports import images_zip, settings_table
-from galaxysd.morphology import fraction_column, answer
-from galaxysd.neighbours import PixelFeatures, build_index, feature_space
-from galaxysd.pipeline import GalaxyOutput
-from galaxysd.quiz import CHOICES, human_realism, make_round
-from galaxysd.real_galaxies import RealGalaxies, open_real_galaxies
-from galaxysd.run_results import (augment_layout, augment_results, augment_splits, eval_prompts,
-                                  read_table)
+from galaxysd.evaluation import explore_job as explore
+from galaxysd.evaluation.neighbours import PixelFeatures, build_index, feature_space
+from galaxysd.evaluation.real_galaxies import RealGalaxies, open_real_galaxies
+from galaxysd.evaluation.run_results import augment_layout, augment_results, augment_splits, eval_prompts, read_table
+from galaxysd.model.pipeline import GalaxyOutput
+from galaxysd.morphology import answer, fraction_column
 from galaxysd.runs import RunDir
-from galaxysd.train_config import config_from_args, parse_args
-from galaxysd.train_launcher import TrainingRequest, data_lines
+from galaxysd.training.config import config_from_args, parse_args
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +277,7 @@ def test_a_job_whose_supervisor_vanished_is_reported_lost(tmp_path):
 
 
 def test_a_training_request_becomes_a_valid_training_command(tiny_run, monkeypatch, tmp_path):
-    from galaxysd import train_launcher
+    from galaxysd.app import train_launcher
     monkeypatch.setattr(train_launcher, "RUNS_ROOT", tmp_path)
     lines = data_lines(RunDir(tiny_run))
     assert lines == [f"demo:{tiny_run.parent / 'demo'}@demo"]
@@ -326,7 +326,7 @@ def test_the_map_job_writes_a_table_the_page_can_read(tiny_run, tmp_path, monkey
 def test_two_sessions_generating_at_once_both_get_their_images(tiny_run):
     from concurrent.futures import ThreadPoolExecutor
 
-    from galaxysd.shared_pipeline import SharedPipeline
+    from galaxysd.app.shared_pipeline import SharedPipeline
 
     shared = SharedPipeline.load(tiny_run / "model")
     prompts = [{"demo": 1.0, "smooth": 1.0}, {"demo": 1.0, "edge-on galaxy": 1.3}]

@@ -5,17 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-import galaxysd.augment_study as study
-from galaxysd import augment as augment_module
-from galaxysd.augment import augment, main
-from galaxysd.augment_study import RESULT_COLUMNS, AugmentSettings, split_task
-from galaxysd.binary_tasks import (BinaryTask, known_cumulative_fractions, resolve_tasks,
-                                   task_labels)
-from galaxysd.data.demo import render_demo_survey
-from galaxysd.detection_metrics import BootstrapPlan, bootstrap_difference, bootstrap_scores
-from galaxysd.morphology import answer, fraction_column
 from science_fakes import SIZE, MatchingRenderer
+
+import galaxysd.science.augment_study as study
+from galaxysd.data.demo import render_demo_survey
+from galaxysd.morphology import answer, fraction_column
+from galaxysd.science import augment_job as augment_module
+from galaxysd.science.augment_job import augment, main
+from galaxysd.science.augment_study import RESULT_COLUMNS, AugmentSettings, split_task
+from galaxysd.science.binary_tasks import BinaryTask, known_cumulative_fractions, resolve_tasks, task_labels
+from galaxysd.science.detection_metrics import BootstrapPlan, bootstrap_difference, bootstrap_scores
 
 SETTINGS = AugmentSettings(shots=(10, None), seeds=2, n_synthetic=48, epochs=6, batch_size=32,
                            max_train_majority=120, bootstrap=200, classifier_size=16,

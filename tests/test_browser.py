@@ -8,10 +8,18 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from app_runs import shared_tiny_run
-from galaxysd.app_browser import (PAGES, app_server, chromium_paths, headless_chromium,
-                                  image_sources, open_page, screenshot_pages, wait_until_idle)
+
+from galaxysd.app.browser import (
+    PAGES,
+    app_server,
+    chromium_paths,
+    headless_chromium,
+    image_sources,
+    open_page,
+    screenshot_pages,
+    wait_until_idle,
+)
 from galaxysd.runs import DEFAULT_RUN, REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"

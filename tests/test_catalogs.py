@@ -12,9 +12,23 @@ import pytest
 from PIL import Image, ImageFile
 
 from galaxysd import morphology
-from galaxysd.data import (CATALOG_COLUMNS, LoadReport, check_image, concat_catalogs, empty_catalog,
-                           kaggle_to_vote_fractions, load_catalog, load_catalog_spec, load_demo,
-                           load_folder, load_gz1, load_gz2, load_kaggle, load_report, validate_catalog)
+from galaxysd.data import (
+    CATALOG_COLUMNS,
+    LoadReport,
+    check_image,
+    concat_catalogs,
+    empty_catalog,
+    kaggle_to_vote_fractions,
+    load_catalog,
+    load_catalog_spec,
+    load_demo,
+    load_folder,
+    load_gz1,
+    load_gz2,
+    load_kaggle,
+    load_report,
+    validate_catalog,
+)
 from galaxysd.data.__main__ import main
 from galaxysd.morphology import ANSWERS, FRACTION_COLUMNS, TREE, fraction_column
 

@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-import galaxysd.scan as scan_module
-from galaxysd import discover as discover_module
-from galaxysd.classifier import Classifier, ClassifierConfig
-from galaxysd.detection_metrics import average_precision, precision_at_k, recall_at_k
-from galaxysd.discover import discover, main
-from galaxysd.morphology import FRACTION_COLUMNS
-from galaxysd.dusty_search import SearchSettings
-from galaxysd.scan import merge_chunks, scan_chunks
 from science_fakes import MatchingRenderer, dusty_demo_survey
+
+import galaxysd.science.scan as scan_module
+from galaxysd.evaluation.classifier import Classifier, ClassifierConfig
+from galaxysd.morphology import FRACTION_COLUMNS
+from galaxysd.science import discover_job as discover_module
+from galaxysd.science.detection_metrics import average_precision, precision_at_k, recall_at_k
+from galaxysd.science.discover_job import discover, main
+from galaxysd.science.dusty_search import SearchSettings
+from galaxysd.science.scan import merge_chunks, scan_chunks
 
 SETTINGS = SearchSettings(n_synthetic=96, n_synthetic_negatives=32, max_negatives=400, epochs=6,
                           widths=(8, 16, 32), device="cpu")

@@ -6,14 +6,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from evaluation_fakes import toy_cache, toy_generator, toy_judge
 from PIL import Image
 
-from evaluation_fakes import toy_cache, toy_generator, toy_judge
-from galaxysd.evaluate import evaluate_run, main
+from galaxysd.evaluation.evaluate_job import evaluate_run, main
+from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, load_prompt_file, matching_rows, with_domain
+from galaxysd.evaluation.run_evaluation import EvalSettings
 from galaxysd.morphology import parse_prompt
-from galaxysd.prompts import PAPER_PROMPTS, PromptSpec, load_prompt_file, matching_rows, \
-    with_domain
-from galaxysd.run_evaluation import EvalSettings
 
 PROMPTS = (PromptSpec("R", "round", "sdss, smooth, completely round galaxy"),
            PromptSpec("E", "edge-on", "sdss, features or disk-shaped, edge-on galaxy"))
@@ -107,7 +106,7 @@ def test_evaluation_writes_every_output_and_resumes_without_regenerating(tmp_pat
 
 def test_reference_images_exclude_what_the_judge_was_trained_on(toy_setup):
     cache, judge = toy_setup
-    from galaxysd.scoring import reference_rows
+    from galaxysd.evaluation.scoring import reference_rows
     seen = toy_cache(48, seed=0)  # the judge's own training galaxies
     rows = reference_rows(seen, judge, PROMPTS, max_real=100, seed=0)
     used = {seen.catalog["id"][r] for found in rows.values() for r in found}
@@ -128,12 +127,11 @@ def _tiny_trained_run(tmp_path):
     import torch
     import yaml
 
-    from galaxysd.checkpoints import save_checkpoint
-    from galaxysd.data.cache import build_cache
+    from galaxysd.data.cache import build_cache, cache_folder
     from galaxysd.data.loaders import load_catalog_spec
-    from galaxysd.model_io import build_tag_pipeline, save_pipeline
-    from galaxysd.modeling import PRESETS
-    from galaxysd.training_data import cache_folder
+    from galaxysd.model.saving import build_tag_pipeline, save_pipeline
+    from galaxysd.model.unet_presets import PRESETS
+    from galaxysd.training.checkpoints import save_checkpoint
 
     toy = toy_cache(40, size=16, seed=2)
     images_dir = tmp_path / "toy"

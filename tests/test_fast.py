@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from galaxysd import fast
-from galaxysd.model_io import build_tag_pipeline
-from galaxysd.modeling import PRESETS
+from galaxysd.model import fast
+from galaxysd.model.saving import build_tag_pipeline
+from galaxysd.model.unet_presets import PRESETS
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,15 @@ import pytest
 import torch
 from PIL import Image
 
-from galaxysd import generate, morphology
-from galaxysd.conditions import condition_matrix
+from galaxysd import morphology
 from galaxysd.data.catalog import CATALOG_COLUMNS
+from galaxysd.data.conditions import condition_matrix
 from galaxysd.data.loaders import load_catalog_spec
-from galaxysd.generated_catalog import prompt_fractions
-from galaxysd.model_io import build_tag_pipeline, save_pipeline
-from galaxysd.modeling import PRESETS
-from galaxysd.samplers import DEFAULT_SAMPLER
+from galaxysd.model import generate_job as generate
+from galaxysd.model.generated_catalog import prompt_fractions
+from galaxysd.model.samplers import DEFAULT_SAMPLER
+from galaxysd.model.saving import build_tag_pipeline, save_pipeline
+from galaxysd.model.unet_presets import PRESETS
 
 PROMPTS = ("sdss, smooth, completely round galaxy", "demo, spiral galaxy, {2 spiral arms:0.7}")
 

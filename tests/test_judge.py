@@ -4,13 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from evaluation_fakes import SMALL_WIDTHS, held_out_rows, real_gz1_cache, real_gz1_judge, toy_cache, toy_judge
 
-from evaluation_fakes import SMALL_WIDTHS, held_out_rows, real_gz1_cache, real_gz1_judge, \
-    toy_cache, toy_judge
-from galaxysd.classifier import Classifier, ClassifierConfig, random_dihedral, train_classifier
-from galaxysd.judge import Judge, JudgeConfig, calibrate_thresholds, train_judge
-from galaxysd.metrics import consistency
-from galaxysd.prompts import cumulative_table, matching_rows
+from galaxysd.evaluation.classifier import Classifier, ClassifierConfig, random_dihedral, train_classifier
+from galaxysd.evaluation.judge import Judge, JudgeConfig, calibrate_thresholds, train_judge
+from galaxysd.evaluation.metrics import consistency
+from galaxysd.evaluation.prompts import cumulative_table, matching_rows
 
 
 def _tiny_config(**overrides) -> ClassifierConfig:

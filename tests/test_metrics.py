@@ -4,14 +4,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from evaluation_fakes import SMALL_WIDTHS, held_out_rows, real_gz1_cache, real_gz1_judge, toy_cache
 
-from evaluation_fakes import SMALL_WIDTHS, held_out_rows, real_gz1_cache, real_gz1_judge, \
-    toy_cache
-from galaxysd.classifier import Classifier, ClassifierConfig
-from galaxysd.judge import Judge
-from galaxysd.metrics import (MIN_REAL_IMAGES, consistency, frechet_distance,
-                              mark_pareto_fronts, mean_pairwise_distance, pareto_mask,
-                              relative_diversity, score_prompt, split_frechet)
+from galaxysd.evaluation.classifier import Classifier, ClassifierConfig
+from galaxysd.evaluation.judge import Judge
+from galaxysd.evaluation.metrics import (
+    MIN_REAL_IMAGES,
+    consistency,
+    frechet_distance,
+    mark_pareto_fronts,
+    mean_pairwise_distance,
+    pareto_mask,
+    relative_diversity,
+    score_prompt,
+    split_frechet,
+)
 
 
 def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_a_shift():

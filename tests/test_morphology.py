@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from galaxysd import morphology as m
-from galaxysd.conditions import condition_matrix
+from galaxysd.data.conditions import condition_matrix
 
 
 def test_tree_has_eleven_tasks_and_thirty_seven_answers():

@@ -20,14 +20,14 @@ from transformers import CLIPTextConfig, CLIPTextModel
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 from galaxysd import morphology
-from galaxysd.checkpoints import checkpoint_dirs
 from galaxysd.data.demo import render_demo_survey
-from galaxysd.encoders import WeightedCLIPEncoder
-from galaxysd.model_io import load_pipeline
-from galaxysd.paper_mode import load_pretrained_pipeline
-from galaxysd.train import main, train
-from galaxysd.train_config import TrainConfig
-from galaxysd.training_data import DataSource
+from galaxysd.model.encoders import WeightedCLIPEncoder
+from galaxysd.model.paper_mode import load_pretrained_pipeline
+from galaxysd.model.saving import load_pipeline
+from galaxysd.training.batches import DataSource
+from galaxysd.training.checkpoints import checkpoint_dirs
+from galaxysd.training.config import TrainConfig
+from galaxysd.training.trainer import main, train
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MAX_TOKENS = 77

@@ -6,8 +6,14 @@ import pandas as pd
 import pytest
 from astropy.modeling.models import Sersic2D
 
-from galaxysd.physical import (STATISTICS, compare_statistics, failure_counts, histogram_table,
-                               measure_images, morphology_statistics)
+from galaxysd.evaluation.physical import (
+    STATISTICS,
+    compare_statistics,
+    failure_counts,
+    histogram_table,
+    measure_images,
+    morphology_statistics,
+)
 
 
 def render_sersic(n: float, size: int = 64, r_eff: float = 7.0, ellip: float = 0.3,

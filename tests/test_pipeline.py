@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from galaxysd import morphology
-from galaxysd.model_io import load_pipeline, save_pipeline
+from galaxysd.model.saving import load_pipeline, save_pipeline
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from galaxysd.samplers import SAMPLERS, make_scheduler, sampler_name
+from galaxysd.model.samplers import SAMPLERS, make_scheduler, sampler_name
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from galaxysd import candidate_table as ct
-from galaxysd.augment_study import RESULT_COLUMNS
-from galaxysd.physical import STATISTICS
-from galaxysd.run_evaluation import CURVE_COLUMNS
+from galaxysd.app import candidate_table as ct
+from galaxysd.evaluation.physical import STATISTICS
+from galaxysd.evaluation.run_evaluation import CURVE_COLUMNS
 from galaxysd.runs import DEFAULT_RUN
+from galaxysd.science.augment_study import RESULT_COLUMNS
 
 pytestmark = pytest.mark.skipif(not (DEFAULT_RUN / "eval" / "metrics.json").is_file(),
                                 reason="the shipped run's evaluation is not in this checkout")

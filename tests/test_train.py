@@ -9,13 +9,13 @@ import torch
 from safetensors.torch import load_file
 
 from galaxysd import morphology
-from galaxysd import train as train_module
-from galaxysd.checkpoints import checkpoint_dirs
 from galaxysd.data.demo import render_demo_survey
-from galaxysd.model_io import load_pipeline
-from galaxysd.train import build_pipeline, main, train, training_loss
-from galaxysd.train_config import TrainConfig
-from galaxysd.training_data import DataSource, load_training_set, sample_batch, step_generator
+from galaxysd.model.saving import load_pipeline
+from galaxysd.training import trainer as train_module
+from galaxysd.training.batches import DataSource, load_training_set, sample_batch, step_generator
+from galaxysd.training.checkpoints import checkpoint_dirs
+from galaxysd.training.config import TrainConfig
+from galaxysd.training.trainer import build_pipeline, main, train, training_loss
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_time_budget_stops_cleanly_with_a_model(tmp_path, demo_dir):
 
 
 def test_orientation_augmentation_preserves_pixels():
-    from galaxysd.training_data import augment_orientation
+    from galaxysd.training.batches import augment_orientation
 
     x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(2, 3, 4, 4)
     y = augment_orientation(x, torch.Generator().manual_seed(0))

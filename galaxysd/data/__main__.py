@@ -7,7 +7,10 @@ import logging
 import sys
 from typing import Iterator, Sequence
 
+from galaxysd.data.cache import build_cache
 from galaxysd.data.catalog import concat_catalogs, load_report
+from galaxysd.data.demo import render_demo_survey
+from galaxysd.data.download import download_dataset
 from galaxysd.data.loaders import LOADERS, load_catalog_spec
 
 SPEC_HELP = (f"a catalog as KIND:PATH[?option=value&...], KIND one of {', '.join(LOADERS)}; "
@@ -83,7 +86,6 @@ def _quiet(logger_name: str) -> Iterator[None]:
 
 def run_download(args: argparse.Namespace) -> None:
     """The ``download`` job."""
-    from galaxysd.data.download import download_dataset
 
     dest = download_dataset(args.dataset, args.dest, base_url=args.base_url,
                             skip_images=args.skip_images, keep_archives=args.keep_archives)
@@ -92,7 +94,6 @@ def run_download(args: argparse.Namespace) -> None:
 
 def run_cache(args: argparse.Namespace) -> None:
     """The ``cache`` job."""
-    from galaxysd.data.cache import build_cache
 
     catalog = concat_catalogs(load_catalog_spec(spec) for spec in args.catalog)
     imaged = catalog[catalog["image_path"] != ""].reset_index(drop=True)
@@ -106,7 +107,6 @@ def run_cache(args: argparse.Namespace) -> None:
 
 def run_demo(args: argparse.Namespace) -> None:
     """The ``demo`` job."""
-    from galaxysd.data.demo import render_demo_survey
 
     if args.n < 1:
         raise ValueError(f"--n must be at least 1, got {args.n}")

@@ -316,3 +316,10 @@ def _write_compacted(array_path: Path, good: np.ndarray, target: Path, block: in
     dest.flush()
     del dest
     os.replace(tmp, target)
+
+
+def cache_folder(cache_root: Path, spec: str, size: int) -> Path:
+    """Where the image cache of a catalog spec at ``size`` px lives (stable across runs)."""
+    digest = hashlib.sha1(f"{spec}|{size}".encode()).hexdigest()[:10]
+    kind = spec.split(":", 1)[0]
+    return Path(cache_root) / f"{kind}-{size}px-{digest}"

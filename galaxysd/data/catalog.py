@@ -26,6 +26,7 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from galaxysd.morphology import DOMAIN_TAGS, FRACTION_COLUMNS
 
@@ -135,7 +136,6 @@ def check_image(path: str | os.PathLike) -> str | None:
     end with its end-of-image marker, so truncated files are caught even where
     ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` has been switched on.
     """
-    from PIL import Image
 
     try:
         with Image.open(path) as image:

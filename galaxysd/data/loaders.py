@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl
 import numpy as np
 import pandas as pd
 
+from galaxysd.data.catalog import IMAGE_SUFFIXES, LoadReport, find_images, finish_catalog
 from galaxysd.morphology import ANSWERS, FRACTION_COLUMNS, TREE, answer, fraction_column
-from galaxysd.data.catalog import (IMAGE_SUFFIXES, LoadReport, finish_catalog, find_images)
 
 GZ2_TABLE_NAMES = ("gz2_hart16.csv.gz", "gz2_hart16.csv")
 GZ2_MAPPING_NAME = "gz2_filename_mapping.csv"

@@ -1,0 +1,97 @@
+"""Training from the app: a validated request -> a ``python -m galaxysd.train`` background job,
+and its progress read back from the run directory."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from galaxysd.app.jobs import JobStatus, module_command, start_job
+from galaxysd.runs import RUNS_ROOT, RunDir
+from galaxysd.training.checkpoints import checkpoint_dirs
+from galaxysd.training.config import TrainConfig, parse_source
+
+KIND = "train"
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass
+class TrainingRequest:
+    """The main options of a training run, as the app's form offers them."""
+
+    name: str
+    data: list[str] = field(default_factory=list)  # SPEC[@DOMAIN][*WEIGHT] per source
+    model: str = "cpu-default"
+    max_steps: int = 2000
+    batch_size: int = 32
+    learning_rate: float = 5e-4
+    time_budget_minutes: float | None = None
+    checkpoint_every: int = 500
+    sample_every: int = 500
+    seed: int = 0
+    resume: bool = False
+
+    @property
+    def run_dir(self) -> Path:
+        return RUNS_ROOT / self.name
+
+    def validate(self) -> "TrainingRequest":
+        """Raise ``ValueError`` with a clear message on a bad name, data line or number."""
+        if not RUN_NAME.match(self.name or ""):
+            raise ValueError("the run name may use letters, digits, '.', '_' and '-' (at most 64)")
+        data = [line.strip() for line in self.data if line.strip()]
+        if not data:
+            raise ValueError("give at least one training catalog, e.g. demo:.data/demo@demo")
+        for line in data:
+            if ":" not in line.split("@")[0]:
+                raise ValueError(f"catalog {line!r} must look like KIND:PATH[@DOMAIN][*WEIGHT]")
+        config = TrainConfig(run_dir=str(self.run_dir), data=[parse_source(d) for d in data],
+                             model=self.model, max_steps=self.max_steps, batch_size=self.batch_size,
+                             learning_rate=self.learning_rate, seed=self.seed,
+                             time_budget_minutes=self.time_budget_minutes,
+                             checkpoint_every=self.checkpoint_every, sample_every=self.sample_every)
+        config.validate()
+        if checkpoint_dirs(self.run_dir) and not self.resume:
+            raise ValueError(f"runs/{self.name} already has checkpoints: tick 'resume' to continue "
+                             "it, or choose a new name")
+        self.data = data
+        return self
+
+    def command(self) -> list[str]:
+        """The training command line."""
+        options = {"run_dir": self.run_dir, "data": self.data, "model": self.model,
+                   "max_steps": self.max_steps, "batch_size": self.batch_size,
+                   "learning_rate": self.learning_rate, "seed": self.seed,
+                   "time_budget_minutes": self.time_budget_minutes,
+                   "checkpoint_every": self.checkpoint_every, "sample_every": self.sample_every,
+                   "resume": "latest" if self.resume else None}
+        return module_command("galaxysd.train", options)
+
+
+def data_lines(run: RunDir) -> list[str]:
+    """A run's training data in the ``SPEC@DOMAIN*WEIGHT`` form the request takes."""
+    lines = []
+    for entry in run.config().get("data") or []:
+        source = parse_source(entry)
+        lines.append(f"{source.catalog}@{source.domain}" +
+                     (f"*{source.weight:g}" if source.weight != 1 else ""))
+    return lines
+
+
+def start_training(request: TrainingRequest) -> JobStatus:
+    """Validate the request and launch training in the background (one at a time)."""
+    request.validate()
+    return start_job(KIND, request.command(), run_dir=str(request.run_dir))
+
+
+def training_progress(run_dir: str | Path) -> dict:
+    """Progress of a run: ``step``, ``max_steps``, ``fraction``, ``loss``, ``images_per_s``, ``log``."""
+    run = RunDir(Path(run_dir))
+    log = run.train_log()
+    max_steps = int(run.config().get("max_steps") or 0)
+    step = int(log["step"].iloc[-1]) if len(log) else 0
+    last = log.iloc[-1] if len(log) else {}
+    return {"step": step, "max_steps": max_steps,
+            "fraction": min(1.0, step / max_steps) if max_steps else 0.0,
+            "loss": last.get("loss") if len(log) else None,
+            "images_per_s": last.get("images_per_s") if len(log) else None, "log": log}

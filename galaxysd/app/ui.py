@@ -1,0 +1,358 @@
+"""Shared Streamlit widgets of the app's pages: run selector, cached models, prompt sliders,
+sampling controls, image grids and downloads.
+
+The only module of the package that imports Streamlit; pages call these helpers and the
+core modules, and hold layout only. State shared between pages lives in
+``st.session_state``: the chosen run, the current prompt weights, the sampling settings.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image, UnidentifiedImageError
+
+from galaxysd.app.appdata import available_runs, database_url, run_label
+from galaxysd.app.database import AppDatabase
+from galaxysd.app.exports import image_filename, images_zip, png_bytes
+from galaxysd.app.jobs import JobStatus, cancel_job, job_status, log_tail
+from galaxysd.app.shared_pipeline import SharedPipeline
+from galaxysd.evaluation.neighbours import NeighbourIndex, build_index, feature_space
+from galaxysd.evaluation.real_galaxies import RealGalaxies, open_real_galaxies
+from galaxysd.evaluation.run_results import eval_prompts, run_domains
+from galaxysd.model.pipeline import GalaxyOutput
+from galaxysd.model.samplers import DEFAULT_SAMPLER, SAMPLERS
+from galaxysd.morphology import ANSWER_TAGS, DOMAIN_TAGS, TREE, format_prompt, parse_prompt
+from galaxysd.runs import RunDir, model_image_size
+
+RUN_KEY, WEIGHTS_KEY, PROMPT_KEY, PRESET_KEY = "run_label", "weights", "prompt_text", "preset"
+DOMAIN_KEY, ERROR_KEY, GENERATED_KEY = "domain_choice", "prompt_error", "generated"
+SLIDER_PREFIX = "tag::"
+SAMPLING_DEFAULTS = {"seed": 0, "num_images": 4, "steps": 10, "guidance_scale": 3.0,
+                     "sampler": DEFAULT_SAMPLER}
+SLIDER_MAX, SLIDER_STEP = 2.0, 0.05
+NO_DOMAIN, CUSTOM = "(none)", "(custom prompt)"
+DEFAULT_PROMPT = "features or disk-shaped, not edge-on, spiral galaxy, 2 spiral arms"
+DISPLAY_PIXELS = 192
+NEIGHBOUR_POOL = 2000
+PERSISTENT_KEYS = (PROMPT_KEY, DOMAIN_KEY, PRESET_KEY, *SAMPLING_DEFAULTS,
+                   *(SLIDER_PREFIX + t for t in ANSWER_TAGS))
+
+
+# ---------------------------------------------------------------------- runs
+def run_selector() -> RunDir:
+    """Sidebar choice of run (kept across pages); stops the page when there is no run."""
+    for key in PERSISTENT_KEYS:  # widget values survive switching pages
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    runs = available_runs()
+    if not runs:
+        st.error("No run found under assets/ or runs/. Train one on the Train page or with "
+                 "`python -m galaxysd.train`.")
+        st.stop()
+    labels = [run_label(r) for r in runs]
+    current = st.session_state.get(RUN_KEY)
+    choice = st.sidebar.selectbox("Run", labels, index=labels.index(current) if current in labels else 0,
+                                  help="A run directory: a trained model and what the jobs measured")
+    st.session_state[RUN_KEY] = choice
+    return runs[labels.index(choice)]
+
+
+def require_model(run: RunDir) -> None:
+    """Stop the page with a message when the run has no trained model yet."""
+    if not run.has_model():
+        status = run.config().get("status", "unknown")
+        st.info(f"Run `{run.name}` has no trained model yet (status: {status}). Pick another run "
+                "in the sidebar, or wait for training to finish.")
+        st.stop()
+
+
+def missing(what: str, command: str) -> None:
+    """An info box: a run output is not there yet, and the command that makes it."""
+    st.info(f"{what} is not available for this run yet. Make it with `{command}`.")
+
+
+def _stamp(path: Path) -> float:
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+# ---------------------------------------------------------------------- cached resources
+@st.cache_resource(show_spinner="Loading the model...", max_entries=2)
+def _pipeline(model_dir: str, stamp: float) -> SharedPipeline:
+    return SharedPipeline.load(model_dir)
+
+
+def cached_pipeline(run: RunDir) -> SharedPipeline:
+    """The run's pipeline, loaded once per process (reloaded when the model changes)."""
+    return _pipeline(str(run.model_dir), _stamp(run.model_dir / "model_index.json"))
+
+
+@st.cache_resource(show_spinner="Finding real galaxies...", max_entries=4)
+def _real_galaxies(run_path: str, size: int, stamp: float) -> RealGalaxies | None:
+    return open_real_galaxies(RunDir(Path(run_path)), size)
+
+
+def real_galaxies(run: RunDir) -> RealGalaxies | None:
+    """The run's real galaxies at the model's resolution (``None`` when none are readable)."""
+    size = model_image_size(run) or 64
+    return _real_galaxies(str(run.path), size, _stamp(run.path / "config.yaml"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _feature_space(run_path: str, stamp: float):
+    return feature_space(RunDir(Path(run_path)))
+
+
+def cached_feature_space(run: RunDir):
+    """The run's judge features (or the pixel fallback), loaded once."""
+    return _feature_space(str(run.path), _stamp(run.eval_dir / "judge"))
+
+
+@st.cache_resource(show_spinner="Measuring real galaxies in feature space...", max_entries=8)
+def _neighbour_index(run_path: str, domain: str | None, stamp: float) -> NeighbourIndex | None:
+    run = RunDir(Path(run_path))
+    real = real_galaxies(run)
+    if real is None or not len(real.rows(domain)):
+        return None
+    rows = real.rows(domain)
+    if len(rows) > NEIGHBOUR_POOL:
+        rows = np.sort(np.random.default_rng(0).choice(rows, NEIGHBOUR_POOL, replace=False))
+    return build_index(cached_feature_space(run), real.images(rows), rows)
+
+
+def neighbour_index(run: RunDir, domain: str | None) -> NeighbourIndex | None:
+    """Feature index of the run's real galaxies of ``domain`` (at most 2000 of them)."""
+    return _neighbour_index(str(run.path), domain, _stamp(run.eval_dir / "judge"))
+
+
+@st.cache_resource(show_spinner=False)
+def _database(url: str) -> AppDatabase:
+    return AppDatabase(url)
+
+
+def database() -> AppDatabase:
+    """The app database (``GALAXYSD_DATABASE_URL`` or SQLite in the app data folder)."""
+    return _database(database_url())
+
+
+# ---------------------------------------------------------------------- prompt widgets
+def current_weights(run: RunDir) -> dict[str, float]:
+    """The prompt shared by the pages (a spiral in the run's main survey at first)."""
+    if WEIGHTS_KEY not in st.session_state:
+        domain = (run_domains(run) or ["sdss"])[0]
+        st.session_state[WEIGHTS_KEY] = {domain: 1.0, **parse_prompt(DEFAULT_PROMPT)}
+    return dict(st.session_state[WEIGHTS_KEY])
+
+
+def _domain_of(weights: dict[str, float]) -> str:
+    return next((t for t in weights if t in DOMAIN_TAGS), NO_DOMAIN)
+
+
+def _set_weights(weights: dict[str, float]) -> None:
+    """Make ``weights`` the prompt, and show it in the prompt box and on every slider."""
+    st.session_state[WEIGHTS_KEY] = weights
+    st.session_state[PROMPT_KEY] = format_prompt(weights)
+    for tag in ANSWER_TAGS:
+        st.session_state[SLIDER_PREFIX + tag] = min(float(weights.get(tag, 0.0)), SLIDER_MAX)
+    st.session_state[DOMAIN_KEY] = _domain_of(weights)
+    st.session_state.pop(ERROR_KEY, None)
+
+
+def _on_prompt() -> None:
+    try:
+        weights = parse_prompt(st.session_state[PROMPT_KEY])
+    except ValueError as error:
+        st.session_state[ERROR_KEY] = str(error)
+        return
+    st.session_state[PRESET_KEY] = CUSTOM
+    _set_weights(weights)
+
+
+def _on_slider(tag: str) -> None:
+    weights = dict(st.session_state[WEIGHTS_KEY])
+    value = round(float(st.session_state[SLIDER_PREFIX + tag]), 2)
+    if value > 0:
+        weights[tag] = value
+    else:
+        weights.pop(tag, None)
+    st.session_state[PRESET_KEY] = CUSTOM
+    _set_weights(weights)
+
+
+def _on_domain() -> None:
+    weights = {t: w for t, w in st.session_state[WEIGHTS_KEY].items() if t not in DOMAIN_TAGS}
+    if st.session_state[DOMAIN_KEY] != NO_DOMAIN:
+        weights = {st.session_state[DOMAIN_KEY]: 1.0, **weights}
+    _set_weights(weights)
+
+
+def _on_preset(presets: dict[str, dict[str, float]]) -> None:
+    if st.session_state[PRESET_KEY] in presets:
+        _set_weights(presets[st.session_state[PRESET_KEY]])
+
+
+def prompt_box(run: RunDir) -> dict[str, float]:
+    """Preset choice and the ``{tag:w}`` prompt box; returns the current weights."""
+    weights = current_weights(run)
+    presets = {f"{p.key}: {p.label}": p.weights for p in eval_prompts(run)}
+    st.session_state.setdefault(PROMPT_KEY, format_prompt(weights))
+    if st.session_state.get(PRESET_KEY) not in presets:
+        st.session_state[PRESET_KEY] = CUSTOM
+    st.selectbox("Preset prompt (the paper's A-P)", [CUSTOM, *presets], key=PRESET_KEY,
+                 on_change=_on_preset, args=(presets,))
+    st.text_area("Prompt", key=PROMPT_KEY, on_change=_on_prompt, height=90,
+                 help="Comma-separated tags; weight one with {tag:1.3}. Press Ctrl+Enter to apply.")
+    if st.session_state.get(ERROR_KEY):
+        st.error(f"Prompt not applied: {st.session_state[ERROR_KEY]}")
+    return weights
+
+
+def tag_sliders(run: RunDir) -> dict[str, float]:
+    """Survey choice and one 0-2 slider per GZ2 answer, grouped by question, synced with the
+    prompt box both ways; returns the current weights."""
+    weights = current_weights(run)
+    domains = run_domains(run)
+    st.session_state.setdefault(DOMAIN_KEY, _domain_of(weights))
+    options = [*domains, *(d for d in DOMAIN_TAGS if d not in domains), NO_DOMAIN]
+    st.selectbox("Survey", options, key=DOMAIN_KEY, on_change=_on_domain,
+                 help=f"This run was trained on: {', '.join(domains) or 'unknown'}")
+    for question in TREE:
+        with st.expander(question.text, expanded=question is TREE[0]):
+            for ans in question.answers:
+                key = SLIDER_PREFIX + ans.tag
+                st.session_state.setdefault(key, min(float(weights.get(ans.tag, 0.0)), SLIDER_MAX))
+                st.slider(ans.tag, 0.0, SLIDER_MAX, step=SLIDER_STEP, key=key, on_change=_on_slider,
+                          args=(ans.tag,), help=f"asked when: {question.parent}" if question.parent else None)
+    return current_weights(run)
+
+
+# ---------------------------------------------------------------------- sampling
+def _new_seed() -> None:
+    st.session_state["seed"] = int(np.random.default_rng().integers(0, 2**31 - 1))
+
+
+def sampling_controls() -> dict:
+    """Seed (with "new seed"), number of images, steps, guidance and sampler."""
+    for key, value in SAMPLING_DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+    seed_col, button_col = st.columns([3, 2], vertical_alignment="bottom")
+    seed_col.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed")
+    button_col.button("New seed", on_click=_new_seed, width="stretch")
+    st.slider("Images", 1, 16, key="num_images")
+    st.slider("Steps", 1, 100, key="steps", help="DPM-Solver++ needs about 10-15; the SDE variant (cleaner images) 20 or more")
+    st.slider("Guidance", 0.0, 15.0, step=0.5, key="guidance_scale",
+              help="Classifier-free guidance: higher follows the prompt more, with less variety")
+    st.selectbox("Sampler", list(SAMPLERS), key="sampler")
+    return {key: st.session_state[key] for key in SAMPLING_DEFAULTS}
+
+
+def reference_image() -> tuple[np.ndarray | None, float]:
+    """Optional uploaded image to start from (image-to-image), and the noise strength."""
+    upload = st.file_uploader("Reference image (optional)", type=["png", "jpg", "jpeg"],
+                              help="Start from this galaxy, noised to the strength below")
+    strength = st.slider("Strength", 0.05, 1.0, 0.6, step=0.05, disabled=upload is None)
+    if upload is None:
+        return None, strength
+    try:
+        return np.asarray(Image.open(io.BytesIO(upload.getvalue())).convert("RGB")), strength
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        st.error(f"{upload.name} is not a readable image; generating without a reference.")
+        return None, strength
+
+
+def generate(run: RunDir, weights: dict[str, float], settings: dict,
+             reference: np.ndarray | None = None, strength: float = 0.6,
+             slot: str = GENERATED_KEY) -> GalaxyOutput | None:
+    """Images for the settings, regenerated only when something changed; errors shown.
+
+    ``slot`` names the session-state entry remembering the last result (one per page).
+    """
+    ref_hash = hashlib.sha1(reference.tobytes()).hexdigest() if reference is not None else None
+    key = (str(run.model_dir), _stamp(run.model_dir / "model_index.json"),
+           tuple(sorted(weights.items())), tuple(sorted(settings.items())), ref_hash,
+           strength if reference is not None else None)
+    memo = st.session_state.get(slot)
+    if memo and memo["key"] == key:
+        return memo["output"]
+    try:
+        output, seconds = cached_pipeline(run).generate(weights, reference=reference,
+                                                        strength=strength, **settings)
+    except ValueError as error:
+        st.error(f"Cannot generate: {error}")
+        return None
+    count = memo["count"] + 1 if memo else 1
+    st.session_state[slot] = {"key": key, "output": output, "seconds": seconds, "count": count}
+    return output
+
+
+def last_generation_seconds() -> float | None:
+    """Seconds the latest generation took."""
+    memo = st.session_state.get(GENERATED_KEY)
+    return memo["seconds"] if memo else None
+
+
+# ---------------------------------------------------------------------- images
+def display_image(image: np.ndarray, pixels: int = DISPLAY_PIXELS) -> Image.Image:
+    """A small galaxy scaled up without blurring (nearest neighbour) for the screen."""
+    picture = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    return picture.resize((pixels, pixels), Image.NEAREST) if picture.width < pixels else picture
+
+
+def image_grid(images: np.ndarray, captions: list[str] | None = None, columns: int = 4,
+               pixels: int = DISPLAY_PIXELS) -> None:
+    """Images in rows of ``columns``, each with its caption."""
+    for start in range(0, len(images), columns):
+        cells = st.columns(columns)
+        for offset, image in enumerate(images[start:start + columns]):
+            caption = captions[start + offset] if captions else None
+            cells[offset].image(display_image(image, pixels), caption=caption)
+
+
+_BOX = ("aspect-ratio:1;background:#161a26;border-radius:0.5rem;overflow:hidden;"
+        "margin-bottom:0.5rem;color:#8a90a6;display:flex;align-items:center;justify-content:center")
+
+
+def remote_image(url: str, caption: str | None = None, alt: str = "survey cutout") -> None:
+    """An image the user's browser loads from ``url`` (square box kept when offline)."""
+    st.markdown(f'<div style="{_BOX}"><img src="{html.escape(url)}" alt="{html.escape(alt)}" '
+                f'style="width:100%;height:100%;object-fit:cover"></div>', unsafe_allow_html=True)
+    if caption:
+        st.caption(caption)
+
+
+def empty_box(text: str) -> None:
+    """A square placeholder with a short text, where an image would be."""
+    st.markdown(f'<div style="{_BOX}">{html.escape(text)}</div>', unsafe_allow_html=True)
+
+
+def downloads(output: GalaxyOutput, run: RunDir) -> None:
+    """A PNG download per image and a zip of all with ``settings.csv``."""
+    st.download_button("Download all (zip with settings.csv)", images_zip(output, run_label(run)),
+                       file_name="galaxies.zip", mime="application/zip", on_click="ignore")
+    cells = st.columns(min(len(output.arrays), 8))
+    for i, (image, seed) in enumerate(zip(output.arrays, output.seeds)):
+        cells[i % len(cells)].download_button(f"PNG {i + 1}", png_bytes(image), key=f"png_{i}",
+                                              file_name=image_filename(i, seed), mime="image/png",
+                                              on_click="ignore")
+
+
+# ---------------------------------------------------------------------- background jobs
+def job_panel(kind: str) -> JobStatus | None:
+    """State, elapsed time, output tail and a cancel button of the latest ``kind`` job."""
+    status = job_status(kind)
+    if status is None:
+        return None
+    minutes = ((status.ended or time.time()) - status.started) / 60
+    outcome = f" · exit code {status.returncode}" if status.returncode not in (None, 0) else ""
+    st.markdown(f"**{kind.capitalize()} job: {status.state}** · {minutes:.1f} min{outcome}")
+    if status.active and st.button("Cancel", key=f"cancel_{kind}"):
+        status = cancel_job(kind)
+    tail = log_tail(kind)
+    if tail:
+        st.code(tail, language=None)
+    return status

@@ -1,0 +1,140 @@
+"""What the jobs wrote into a run directory, read for display.
+
+Each reader returns ``None`` when its file does not exist yet (the job has not run) and
+raises ``ValueError`` naming the file when it exists but cannot be read.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, with_domain
+from galaxysd.runs import RunDir, model_image_size, read_json
+from galaxysd.training.config import parse_source
+
+#: Columns of ``augment/results.csv`` read as metrics, and as (task, training set) labels.
+AUGMENT_METRICS = ("purity", "completeness", "f1")
+AUGMENT_TASK_COLUMNS = ("task", "tag", "class")
+AUGMENT_SETTING_COLUMNS = ("training", "condition", "setting", "method", "train_set", "variant")
+#: Columns of ``augment/results.csv`` that split it into separate comparisons.
+AUGMENT_SPLIT_COLUMNS = ("catalog", "shots")
+
+
+def read_table(path: Path) -> pd.DataFrame | None:
+    """A CSV file as a DataFrame; ``None`` if absent."""
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise ValueError(f"cannot read {path}: {error}") from None
+
+
+
+
+def eval_metrics(run: RunDir) -> dict | None:
+    """``eval/metrics.json``."""
+    return read_json(run.eval_dir / "metrics.json")
+
+
+def eval_curves(run: RunDir) -> pd.DataFrame | None:
+    """``eval/curves.csv``: metrics per checkpoint step and prompt (``all`` = mean)."""
+    return read_table(run.eval_dir / "curves.csv")
+
+
+def eval_pareto(run: RunDir) -> pd.DataFrame | None:
+    """``eval/pareto.csv``: the guidance x steps x sampler sweep with front flags."""
+    return read_table(run.eval_dir / "pareto.csv")
+
+
+def eval_histograms(run: RunDir) -> pd.DataFrame | None:
+    """``eval/histograms.csv``: physical statistics binned, real vs. generated."""
+    return read_table(run.eval_dir / "histograms.csv")
+
+
+def augment_results(run: RunDir) -> pd.DataFrame | None:
+    """``augment/results.csv``: purity / completeness per task and training set."""
+    return read_table(run.augment_dir / "results.csv")
+
+
+def augment_layout(table: pd.DataFrame) -> tuple[str | None, str | None, list[str]]:
+    """The task column, the training-set column and the metric columns of an augment table."""
+    columns = {c.lower(): c for c in table.columns}
+    task = next((columns[c] for c in AUGMENT_TASK_COLUMNS if c in columns), None)
+    setting = next((columns[c] for c in AUGMENT_SETTING_COLUMNS if c in columns), None)
+    metrics = [columns[c] for c in AUGMENT_METRICS if c in columns]
+    return task, setting, metrics
+
+
+def augment_splits(table: pd.DataFrame) -> dict[str, list[str]]:
+    """Values of each split column with more than one value (``all`` first for ``shots``)."""
+    splits = {}
+    for column in AUGMENT_SPLIT_COLUMNS:
+        if column in table:
+            values = sorted(table[column].dropna().astype(str).unique(), key=lambda v: (v != "all", v))
+            if len(values) > 1:
+                splits[column] = values
+    return splits
+
+
+def augment_markdown(run: RunDir) -> str | None:
+    """The augmentation job's markdown summary, if it wrote one."""
+    found = sorted(run.augment_dir.glob("*.md")) if run.augment_dir.is_dir() else []
+    return found[0].read_text() if found else None
+
+
+def run_domains(run: RunDir) -> list[str]:
+    """Survey domains of the run's training data, most data first."""
+    shares: dict[str, float] = {}
+    for entry in run.config().get("data") or []:
+        source = parse_source(entry)
+        shares[source.domain] = shares.get(source.domain, 0.0) + source.weight
+    return sorted(shares, key=lambda d: -shares[d])
+
+
+
+
+def eval_prompts(run: RunDir) -> tuple[PromptSpec, ...]:
+    """The run's evaluation prompts, or the paper's A-P set in the run's survey domain."""
+    metrics = eval_metrics(run)
+    if metrics and metrics.get("prompts"):
+        return tuple(PromptSpec(p["key"], p.get("label", p["key"]), p["prompt"])
+                     for p in metrics["prompts"])
+    domains = run_domains(run)
+    return tuple(with_domain(p, domains[0]) for p in PAPER_PROMPTS) if domains else PAPER_PROMPTS
+
+
+def _folder_size_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20 \
+        if folder.is_dir() else 0.0
+
+
+def run_summary(run: RunDir) -> dict:
+    """What a run is: status, steps, model preset and size, and its training data."""
+    config = run.config()
+    log = run.train_log()
+    last = log.iloc[-1].to_dict() if len(log) else {}
+    return {
+        "status": config.get("status", "unknown"),
+        "steps": int(config.get("steps") or last.get("step") or 0),
+        "max_steps": config.get("max_steps"),
+        "model": config.get("model") if isinstance(config.get("model"), str) else "custom",
+        "image_size": model_image_size(run),
+        "model_mb": round(_folder_size_mb(run.model_dir), 1),
+        "last_loss": last.get("loss"),
+        "wall_minutes": round(config["wall_s"] / 60, 1) if config.get("wall_s") else None,
+        "data": pd.DataFrame(config.get("data_summary") or []),
+        "domains": run_domains(run),
+    }
+
+
+def finite(value) -> bool:
+    """True for a real, finite number."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def format_number(value, spec: str = ".3f") -> str:
+    """``value`` formatted with ``spec``, or ``n/a`` when missing or not finite."""
+    return format(value, spec) if finite(value) else "n/a"

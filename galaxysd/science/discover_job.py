@@ -1,0 +1,305 @@
+"""``python -m galaxysd.discover``: search a catalog for dusty early-type galaxies.
+
+    python -m galaxysd.discover --run RUN --catalog SPEC [--catalog SPEC ...]
+
+Synthesises dusty early types with the run's model, trains a detector on them (plus any
+real ones) against real galaxies, scans every galaxy of each catalog through the image
+cache and ranks them (:mod:`galaxysd.science.dusty_search` describes the method). Writes into
+``RUN/discover/``:
+
+``candidates.csv``  the ``--top`` best-ranked galaxies of each catalog: ``catalog`` (spec),
+    ``id``, ``ra``, ``dec`` (degrees, empty when unknown), ``score`` (detector probability),
+    ``rank`` (1 = best, within the catalog), ``known`` (the catalog already labels a dust
+    lane: cumulative dust-lane fraction >= 0.5), ``known_dusty_early_type`` (cumulative smooth
+    and dust-lane fractions both >= 0.5), ``cumulative_smooth``, ``cumulative_dust_lane``
+    (the answer's fraction times its parent path's; empty when the catalog cannot tell), the
+    catalog's 37 Hart16 vote-fraction columns (``t01_smooth_or_features_a01_smooth_debiased``
+    ... ``t08_odd_feature_a38_dust_lane_debiased``; empty where unknown), ``image_path`` (the survey image, relative to the project when it lies beside it),
+    ``used_in_training`` (a real training example), ``thumb`` (thumbnail under
+    ``RUN/discover``, only for non-survey images) and, for the demo survey,
+    ``truth_dusty_early_type``;
+``summary.json``    per catalog: galaxies scanned, scan rate, training-set sizes, galaxies
+    whose catalog has dust-lane votes at all, known dust lanes and dusty early types,
+    candidates above ``--threshold`` and how many are new (not a known dust lane);
+``demo_eval.json``  per catalog with a truth column: recall and precision at the top K on the
+    held-out galaxies for the augmented detector, the real-positives-only detector and chance;
+``thumbs/``         synthetic training images (``synthetic_<survey>.png``) and thumbnails of
+    the top candidates of non-survey catalogs. Real survey images are never copied: they are
+    referenced by ``image_path`` and ``ra``/``dec``;
+``parts/``          synthetic sets, detectors and scan chunks: a killed search resumes and
+    gives the same ranking; ``--fresh`` discards them.
+
+Run under ``accelerate launch`` to shard the scan over processes (GPUs or hosts).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from accelerate import PartialState
+from PIL import Image
+
+from galaxysd.atomic_files import write_csv, write_json
+from galaxysd.cli import JobParser, add_job_options, add_synthesis_options, open_run, run_cli
+from galaxysd.data.survey_cache import is_real_survey, open_survey, run_image_size, survey_tag
+from galaxysd.evaluation.scoring import fingerprint, folder_fingerprint
+from galaxysd.grids import save_grid
+from galaxysd.runs import DEFAULT_CACHE_ROOT, REPO_ROOT, RunDir
+from galaxysd.science.dusty_search import (
+    DEFAULT_PROMPTS,
+    MIN_REAL_POSITIVES,
+    TRUTH_COLUMN,
+    SearchSettings,
+    SyntheticSet,
+    candidate_table,
+    evaluate_ranking,
+    synthetic_set,
+    train_detector,
+    training_sets,
+)
+from galaxysd.science.scan import DEFAULT_BATCH, DEFAULT_CHUNK, classifier_fingerprint, scan
+from galaxysd.science.synthetic_sets import ImageGenerator, SynthesisSettings, lazy_generator, load_run_generator
+
+log = logging.getLogger(__name__)
+DETECTOR, REAL_ONLY = "augmented", "real_only"
+
+
+def portable_path(path: str) -> str:
+    """A path beside the project (``../shared/data/...``) relative to it, others unchanged."""
+    if not path:
+        return path
+    resolved = Path(os.path.abspath(path))  # keep symlinked ../shared as written
+    if resolved.is_relative_to(REPO_ROOT.parent):
+        return os.path.relpath(resolved, REPO_ROOT)
+    return str(path)
+
+
+def _train_and_save(folder: Path, train) -> Path:
+    """Train (``train() -> Classifier``) into ``folder`` unless a finished one is there."""
+    if not (folder / "config.json").is_file():
+        train().save(folder)
+    return folder
+
+
+class CatalogSearch:
+    """The search of one catalog: detectors (main process), scans (every process), results."""
+
+    def __init__(self, run: RunDir, spec: str, cache, settings: SearchSettings,
+                 generator: ImageGenerator, progress: bool):
+        self.run, self.spec, self.cache, self.settings = run, spec, cache, settings
+        self.generator, self.progress = generator, progress
+        self.domain = survey_tag(spec, cache, run)
+        self.model_id = folder_fingerprint(run.model_dir)
+        key = fingerprint(spec, cache.meta.get("fingerprint"), settings.identity(), self.model_id)
+        self.work = run.discover_dir / "parts" / f"{spec.split(':', 1)[0]}-{key}"
+        self.sets = training_sets(cache.catalog, settings)
+        self.has_truth = TRUTH_COLUMN in cache.catalog
+        self.synthetic: SyntheticSet | None = None
+
+    def synthetic_folder(self, prompts: list) -> Path:
+        """The resumable folder of one synthetic prompt list (shared by catalogs that agree)."""
+        s = self.settings
+        key = fingerprint(prompts, s.seed, s.synthesis.to_dict(), self.model_id)
+        return self.run.discover_dir / "parts" / f"synthetic-{self.domain}-{key}"
+
+    def prepare(self) -> dict[str, Path]:
+        """Synthesise and train the detectors (main process); returns their folders."""
+        images = self.cache.images
+        self.synthetic = synthetic_set(self.generator, self.settings, self.domain,
+                                       self.cache.catalog, self.sets, self.synthetic_folder,
+                                       self.progress)
+        detectors = {DETECTOR: _train_and_save(
+            self.work / "detector",
+            lambda: train_detector(images, self.sets, self.synthetic, self.settings, self.progress))}
+        if self.has_truth and len(self.sets.positives) >= MIN_REAL_POSITIVES:
+            detectors[REAL_ONLY] = _train_and_save(
+                self.work / "detector-real-only",
+                lambda: train_detector(images, self.sets, None, self.settings, self.progress))
+        return detectors
+
+    def detector_folders(self) -> dict[str, Path]:
+        """The trained detectors' folders (after :meth:`prepare`)."""
+        folders = {DETECTOR: self.work / "detector", REAL_ONLY: self.work / "detector-real-only"}
+        return {name: f for name, f in folders.items() if (f / "config.json").is_file()}
+
+    def scan_all(self, batch_size: int, chunk: int) -> dict[str, object]:
+        """Scan the catalog with every detector (sharded); scores on the main process."""
+        results = {}
+        for name, folder in self.detector_folders().items():
+            if name == REAL_ONLY and not self.has_truth:
+                continue
+            work = self.work / f"scan-{classifier_fingerprint(folder)}"
+            results[name] = scan(folder, self.cache.images, work, chunk, batch_size, self.progress)
+        return results
+
+    def summarize(self, table: pd.DataFrame, rate: float, threshold: float) -> dict:
+        """The catalog's numbers for ``summary.json``."""
+        above = table[table["score"] >= threshold]
+        known_et = int(table["known_dusty_early_type"].sum())
+        new = int((~above["known"]).sum())
+        summary = {
+            "catalog": self.spec, "survey": self.domain, "galaxies": int(len(table)),
+            "scan_galaxies_per_s": rate, "synthetic_positives": self.settings.n_synthetic,
+            "synthetic_negatives": self.settings.n_synthetic_negatives,
+            "real_positives_in_training": int(len(self.sets.positives)),
+            "real_negatives_in_training": int(len(self.sets.negatives)),
+            "galaxies_with_dust_lane_votes": int(table["cumulative_dust_lane"].notna().sum()),
+            "known_dust_lanes": int(table["known"].sum()), "known_dusty_early_types": known_et,
+            "threshold": threshold, "candidates": int(len(above)),
+            "candidates_known_dust_lane": int(above["known"].sum()), "candidates_new": new,
+            "dusty_early_types_known_then_with_new": [known_et, known_et + new],
+            "known_dust_lanes_in_top_100": int(table["known"].head(100).sum())}
+        if self.has_truth:
+            summary["true_among_new_candidates"] = int(above.loc[~above["known"], TRUTH_COLUMN].sum())
+        return summary
+
+
+def _thumbnails(search: CatalogSearch, table: pd.DataFrame, count: int, out: Path) -> pd.Series:
+    """Thumbnails of the top ``count`` of a non-survey catalog; the ``thumb`` column."""
+    thumbs = pd.Series("", index=table.index, dtype=object)
+    if is_real_survey(search.cache) or count <= 0:
+        return thumbs
+    folder = out / "thumbs" / re.sub(r"[^A-Za-z0-9]+", "-", search.spec).strip("-")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    position = {str(i): n for n, i in enumerate(search.cache.catalog["id"].astype(str))}
+
+    for index in table.index[:count]:
+        name = f"rank_{int(table.at[index, 'rank']):05d}.png"
+        pixels = search.cache[position[table.at[index, "id"]]]
+        tmp = folder / f".{name}.tmp"
+        Image.fromarray(np.asarray(pixels)).save(tmp, format="PNG")
+        os.replace(tmp, folder / name)
+        thumbs[index] = str((folder / name).relative_to(out))
+    return thumbs
+
+
+def _synthetic_sheet(search: CatalogSearch, out: Path, columns: int = 8) -> None:
+    images = search.synthetic.positives[: columns * 4]
+    rows = len(images) // columns
+    if rows:
+        save_grid(images[: rows * columns].reshape(rows, columns, *images.shape[1:]),
+                  out / "thumbs" / f"synthetic_{search.domain}.png")
+
+
+def discover(run_dir: str | Path, catalogs: Sequence[str], settings: SearchSettings | None = None,
+             cache_root: str | Path = DEFAULT_CACHE_ROOT, workers: int = 2,
+             generator: ImageGenerator | None = None, image_size: int | None = None,
+             top: int = 1000, thumbnails: int = 48, threshold: float = 0.5,
+             scan_batch: int = DEFAULT_BATCH, scan_chunk: int = DEFAULT_CHUNK,
+             progress: bool = True) -> dict | None:
+    """Search every catalog and write ``RUN/discover/`` (see the module docstring).
+
+    Returns ``{"summary": ..., "demo_eval": ...}`` on the main process, ``None`` on others.
+    """
+
+    state = PartialState()
+    run, settings = RunDir(Path(run_dir)), settings or SearchSettings()
+    if not catalogs:
+        raise ValueError("name at least one catalog to search (--catalog KIND:PATH)")
+    size = image_size or run_image_size(run)
+    generator = generator or lazy_generator(lambda: load_run_generator(run.model_dir, settings.synthesis))
+    out = run.discover_dir
+    tables, summaries, evaluations = [], {}, {}
+    for spec in catalogs:
+        with state.main_process_first():
+            cache = open_survey(spec, size, cache_root, workers, progress and state.is_main_process)
+        search = CatalogSearch(run, spec, cache, settings, generator, progress and state.is_main_process)
+        if state.is_main_process:
+            search.prepare()
+        state.wait_for_everyone()
+        scans = search.scan_all(scan_batch, scan_chunk)
+        if not state.is_main_process:
+            continue
+        ranked = candidate_table(cache.catalog, scans[DETECTOR].scores, search.sets)
+        summaries[spec] = search.summarize(ranked, scans[DETECTOR].galaxies_per_s, threshold)
+        table = ranked.head(top).copy()
+        table["image_path"] = table["image_path"].map(portable_path)
+        table["thumb"] = _thumbnails(search, table, thumbnails, out)
+        table.insert(0, "catalog", spec)
+        tables.append(table)
+        _synthetic_sheet(search, out)
+        if search.has_truth:
+            held_out = ~search.sets.pool
+            evaluations[spec] = evaluate_ranking(cache.catalog[TRUTH_COLUMN].astype(bool).to_numpy(),
+                                                 {k: v.scores for k, v in scans.items()}, held_out)
+            if REAL_ONLY not in scans:
+                evaluations[spec]["detectors"][REAL_ONLY] = (
+                    f"not trained: {len(search.sets.positives)} real positives in the training pool "
+                    f"(needs {MIN_REAL_POSITIVES})")
+    if not state.is_main_process:
+        return None
+    write_csv(out / "candidates.csv", pd.concat(tables, ignore_index=True))
+    write_json(out / "summary.json", summaries)
+    if evaluations:
+        write_json(out / "demo_eval.json", evaluations)
+    return {"summary": summaries, "demo_eval": evaluations}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line (``ValueError`` on bad usage)."""
+    d, syn = SearchSettings(), SynthesisSettings()
+    p = JobParser(prog="python -m galaxysd.discover", description=__doc__.split("\n\n")[0])
+    p.add_argument("--run", required=True, metavar="DIR", help="run directory (its model synthesises)")
+    p.add_argument("--catalog", action="append", default=[], metavar="SPEC", required=True,
+                   help="catalog to scan, KIND:PATH, e.g. gz2:../shared/data/gz2-sample (repeatable)")
+    p.add_argument("--prompt", action="append", metavar="TEXT",
+                   help="synthesis prompt without the survey tag (repeatable; default: "
+                        + " and ".join(repr(x) for x in DEFAULT_PROMPTS) + ")")
+    p.add_argument("--n-synthetic", type=int, default=d.n_synthetic,
+                   help="synthetic dusty early types, shared by the prompts (default %(default)s)")
+    p.add_argument("--n-synthetic-negatives", type=int, default=d.n_synthetic_negatives,
+                   help="synthetic galaxies prompted like real negatives, added as negatives so "
+                        "that looking synthetic is no cue (default %(default)s)")
+    p.add_argument("--max-negatives", type=int, default=d.max_negatives,
+                   help="real negatives the detector trains on (default %(default)s)")
+    p.add_argument("--holdout", type=float, default=d.holdout,
+                   help="share of the catalog never used for training (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="detector epochs (default %(default)s)")
+    p.add_argument("--detector-size", type=int, default=d.detector_size,
+                   help="image side the detector sees, px (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of sets and detector (default %(default)s)")
+    add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler)
+    p.add_argument("--top", type=int, default=1000, help="candidates per catalog in the CSV (default %(default)s)")
+    p.add_argument("--thumbnails", type=int, default=48,
+                   help="thumbnails of top candidates of non-survey catalogs (default %(default)s)")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="score from which a galaxy counts as a candidate in the summary (default %(default)s)")
+    p.add_argument("--scan-batch", type=int, default=DEFAULT_BATCH, help="galaxies per forward pass (default %(default)s)")
+    add_job_options(p, "discover")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    def body() -> str:
+        args = parse_args(argv)
+        run = open_run(args, "discover")
+        settings = SearchSettings(
+            prompts=tuple(args.prompt or DEFAULT_PROMPTS), n_synthetic=args.n_synthetic,
+            n_synthetic_negatives=args.n_synthetic_negatives,
+            max_negatives=args.max_negatives, holdout=args.holdout, epochs=args.epochs,
+            detector_size=args.detector_size, seed=args.seed, device=args.device,
+            synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler))
+        result = discover(run.path, args.catalog, settings, args.cache_dir, args.workers,
+                          top=args.top, thumbnails=args.thumbnails, threshold=args.threshold,
+                          scan_batch=args.scan_batch, progress=not args.quiet)
+        if result is None:
+            return ""
+        lines = [f"{spec}: {s['galaxies']} galaxies scanned at {s['scan_galaxies_per_s']:.0f}/s; "
+                 f"{s['candidates']} candidates >= {s['threshold']}, {s['candidates_new']} new "
+                 f"({s['known_dusty_early_types']} dusty early types known)"
+                 for spec, s in result["summary"].items()]
+        return "\n".join(lines + [f"wrote {run.discover_dir / 'candidates.csv'}"])
+
+    return run_cli(body)
+

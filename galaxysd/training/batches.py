@@ -1,0 +1,115 @@
+"""Training data: catalogs -> image caches -> (image, condition) batches.
+
+Every random choice of a training step (which galaxies, rotations, flips, condition
+dropout) comes from a generator seeded by ``(seed, step, process)``, so the batch of step
+``k`` is the same whether or not the run was interrupted before it: resuming is exact.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from galaxysd.data.cache import build_cache, cache_folder
+from galaxysd.data.conditions import condition_matrix
+from galaxysd.data.loaders import load_catalog_spec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DataSource:
+    """One catalog used for training, with its survey/domain tag and sampling share."""
+
+    catalog: str  # loader spec, e.g. "gz1:../shared/data/gz1-sdss"
+    domain: str = "sdss"
+    weight: float = 1.0  # relative share of training batches
+
+
+@dataclass
+class TrainingSet:
+    """All training images in memory-mapped caches plus their condition vectors."""
+
+    images: list[np.ndarray]  # per source: (N_s, S, S, 3) uint8
+    conditions: list[np.ndarray]  # per source: (N_s, n_tags) float32
+    shares: np.ndarray  # per source sampling probability
+    names: list[str]
+
+    def __len__(self) -> int:
+        return sum(len(x) for x in self.images)
+
+    def describe(self) -> list[dict]:
+        """Per-source counts for the run's config/log."""
+        return [{"catalog": n, "images": int(len(x)), "share": float(s)}
+                for n, x, s in zip(self.names, self.images, self.shares)]
+
+
+
+
+def load_training_set(sources: Sequence[DataSource], cache_root: Path, size: int,
+                      tags: Sequence[str], threshold: float, workers: int = 2) -> TrainingSet:
+    """Load each catalog, build (or reuse) its image cache, and compute condition vectors."""
+
+    images, conditions, shares, names = [], [], [], []
+    for source in sources:
+        catalog = load_catalog_spec(source.catalog)
+        catalog = catalog[catalog["image_path"].astype(str).str.len() > 0].reset_index(drop=True)
+        if catalog.empty:
+            raise ValueError(f"catalog {source.catalog!r} has no galaxies with images")
+        cache = build_cache(catalog, cache_folder(cache_root, source.catalog, size), size=size,
+                            workers=workers)
+        images.append(cache.batch(np.arange(len(cache))))
+        conditions.append(condition_matrix(cache.catalog, tags, domain=source.domain, threshold=threshold))
+        shares.append(float(source.weight))
+        names.append(source.catalog)
+        log.info("training source %s: %d images", source.catalog, len(cache))
+    share = np.asarray(shares, dtype=np.float64)
+    if not np.all(np.isfinite(share)) or share.sum() <= 0 or np.any(share < 0):
+        raise ValueError("data source weights must be non-negative numbers with a positive sum")
+    return TrainingSet(images, conditions, share / share.sum(), names)
+
+
+def step_generator(seed: int, step: int, process: int = 0) -> torch.Generator:
+    """The generator of all randomness in one training step."""
+    return torch.Generator().manual_seed((int(seed) * 1_000_003 + int(step)) * 64 + int(process))
+
+
+def augment_orientation(pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random 90-degree rotations and flips per image (galaxies have no preferred orientation)."""
+    k = torch.randint(0, 4, (pixels.shape[0],), generator=generator)
+    flip = torch.rand(pixels.shape[0], generator=generator) < 0.5
+    out = torch.empty_like(pixels)
+    for turns in range(4):
+        for flipped in (False, True):
+            picked = (k == turns) & (flip == flipped)
+            if picked.any():
+                chunk = torch.rot90(pixels[picked], turns, dims=(2, 3))
+                out[picked] = chunk.flip(3) if flipped else chunk
+    return out
+
+
+def drop_conditions(conditions: torch.Tensor, generator: torch.Generator, uncond_prob: float,
+                    tag_prob: float) -> torch.Tensor:
+    """Condition dropout: whole prompts to zero (for guidance) and single tags (partial prompts)."""
+    keep_tag = torch.rand(conditions.shape, generator=generator) >= tag_prob
+    keep_row = torch.rand(conditions.shape[0], 1, generator=generator) >= uncond_prob
+    return conditions * keep_tag * keep_row
+
+
+def sample_batch(data: TrainingSet, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw a batch: source by share, then galaxy uniformly; pixels in [-1, 1], conditions."""
+    source = torch.multinomial(torch.from_numpy(data.shares), batch_size, replacement=True,
+                               generator=generator).numpy()
+    pixels = np.empty((batch_size,) + data.images[0].shape[1:], dtype=np.uint8)
+    conditions = np.empty((batch_size, data.conditions[0].shape[1]), dtype=np.float32)
+    for s in np.unique(source):
+        rows = np.flatnonzero(source == s)
+        picks = torch.randint(0, len(data.images[s]), (len(rows),), generator=generator).numpy()
+        pixels[rows] = data.images[s][picks]
+        conditions[rows] = data.conditions[s][picks]
+    tensor = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    return tensor.contiguous(), torch.from_numpy(conditions)

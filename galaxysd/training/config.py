@@ -1,0 +1,170 @@
+"""Training configuration: a YAML file, overridable by command-line flags."""
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+from galaxysd.model.samplers import DEFAULT_SAMPLER, make_scheduler
+from galaxysd.model.unet_presets import PRESETS, spec_from
+from galaxysd.training.batches import DataSource
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; written to ``runs/<name>/config.yaml``."""
+
+    run_dir: str = "runs/default"
+    data: list[DataSource] = field(default_factory=list)
+    cache_dir: str = ".data/cache"
+    model: str | dict = "cpu-default"
+    pretrained: str | None = None  # paper mode: local Stable Diffusion 1.5 folder
+    train_text_encoder: bool = False
+    lora_rank: int = 0  # paper mode: >0 trains LoRA adapters instead of the full UNet
+    image_size: int | None = None  # paper mode: training/sampling size in px (default: the UNet's native size)
+    prediction_type: str = "v_prediction"
+    batch_size: int = 32
+    learning_rate: float = 5e-4
+    warmup_steps: int = 200
+    max_steps: int = 10_000
+    time_budget_minutes: float | None = None
+    ema_decay: float = 0.999
+    min_snr_gamma: float | None = 5.0
+    uncond_prob: float = 0.1
+    tag_dropout: float = 0.1
+    threshold: float = 0.3
+    grad_clip: float = 1.0
+    mixed_precision: str = "no"  # no | fp16 | bf16
+    seed: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    sample_every: int = 500
+    sample_prompts: list[str] = field(default_factory=lambda: [
+        "sdss, smooth, completely round galaxy", "sdss, edge-on galaxy", "sdss, spiral galaxy",
+        "sdss, merger", "demo, spiral galaxy, 2 spiral arms", "demo, edge-on galaxy, dust lane",
+        "sdss, smooth, {dust lane:1.3}", "sdss, in-between round galaxy"])
+    sample_steps: int = 20
+    sample_guidance: float = 3.0
+    sample_sampler: str = DEFAULT_SAMPLER
+    save_fp16: bool = False
+    workers: int = 2
+    threads: int | None = None
+
+    def validate(self) -> "TrainConfig":
+        """Raise ``ValueError`` with a clear message on impossible settings."""
+        if not self.data:
+            raise ValueError("no training data: give at least one catalog (data: in the config or --data)")
+        positive = {"batch_size": self.batch_size, "max_steps": self.max_steps,
+                    "learning_rate": self.learning_rate, "checkpoint_every": self.checkpoint_every,
+                    "log_every": self.log_every, "sample_every": self.sample_every,
+                    "keep_checkpoints": self.keep_checkpoints}
+        for name, value in positive.items():
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if self.batch_size > 4096:
+            raise ValueError(f"batch_size {self.batch_size} is absurd (max 4096)")
+        for name in ("uncond_prob", "tag_dropout", "threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1]")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError("ema_decay must be within [0, 1)")
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise ValueError("mixed_precision must be no, fp16 or bf16")
+        if self.prediction_type not in ("v_prediction", "epsilon"):
+            raise ValueError("prediction_type must be v_prediction or epsilon")
+        if self.pretrained is None:
+            spec_from(self.model)
+            if self.image_size is not None:
+                raise ValueError("image_size applies to paper mode (--pretrained); the model preset sets the size")
+        make_scheduler(self.sample_sampler, {})  # an unknown sampler name raises ValueError
+        return self
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["data"] = [asdict(d) for d in self.data]
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(unknown)}")
+        values = dict(values)
+        values["data"] = [parse_source(d) for d in values.get("data", [])]
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "TrainConfig":
+        try:
+            values = yaml.safe_load(Path(path).read_text()) or {}
+        except FileNotFoundError:
+            raise ValueError(f"config file {path} does not exist") from None
+        if not isinstance(values, dict):
+            raise ValueError(f"config file {path} must hold a mapping of options")
+        return cls.from_dict(values)
+
+
+def parse_source(value: str | dict) -> DataSource:
+    """A data source from ``{"catalog": ..., "domain": ..., "weight": ...}`` or ``SPEC[@DOMAIN][*WEIGHT]``."""
+    if isinstance(value, dict):
+        return DataSource(**value)
+    text, _, weight = str(value).partition("*")
+    spec, _, domain = text.partition("@")
+    return DataSource(catalog=spec, domain=domain or "sdss", weight=float(weight) if weight else 1.0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m galaxysd.train`` argument parser; flags override the config file."""
+    p = argparse.ArgumentParser(prog="python -m galaxysd.train", description=(
+        "Train a morphology-conditioned diffusion model and write a run directory."))
+    p.add_argument("--config", help="YAML file with TrainConfig options")
+    p.add_argument("--run-dir", help="output run directory (runs/<name>)")
+    p.add_argument("--data", action="append", metavar="SPEC[@DOMAIN][*WEIGHT]",
+                   help="training catalog, e.g. gz1:../shared/data/gz1-sdss@sdss (repeatable; replaces config data)")
+    p.add_argument("--cache-dir", help="where image caches are built (default .data/cache)")
+    p.add_argument("--model", choices=sorted(PRESETS), help="UNet preset")
+    p.add_argument("--pretrained", help="paper mode: local Stable Diffusion 1.5 directory")
+    p.add_argument("--train-text-encoder", action="store_true", default=None, help="paper mode: also tune CLIP")
+    p.add_argument("--lora-rank", type=int, help="paper mode: train LoRA adapters of this rank")
+    p.add_argument("--image-size", type=int, help="paper mode: train at this size in px (a multiple of 8, e.g. 424)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--time-budget-minutes", type=float, help="stop cleanly after this wall-clock time")
+    p.add_argument("--ema-decay", type=float)
+    p.add_argument("--min-snr-gamma", type=float, help="min-SNR loss weighting (0 disables)")
+    p.add_argument("--mixed-precision", choices=["no", "fp16", "bf16"])
+    p.add_argument("--seed", type=int)
+    p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--keep-checkpoints", type=int)
+    p.add_argument("--sample-every", type=int)
+    p.add_argument("--log-every", type=int)
+    p.add_argument("--save-fp16", action="store_true", default=None, help="save the final model in fp16")
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--resume", choices=["latest"], help="continue from the newest checkpoint in the run")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Merge the config file (if any) with command-line overrides."""
+    config = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
+    for f in fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if value is None or f.name == "data":
+            continue
+        setattr(config, f.name, value)
+    if args.data:
+        config.data = [parse_source(d) for d in args.data]
+    if config.min_snr_gamma == 0:
+        config.min_snr_gamma = None
+    return config.validate()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
