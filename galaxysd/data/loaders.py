@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from galaxysd.morphology import ANSWERS, FRACTION_COLUMNS, TREE, answer, fraction_column
-from galaxysd.data.catalog import (IMAGE_SUFFIXES, LoadReport, finish_catalog, find_images)
+from galaxysd.data.catalog import (DEFAULT_HOLDOUT, IMAGE_SUFFIXES, LoadReport, finish_catalog,
+                                   find_images, split_catalog)
 
 GZ2_TABLE_NAMES = ("gz2_hart16.csv.gz", "gz2_hart16.csv")
 GZ2_MAPPING_NAME = "gz2_filename_mapping.csv"
@@ -311,7 +312,10 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
     """Load a catalog from its text form ``KIND:PATH[?option=value&...]``.
 
     Examples: ``gz1:../shared/data/gz1-sdss``, ``gz2:data/gz2?images_only=true``,
-    ``folder:my_galaxies?verify_images=false``.
+    ``folder:my_galaxies?verify_images=false``. Every kind also takes ``split=train`` or
+    ``split=holdout`` (with ``holdout=0.15``, the held-out share): a fixed split by a hash
+    of the galaxy id, e.g. ``gz1:../shared/data/gz1-sdss?split=train`` to train on and
+    ``?split=holdout`` to score on.
     """
     kind, colon, rest = str(spec).partition(":")
     if not colon or not rest:
@@ -319,4 +323,12 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
                          f"(KIND one of {', '.join(LOADERS)}), e.g. gz1:../shared/data/gz1-sdss")
     path, _, query = rest.partition("?")
     options = {key: _option_value(value) for key, value in parse_qsl(query, keep_blank_values=True)}
-    return load_catalog(kind.strip().lower(), path, **options)
+    split, fraction = options.pop("split", None), options.pop("holdout", DEFAULT_HOLDOUT)
+    catalog = load_catalog(kind.strip().lower(), path, **options)
+    if split is None:
+        return catalog
+    try:
+        fraction = float(fraction)
+    except ValueError:
+        raise ValueError(f"holdout must be a number, got {fraction!r}") from None
+    return split_catalog(catalog, str(split), fraction)
