@@ -20,7 +20,10 @@ MAX_WEIGHT = 3.0
 BARE_EMPHASIS = 1.1  # weight of ``{tag}`` or ``(tag)`` without a number
 DEFAULT_THRESHOLD = 0.3
 
-DOMAIN_TAGS: tuple[str, ...] = ("sdss", "demo", "decals", "hsc")
+# Survey/domain tags: one per image look. "gz2cyan" is the SDSS GZ2 excerpt in ../shared/data,
+# whose cutouts are zoomed and colour-stretched to a cyan rendering, unlike the standard SDSS
+# look ("sdss") of the Galaxy Zoo 1 cutouts.
+DOMAIN_TAGS: tuple[str, ...] = ("sdss", "demo", "decals", "hsc", "gz2cyan")
 
 
 @dataclass(frozen=True)

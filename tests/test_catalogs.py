@@ -300,3 +300,28 @@ def test_info_command_reports_bad_input_in_one_line(capsys):
     assert main(["info", "folder:/no/such/folder"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+
+
+def test_holdout_split_is_fixed_by_id_and_disjoint():
+    import pandas as pd
+
+    from galaxysd.data.catalog import holdout_mask, split_catalog
+
+    ids = [str(i) for i in range(4000)]
+    held = holdout_mask(ids, 0.15)
+    assert 0.13 < held.mean() < 0.17
+    assert np.array_equal(holdout_mask(ids[::-1], 0.15), held[::-1])  # depends on the id only
+    frame = pd.DataFrame({"id": ids})
+    train_ids = set(split_catalog(frame, "train")["id"])
+    holdout_ids = set(split_catalog(frame, "holdout")["id"])
+    assert not train_ids & holdout_ids and len(train_ids | holdout_ids) == 4000
+    with pytest.raises(ValueError, match="split"):
+        split_catalog(frame, "test")
+
+
+def test_catalog_spec_split_option_holds_out_a_share_of_gz1(shared_data):
+    spec = f"gz1:{shared_data / 'gz1-sdss'}"
+    full, train = load_catalog_spec(spec), load_catalog_spec(spec + "?split=train")
+    holdout = load_catalog_spec(spec + "?split=holdout&holdout=0.15")
+    assert len(train) + len(holdout) == len(full)
+    assert 0.12 < len(holdout) / len(full) < 0.18 and not set(train["id"]) & set(holdout["id"])

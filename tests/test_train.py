@@ -147,3 +147,87 @@ def test_demo_domain_conditions_are_set(tmp_path, demo_dir):
     vectors = data.conditions[0]
     assert np.all(vectors[:, tags.index("demo")] == 1.0) and np.all(vectors[:, tags.index("sdss")] == 0.0)
     assert vectors.shape == (96, len(tags)) and vectors.max() <= 1.0
+
+
+def test_cosine_schedule_warms_up_then_decays_to_a_tenth():
+    from galaxysd.training.trainer import LR_FLOOR, lr_multiplier
+
+    curve = [lr_multiplier(s, 10, 110, "cosine") for s in range(110)]
+    assert curve[0] == pytest.approx(0.1) and curve[9] == pytest.approx(1.0)
+    assert curve[10] == pytest.approx(1.0) and curve[60] == pytest.approx(0.55)
+    assert all(a >= b for a, b in zip(curve[10:], curve[11:]))
+    assert lr_multiplier(110, 10, 110, "cosine") == pytest.approx(LR_FLOOR)
+    assert lr_multiplier(50, 10, 110, "constant") == 1.0
+    # with a time budget the schedule follows the larger of step and time progress
+    assert lr_multiplier(20, 10, 10_000, "cosine", time_fraction=1.0) == pytest.approx(LR_FLOOR)
+
+
+def test_killed_cosine_run_resumed_ends_with_identical_weights(tmp_path, demo_dir, monkeypatch):
+    from galaxysd.training.trainer import lr_multiplier
+
+    options = dict(lr_schedule="cosine", balanced_sampling=True)
+    reference = train(tiny_config(tmp_path / "a", demo_dir, **options), progress=False)
+    log = [json.loads(line) for line in (reference / "train_log.jsonl").read_text().splitlines()]
+    assert log[-1]["lr"] == pytest.approx(2e-3 * 0.1)  # the lr logged after the last step: the floor
+    assert log[1]["lr"] == pytest.approx(2e-3 * lr_multiplier(10, 5, 20, "cosine"))
+
+    real_update = train_module.ema_update
+    calls = {"n": 0}
+
+    def dying_update(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 15:
+            raise KeyboardInterrupt("killed")
+        return real_update(*args, **kwargs)
+
+    config = tiny_config(tmp_path / "b", demo_dir, **options)
+    monkeypatch.setattr(train_module, "ema_update", dying_update)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, progress=False)
+    monkeypatch.setattr(train_module, "ema_update", real_update)
+    resumed = train(config, resume="latest", progress=False)
+    a = load_file(checkpoint_dirs(reference)[-1] / "ema.safetensors")
+    b = load_file(checkpoint_dirs(resumed)[-1] / "ema.safetensors")
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_balanced_sampling_draws_rare_tags_more_often_and_is_deterministic():
+    from galaxysd.training.batches import TrainingSet, balanced_draw_weights
+
+    tags = ["sdss", "smooth", "bar"]
+    conditions = np.zeros((100, 3), np.float32)
+    conditions[:, 0] = 1.0
+    conditions[:90, 1] = 1.0  # 90 common galaxies
+    conditions[90:, 2] = 1.0  # 10 barred ones
+    weights = balanced_draw_weights(conditions, tags)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[95] / weights[0] == pytest.approx(np.sqrt(0.9 / 0.1))
+    images = np.arange(100, dtype=np.uint8)[:, None, None, None].repeat(2, 1).repeat(2, 2).repeat(3, 3)
+    plain = TrainingSet([images], [conditions], np.ones(1), ["x"])
+    balanced = TrainingSet([images], [conditions], np.ones(1), ["x"], [weights])
+
+    def bar_share(data, steps=range(50)):
+        return np.mean([sample_batch(data, 64, step_generator(0, s))[1][:, 2].mean().item() for s in steps])
+
+    assert bar_share(plain) < 0.15 and bar_share(balanced) > 0.2  # 0.10 -> 0.25 expected
+    first = sample_batch(balanced, 16, step_generator(4, 7))
+    again = sample_batch(balanced, 16, step_generator(4, 7))
+    other = sample_batch(balanced, 16, step_generator(4, 8))
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    assert not torch.equal(first[0], other[0])
+
+
+@pytest.mark.parametrize("preset,size,channels", [("cpu-default", 16, 48), ("cpu-unshuffle2", 32, 12),
+                                                   ("cpu-wide", 16, 48)])
+def test_presets_build_a_unet_with_the_right_shape(preset, size, channels):
+    from galaxysd.model.saving import build_tag_pipeline
+    from galaxysd.model.unet_presets import PRESETS
+
+    spec = PRESETS[preset]
+    assert (spec.latent_size, spec.latent_channels) == (size, channels)
+    pipe = build_tag_pipeline(spec)
+    cond = pipe.tag_encoder.encode([{"sdss": 1.0, "bar": 1.0}] * 2)
+    with torch.no_grad():
+        out = pipe.unet(torch.randn(2, channels, size, size), torch.tensor([10, 500]),
+                        encoder_hidden_states=cond.context, class_labels=cond.class_vector).sample
+    assert out.shape == (2, channels, size, size)

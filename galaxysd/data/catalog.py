@@ -18,6 +18,7 @@ Loaders drop unusable rows and say so: the :class:`LoadReport` is kept in
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,8 @@ IDENTITY_COLUMNS: tuple[str, ...] = ("id", "image_path", "ra", "dec", "source", 
 CATALOG_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + FRACTION_COLUMNS
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png")
 REPORT_KEY = "load_report"
+SPLITS: tuple[str, ...] = ("train", "holdout")
+DEFAULT_HOLDOUT = 0.15
 MAX_EXAMPLES = 5
 _JPEG_END = b"\xff\xd9"
 _JPEG_TAIL_BYTES = 1024  # the end-of-image marker must lie within this many final bytes
@@ -219,3 +222,25 @@ def finish_catalog(df: pd.DataFrame, report: LoadReport, *, require_image: bool 
 def load_report(df: pd.DataFrame) -> LoadReport | None:
     """The :class:`LoadReport` a loader attached to ``df`` (``None`` if there is none)."""
     return df.attrs.get(REPORT_KEY)
+
+
+def holdout_mask(ids: Iterable[str], fraction: float = DEFAULT_HOLDOUT) -> np.ndarray:
+    """True for the ids in the held-out share ``fraction``, fixed by a SHA-1 hash of each id.
+
+    The split depends on nothing but the id, so it is the same on every machine, in every
+    run and for every subset of a catalog.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"holdout fraction must be within (0, 1), got {fraction}")
+    unit = [int.from_bytes(hashlib.sha1(str(i).encode()).digest()[:8], "big") / 2.0 ** 64 for i in ids]
+    return np.asarray(unit, dtype=np.float64) < fraction
+
+
+def split_catalog(df: pd.DataFrame, split: str, fraction: float = DEFAULT_HOLDOUT) -> pd.DataFrame:
+    """The ``train`` or ``holdout`` rows of a catalog (see :func:`holdout_mask`), index reset."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    held = holdout_mask(df["id"], fraction)
+    out = df[held if split == "holdout" else ~held].reset_index(drop=True)
+    out.attrs = dict(df.attrs)
+    return out

@@ -15,7 +15,14 @@ from urllib.parse import parse_qsl
 import numpy as np
 import pandas as pd
 
-from galaxysd.data.catalog import IMAGE_SUFFIXES, LoadReport, find_images, finish_catalog
+from galaxysd.data.catalog import (
+    DEFAULT_HOLDOUT,
+    IMAGE_SUFFIXES,
+    LoadReport,
+    find_images,
+    finish_catalog,
+    split_catalog,
+)
 from galaxysd.morphology import ANSWERS, FRACTION_COLUMNS, TREE, answer, fraction_column
 
 GZ2_TABLE_NAMES = ("gz2_hart16.csv.gz", "gz2_hart16.csv")
@@ -311,7 +318,10 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
     """Load a catalog from its text form ``KIND:PATH[?option=value&...]``.
 
     Examples: ``gz1:../shared/data/gz1-sdss``, ``gz2:data/gz2?images_only=true``,
-    ``folder:my_galaxies?verify_images=false``.
+    ``folder:my_galaxies?verify_images=false``. Every kind also takes ``split=train`` or
+    ``split=holdout`` (with ``holdout=0.15``, the held-out share): a fixed split by a hash
+    of the galaxy id, e.g. ``gz1:../shared/data/gz1-sdss?split=train`` to train on and
+    ``?split=holdout`` to score on.
     """
     kind, colon, rest = str(spec).partition(":")
     if not colon or not rest:
@@ -319,4 +329,12 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
                          f"(KIND one of {', '.join(LOADERS)}), e.g. gz1:../shared/data/gz1-sdss")
     path, _, query = rest.partition("?")
     options = {key: _option_value(value) for key, value in parse_qsl(query, keep_blank_values=True)}
-    return load_catalog(kind.strip().lower(), path, **options)
+    split, fraction = options.pop("split", None), options.pop("holdout", DEFAULT_HOLDOUT)
+    catalog = load_catalog(kind.strip().lower(), path, **options)
+    if split is None:
+        return catalog
+    try:
+        fraction = float(fraction)
+    except ValueError:
+        raise ValueError(f"holdout must be a number, got {fraction!r}") from None
+    return split_catalog(catalog, str(split), fraction)

@@ -38,6 +38,10 @@ class UNetSpec:
 
 PRESETS = {
     "cpu-default": UNetSpec(),
+    # design-study candidates (benchmarks/DESIGN_STUDY.md): 32x32x12 tokens with a wider UNet,
+    # and a bigger UNet on the default's 16x16x48 tokens
+    "cpu-unshuffle2": UNetSpec(unshuffle=2, channels=(64, 128, 192), attention_levels=(2,)),
+    "cpu-wide": UNetSpec(channels=(96, 192, 256), attention_levels=(1, 2), layers_per_block=2),
     "gpu-large": UNetSpec(channels=(128, 256, 384), attention_levels=(1, 2), layers_per_block=2,
                           head_dim=32, norm_groups=32, unshuffle=2),
     "tiny": UNetSpec(image_size=16, unshuffle=2, channels=(16, 32), attention_levels=(1,),

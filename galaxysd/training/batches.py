@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from galaxysd import morphology
 from galaxysd.data.cache import build_cache, cache_folder
 from galaxysd.data.conditions import condition_matrix
 from galaxysd.data.loaders import load_catalog_spec
@@ -38,6 +39,7 @@ class TrainingSet:
     conditions: list[np.ndarray]  # per source: (N_s, n_tags) float32
     shares: np.ndarray  # per source sampling probability
     names: list[str]
+    draw_weights: list[np.ndarray] | None = None  # per source: galaxy draw probabilities (None: uniform)
 
     def __len__(self) -> int:
         return sum(len(x) for x in self.images)
@@ -48,11 +50,29 @@ class TrainingSet:
                 for n, x, s in zip(self.names, self.images, self.shares)]
 
 
+def balanced_draw_weights(conditions: np.ndarray, tags: Sequence[str]) -> np.ndarray:
+    """Draw probabilities that favour galaxies with rare answers, summing to 1.
+
+    A galaxy's weight is the mean of ``1 / sqrt(frequency)`` over its positive answer tags
+    (frequency: share of the source's galaxies with that tag); survey tags do not count, and
+    a galaxy without any answer tag weighs 1, as if its answers were universal.
+    """
+    answer_columns = [i for i, tag in enumerate(tags) if tag not in morphology.DOMAIN_TAGS]
+    positive = conditions[:, answer_columns] > 0
+    frequency = positive.mean(axis=0)
+    inverse = np.where(frequency > 0, 1.0 / np.sqrt(np.maximum(frequency, 1e-12)), 0.0)
+    counts = positive.sum(axis=1)
+    weights = np.where(counts > 0, (positive * inverse).sum(axis=1) / np.maximum(counts, 1), 1.0)
+    return weights / weights.sum()
 
 
 def load_training_set(sources: Sequence[DataSource], cache_root: Path, size: int,
-                      tags: Sequence[str], threshold: float, workers: int = 2) -> TrainingSet:
-    """Load each catalog, build (or reuse) its image cache, and compute condition vectors."""
+                      tags: Sequence[str], threshold: float, workers: int = 2,
+                      balanced: bool = False) -> TrainingSet:
+    """Load each catalog, build (or reuse) its image cache, and compute condition vectors.
+
+    ``balanced`` adds :func:`balanced_draw_weights` per source (rare answers drawn more often).
+    """
 
     images, conditions, shares, names = [], [], [], []
     for source in sources:
@@ -70,7 +90,8 @@ def load_training_set(sources: Sequence[DataSource], cache_root: Path, size: int
     share = np.asarray(shares, dtype=np.float64)
     if not np.all(np.isfinite(share)) or share.sum() <= 0 or np.any(share < 0):
         raise ValueError("data source weights must be non-negative numbers with a positive sum")
-    return TrainingSet(images, conditions, share / share.sum(), names)
+    draws = [balanced_draw_weights(c, tags) for c in conditions] if balanced else None
+    return TrainingSet(images, conditions, share / share.sum(), names, draws)
 
 
 def step_generator(seed: int, step: int, process: int = 0) -> torch.Generator:
@@ -101,14 +122,21 @@ def drop_conditions(conditions: torch.Tensor, generator: torch.Generator, uncond
 
 
 def sample_batch(data: TrainingSet, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw a batch: source by share, then galaxy uniformly; pixels in [-1, 1], conditions."""
+    """Draw a batch: source by share, then galaxy (uniformly or by ``data.draw_weights``).
+
+    Returns pixels in [-1, 1] and conditions; all randomness comes from ``generator``.
+    """
     source = torch.multinomial(torch.from_numpy(data.shares), batch_size, replacement=True,
                                generator=generator).numpy()
     pixels = np.empty((batch_size,) + data.images[0].shape[1:], dtype=np.uint8)
     conditions = np.empty((batch_size, data.conditions[0].shape[1]), dtype=np.float32)
     for s in np.unique(source):
         rows = np.flatnonzero(source == s)
-        picks = torch.randint(0, len(data.images[s]), (len(rows),), generator=generator).numpy()
+        if data.draw_weights is None:
+            picks = torch.randint(0, len(data.images[s]), (len(rows),), generator=generator).numpy()
+        else:
+            picks = torch.multinomial(torch.from_numpy(data.draw_weights[s]), len(rows), replacement=True,
+                                      generator=generator).numpy()
         pixels[rows] = data.images[s][picks]
         conditions[rows] = data.conditions[s][picks]
     tensor = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1.0

@@ -13,6 +13,8 @@ from galaxysd.model.samplers import DEFAULT_SAMPLER, make_scheduler
 from galaxysd.model.unet_presets import PRESETS, spec_from
 from galaxysd.training.batches import DataSource
 
+LR_SCHEDULES = ("constant", "cosine")
+
 
 @dataclass
 class TrainConfig:
@@ -30,6 +32,8 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 5e-4
     warmup_steps: int = 200
+    lr_schedule: str = "constant"  # constant | cosine (to 10% after warm-up, over max_steps or the time budget)
+    balanced_sampling: bool = False  # within each source, draw galaxies with rare answers more often
     max_steps: int = 10_000
     time_budget_minutes: float | None = None
     ema_decay: float = 0.999
@@ -75,6 +79,8 @@ class TrainConfig:
             raise ValueError("ema_decay must be within [0, 1)")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             raise ValueError("mixed_precision must be no, fp16 or bf16")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.prediction_type not in ("v_prediction", "epsilon"):
             raise ValueError("prediction_type must be v_prediction or epsilon")
         if self.pretrained is None:
@@ -135,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=int, help="paper mode: train at this size in px (a multiple of 8, e.g. 424)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float)
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES,
+                   help="constant, or cosine decay to 10%% after warm-up over --max-steps or the time budget")
+    p.add_argument("--balanced-sampling", action="store_true", default=None,
+                   help="within each source, draw galaxies with rare answers (bar, merger, ...) more often")
     p.add_argument("--max-steps", type=int)
     p.add_argument("--time-budget-minutes", type=float, help="stop cleanly after this wall-clock time")
     p.add_argument("--ema-decay", type=float)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +59,44 @@ def pipeline_to_save(pipe: GalaxyPipeline) -> GalaxyPipeline:
     if pipe.paper_mode:
         return pipeline_for_saving(pipe)
     return pipe
+
+
+LR_FLOOR = 0.1  # the cosine schedule ends at this fraction of the learning rate
+
+
+def lr_multiplier(step: int, warmup_steps: int, max_steps: int, schedule: str = "constant",
+                  time_fraction: float = 0.0) -> float:
+    """The learning-rate factor of optimizer step ``step`` (0-based).
+
+    Linear warm-up over ``warmup_steps``, then 1 (``constant``) or a cosine from 1 to
+    :data:`LR_FLOOR` (``cosine``) over the larger of the step progress towards ``max_steps``
+    and ``time_fraction`` (the share of the time budget used). Without a time budget it is a
+    pure function of the step, so a resumed run follows the same curve.
+    """
+    warm = min(1.0, (step + 1) / max(1, warmup_steps))
+    if schedule == "constant" or step < warmup_steps:
+        return warm
+    progress = max((step - warmup_steps) / max(1, max_steps - warmup_steps), time_fraction)
+    progress = min(1.0, max(0.0, progress))
+    return LR_FLOOR + (1.0 - LR_FLOOR) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class BudgetClock:
+    """The share of the time budget used, continued across resumes.
+
+    A resumed run starts from the share its checkpoint recorded and spreads the rest over
+    its own budget; without a budget the share stays 0 (the schedule follows steps only).
+    """
+
+    def __init__(self, budget_minutes: float | None, start_fraction: float = 0.0):
+        self.budget_s = budget_minutes * 60 if budget_minutes else None
+        self.start = float(start_fraction)
+        self.t0 = time.time()
+
+    def fraction(self) -> float:
+        if self.budget_s is None:
+            return 0.0
+        return min(1.0, self.start + (1.0 - self.start) * (time.time() - self.t0) / self.budget_s)
 
 
 def loss_weights(scheduler, timesteps: torch.Tensor, gamma: float | None, prediction_type: str) -> torch.Tensor:
@@ -175,13 +214,16 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
     pipe = build_pipeline(config)
     tags = list(morphology.ALL_TAGS if pipe.paper_mode else pipe.tag_encoder.tags)
     size = pipe.config.image_size
-    data = load_training_set(config.data, Path(config.cache_dir), size, tags, config.threshold, config.workers)
+    data = load_training_set(config.data, Path(config.cache_dir), size, tags, config.threshold, config.workers,
+                             balanced=config.balanced_sampling)
     modules = trainable_modules(pipe, config)
     pipe.to(accelerator.device)
     pipe.unet.to(memory_format=torch.channels_last)
     params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.01)
-    lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / max(1, config.warmup_steps)))
+    clock = BudgetClock(config.time_budget_minutes)
+    lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_multiplier(
+        s, config.warmup_steps, config.max_steps, config.lr_schedule, clock.fraction()))
     ema = {f"{n}.{k}": p.detach().float().clone() for n, m in modules.items() for k, p in m.named_parameters()
            if p.requires_grad}
 
@@ -192,6 +234,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
             ema, state = ckpt.load_checkpoint(found[-1], modules, optimizer, lr_schedule)
             ema = {k: v.to(accelerator.device) for k, v in ema.items()}
             start = state["step"]
+            clock = BudgetClock(config.time_budget_minutes, state.get("budget_fraction", 0.0))
             log.info("resumed from %s (step %d)", found[-1], start)
     prepared = accelerator.prepare(*modules.values(), optimizer)
     optimizer = prepared[-1]
@@ -241,7 +284,8 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
                     write_sample_grid(pipe, config, run_dir / "samples" / f"step_{step:07d}.png")
             if step % config.checkpoint_every == 0 or step == config.max_steps or out_of_time:
                 ckpt.save_checkpoint(run_dir, step, {n: accelerator.unwrap_model(m) for n, m in modules.items()},
-                                     ema, optimizer, lr_schedule, {"seed": config.seed}, config.keep_checkpoints)
+                                     ema, optimizer, lr_schedule, {"seed": config.seed, "budget_fraction": clock.fraction()},
+                                     config.keep_checkpoints)
         if out_of_time:
             log.info("time budget of %.1f min reached at step %d", config.time_budget_minutes, step)
             break

@@ -1,0 +1,296 @@
+"""Score design-study candidates on held-out real GZ1 galaxies of the standard SDSS look.
+
+    python benchmarks/design_study.py runs/study-a runs/study-b runs/study-c --threads 1
+
+Per run (its ``model/`` and ``train_log.jsonl``):
+
+1. training: parameters, steps, images seen, mean training images/s;
+2. per prompt (:data:`PROMPTS`, 32 images, fixed seeds): Fréchet distance in the shipped
+   judge's feature space to held-out GZ1 galaxies of the prompt's morphology (the GZ1-known
+   tags among its required ones), the real floor (a real subset as large as the generated
+   set against the disjoint rest, :func:`galaxysd.evaluation.metrics.split_frechet`), diversity
+   relative to real, and judge consistency on trusted tags only (held-out AUC >= 0.8);
+3. tag response (:data:`RESPONSE_TAGS`): the tag's slider at 0 and at 1.5 on a base prompt
+   (survey tag plus the tag's parent answers) at 16 paired seeds: mean change of the judge's
+   probability of the tag with a 95% bootstrap interval, the mean absolute pixel change over
+   the mean seed-to-seed pixel difference, and for shape tags the change of ellipticity.
+
+Writes ``benchmarks/design_study.csv`` and one sheet per run,
+``benchmarks/design_study_<name>.png``: for each prompt a row of 8 generated galaxies above a
+row of 8 real held-out galaxies of that morphology.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from galaxysd import morphology  # noqa: E402
+from galaxysd.evaluation.judge import Judge  # noqa: E402
+from galaxysd.evaluation.metrics import consistency, score_prompt  # noqa: E402
+from galaxysd.evaluation.prompts import PromptSpec, cumulative_table, matching_rows  # noqa: E402
+from galaxysd.grids import grid_image  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+HOLDOUT_SPEC = "gz1:../shared/data/gz1-sdss?split=holdout"
+JUDGE_DIR = REPO / "assets" / "default-run" / "eval" / "judge"
+TRUSTED_AUC = 0.8
+MIN_REAL = 20
+SHEET_COLUMNS = 8
+PROMPTS: tuple[PromptSpec, ...] = tuple(PromptSpec(k, label, text) for k, label, text in (
+    ("smooth", "smooth", "sdss, smooth"),
+    ("spiral", "spiral", "sdss, spiral galaxy"),
+    ("edge-on", "edge-on", "sdss, edge-on galaxy"),
+    ("round", "smooth round", "sdss, smooth, completely round galaxy"),
+    ("in-between", "smooth in-between", "sdss, smooth, in-between round galaxy"),
+    ("cigar", "smooth cigar", "sdss, smooth, cigar-shaped galaxy"),
+    ("bar", "barred spiral", "sdss, features or disk-shaped, spiral galaxy, bar-shaped structure in the galaxy center"),
+    ("dust", "smooth + dust lane", "sdss, smooth, {dust lane:1.3}"),
+))
+RESPONSE_TAGS = ("bar-shaped structure in the galaxy center", "cigar-shaped galaxy", "edge-on galaxy",
+                 "spiral galaxy", "merger", "dust lane")
+SHAPE_TAGS = ("cigar-shaped galaxy", "edge-on galaxy")  # ellipticity should rise
+RESPONSE_WEIGHT = 1.5
+RESPONSE_SEEDS = 16
+BOOTSTRAP = 2000
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", type=Path, help="run directories with model/ and train_log.jsonl")
+    p.add_argument("--names", nargs="*", help="names for the runs (default: folder names)")
+    p.add_argument("--judge", type=Path, default=JUDGE_DIR)
+    p.add_argument("--holdout", default=HOLDOUT_SPEC, help="catalog spec of the held-out real galaxies")
+    p.add_argument("--cache-dir", type=Path, default=REPO / ".data" / "cache")
+    p.add_argument("--n", type=int, default=32, help="images per prompt")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--guidance", type=float, default=3.0)
+    p.add_argument("--sampler", default="dpmpp_sde")
+    p.add_argument("--seed", type=int, default=1000)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", type=Path, default=HERE, help="folder for design_study.csv and the sheets")
+    return p.parse_args(argv)
+
+
+# ------------------------------------------------------------------ real reference
+class HeldOut:
+    """Held-out real galaxies: images, catalog, judge features and probabilities (computed once)."""
+
+    def __init__(self, spec: str, cache_dir: Path, judge: Judge):
+        from galaxysd.data.cache import build_cache, cache_folder
+        from galaxysd.data.loaders import load_catalog_spec
+
+        catalog = load_catalog_spec(spec)
+        cache = build_cache(catalog, cache_folder(cache_dir, spec, 64), size=64, workers=1, progress=False)
+        self.catalog = cache.catalog.reset_index(drop=True)
+        self.images = cache.batch(np.arange(len(cache)))
+        self.features = judge.features(self.images)
+        self.probabilities = judge.predict_tags(self.images)
+        positives = (cumulative_table(self.catalog) >= 0.5).sum()
+        self.known_tags = {t for t in morphology.ANSWER_TAGS if positives[t] >= MIN_REAL}
+        self.judge_trained = int(self.catalog["id"].astype(str).isin(set(judge.train_ids)).sum())
+
+    def reference_tags(self, spec: PromptSpec) -> tuple[str, ...]:
+        """The prompt's required tags with >= :data:`MIN_REAL` held-out positives (GZ1: smooth, spiral, edge-on)."""
+        return tuple(t for t in spec.required_tags if t in self.known_tags)
+
+    def rows(self, spec: PromptSpec) -> np.ndarray:
+        """Held-out rows of the prompt's morphology."""
+        return matching_rows(self.catalog, self.reference_tags(spec))
+
+
+def trusted_tags(judge: Judge) -> set[str]:
+    """Judge outputs whose held-out ROC AUC reaches :data:`TRUSTED_AUC`."""
+    per_tag = judge.report.get("per_tag", {})
+    return {t for t in judge.tags if per_tag.get(t, {}).get("auc", 0.0) >= TRUSTED_AUC}
+
+
+# ------------------------------------------------------------------ one run
+def training_summary(run: Path, pipe) -> dict:
+    """Parameters, steps, images seen and mean images/s of a run (from its log and config)."""
+    import yaml
+
+    log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines() if line.strip()]
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    rates = [r["images_per_s"] for r in log[1:]] or [r["images_per_s"] for r in log]
+    params = sum(p.numel() for m in (pipe.unet, pipe.tag_encoder) for p in m.parameters())
+    steps = int(config.get("steps") or log[-1]["step"])
+    return {"model": config["model"] if isinstance(config["model"], str) else "custom",
+            "params_m": round(params / 1e6, 2), "steps": steps,
+            "images_seen": steps * int(config["batch_size"]),
+            "images_per_s": round(float(np.mean(rates)), 1),
+            "train_wall_min": round(float(config.get("wall_s", log[-1]["elapsed_s"])) / 60, 1),
+            "final_loss_mean_last_100": round(float(np.mean([r["loss"] for r in log[-5:]])), 4)}
+
+
+def generate(pipe, text_or_weights, n: int, seed: int, args) -> np.ndarray:
+    """``n`` images of one prompt at seeds ``seed..seed+n-1``."""
+    return pipe(text_or_weights, num_images=n, seed=seed, steps=args.steps,
+                guidance_scale=args.guidance, sampler=args.sampler).arrays
+
+
+def score_prompts(pipe, judge: Judge, held: HeldOut, trusted: set[str], args) -> tuple[list[dict], list]:
+    """Per-prompt metrics and the sheet rows (generated above real)."""
+    rows, sheet = [], []
+    for i, spec in enumerate(PROMPTS):
+        images = generate(pipe, spec.text, args.n, args.seed + 100 * i, args)
+        real_rows = held.rows(spec)
+        judged = [t for t in judge.judged(spec.required_tags) if t in trusted]
+        judged_real = [t for t in judged if t in held.reference_tags(spec)]
+        gen_probs = judge.predict_tags(images)
+        scores = score_prompt(judge.features(images), judge.presence(gen_probs, judged),
+                              held.features[real_rows], judge.presence(held.probabilities.iloc[real_rows], judged),
+                              seed=args.seed)
+        real_consistency = consistency(judge.presence(held.probabilities.iloc[real_rows], judged_real))
+        rows.append({"kind": "prompt", "key": spec.key, "prompt": spec.text,
+                     "reference": ", ".join(held.reference_tags(spec)), "n_real": len(real_rows),
+                     "frechet": scores["frechet"], "frechet_floor": scores["frechet_floor"],
+                     "frechet_over_floor": scores["frechet"] / scores["frechet_floor"],
+                     "diversity": scores["diversity"], "judged_tags": "; ".join(judged),
+                     "consistency": scores["consistency"],
+                     "consistency_real_on_reference_tags": real_consistency})
+        pick = np.random.default_rng(args.seed + i).choice(real_rows, SHEET_COLUMNS, replace=False)
+        sheet += [images[:SHEET_COLUMNS], held.images[np.sort(pick)]]
+    return rows, sheet
+
+
+def base_prompt(tag: str) -> dict[str, float]:
+    """``sdss`` plus the parent answers of ``tag`` along the decision tree."""
+    weights, parent = {"sdss": 1.0}, morphology.answer(tag).parent
+    while parent:
+        weights[parent] = 1.0
+        parent = morphology.answer(parent).parent
+    return weights
+
+
+def bootstrap_ci(values: np.ndarray, seed: int) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the mean."""
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (BOOTSTRAP, len(values)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def tag_responses(pipe, judge: Judge, trusted: set[str], args) -> list[dict]:
+    """Slider 0 vs :data:`RESPONSE_WEIGHT` for each of :data:`RESPONSE_TAGS`, paired seeds."""
+    from galaxysd.evaluation.physical import measure_images
+
+    rows, unchanged = [], {}  # base prompt -> its images (bar and spiral share one, merger and dust lane too)
+    for i, tag in enumerate(RESPONSE_TAGS):
+        base = base_prompt(tag)
+        key = morphology.format_prompt(base)
+        if key not in unchanged:
+            unchanged[key] = generate(pipe, base, RESPONSE_SEEDS, args.seed + 5000, args).astype(np.float64)
+        off = unchanged[key]
+        on = generate(pipe, {**base, tag: RESPONSE_WEIGHT}, RESPONSE_SEEDS, args.seed + 5000, args).astype(np.float64)
+        pixel_change = np.abs(on - off).mean()
+        pairs = [np.abs(off[a] - off[b]).mean() for a in range(len(off)) for b in range(a + 1, len(off))]
+        row = {"kind": "tag", "key": tag, "prompt": f"{morphology.format_prompt(base)}, {{{tag}:0 -> {RESPONSE_WEIGHT}}}",
+               "pixel_change_over_seed_diff": pixel_change / float(np.mean(pairs)),
+               "judge_trusted": tag in trusted}
+        if tag in judge.tags:
+            delta = (judge.predict_tags(on.astype(np.uint8))[tag] - judge.predict_tags(off.astype(np.uint8))[tag]).to_numpy()
+            low, high = bootstrap_ci(delta, args.seed + i)
+            row.update(judge_delta=float(delta.mean()), judge_delta_low=low, judge_delta_high=high)
+        if tag in SHAPE_TAGS:
+            before = measure_images(off.astype(np.uint8), progress=False)["ellipticity"].to_numpy()
+            after = measure_images(on.astype(np.uint8), progress=False)["ellipticity"].to_numpy()
+            good = np.isfinite(before) & np.isfinite(after)
+            row.update(ellipticity_off=float(np.nanmean(before)), ellipticity_on=float(np.nanmean(after)),
+                       ellipticity_delta=float((after - before)[good].mean()) if good.any() else float("nan"))
+        rows.append(row)
+    return rows
+
+
+def score_run(run: Path, name: str, judge: Judge, held: HeldOut, trusted: set[str], args) -> list[dict]:
+    """All rows of one run, and its sheet written to ``args.out``."""
+    from galaxysd.model.fast import SpeedSettings, load_fast_pipeline
+
+    start = time.time()
+    pipe = load_fast_pipeline(run / "model", SpeedSettings(threads=args.threads), device="cpu")
+    summary = training_summary(run, pipe)
+    prompt_rows, sheet = score_prompts(pipe, judge, held, trusted, args)
+    tag_rows = tag_responses(pipe, judge, trusted, args)
+    labels = [f"{name} {part}" for spec in PROMPTS
+              for part in (f"generated {spec.label}: {spec.text}",
+                           f"real held-out GZ1: {', '.join(held.reference_tags(spec))}")]
+    grid_image(np.stack(sheet), labels).quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
+        args.out / f"design_study_{name}.png", optimize=True)  # a palette PNG: about half the size
+    measured = [r for r in prompt_rows if np.isfinite(r["frechet_over_floor"])]
+    trusted_deltas = [r["judge_delta"] for r in tag_rows if r.get("judge_trusted") and "judge_delta" in r]
+    summary.update(kind="summary", key="all",
+                   mean_frechet=float(np.mean([r["frechet"] for r in measured])),
+                   mean_frechet_over_floor=float(np.mean([r["frechet_over_floor"] for r in measured])),
+                   mean_diversity=float(np.mean([r["diversity"] for r in measured])),
+                   mean_consistency=float(np.nanmean([r["consistency"] for r in prompt_rows])),
+                   mean_judge_delta_trusted=float(np.mean(trusted_deltas)) if trusted_deltas else float("nan"),
+                   mean_pixel_change_over_seed_diff=float(np.mean([r["pixel_change_over_seed_diff"] for r in tag_rows])),
+                   score_s=round(time.time() - start, 1))
+    return [{"run": name, **r} for r in [summary, *prompt_rows, *tag_rows]]
+
+
+def markdown(frame: pd.DataFrame, index: bool = True) -> str:
+    """A Markdown table of ``frame`` (numbers to 3 significant digits)."""
+    frame = frame.reset_index() if index else frame
+    cell = lambda v: f"{v:.3g}" if isinstance(v, (float, np.floating)) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def print_tables(table: pd.DataFrame) -> None:
+    """Markdown tables: summary per run, per-prompt Fréchet/floor, tag response."""
+    summary = table[table.kind == "summary"].dropna(axis=1, how="all").drop(columns=["kind", "key"])
+    print(markdown(summary.set_index("run").T))
+    prompts = table[table.kind == "prompt"]
+    for column in ("frechet", "frechet_over_floor", "diversity", "consistency"):
+        print(f"\n{column}\n" + markdown(prompts.pivot(index="key", columns="run", values=column)
+                                            .reindex([p.key for p in PROMPTS])))
+    tags = table[table.kind == "tag"]
+    for column in ("judge_delta", "pixel_change_over_seed_diff"):
+        print(f"\n{column}\n" + markdown(tags.pivot(index="key", columns="run", values=column)
+                                            .reindex(list(RESPONSE_TAGS))))
+
+
+def main(argv=None) -> int:
+    """Score every run, print the tables, write the CSV and sheets."""
+    args = parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    import torch
+
+    torch.set_num_threads(args.threads)
+    names = args.names or [run.name for run in args.runs]
+    if len(names) != len(args.runs):
+        raise SystemExit("give one name per run")
+    judge = Judge.load(args.judge, device="cpu")
+    trusted = trusted_tags(judge)
+    held = HeldOut(args.holdout, args.cache_dir, judge)
+    print(f"held-out real galaxies: {len(held.catalog)} ({held.judge_trained} were in the judge's training split); "
+          f"trusted judge tags: {len(trusted)} of {len(judge.tags)}")
+    for spec in PROMPTS:
+        n_real = len(held.rows(spec))
+        print(f"  {spec.key:10s} reference {held.reference_tags(spec)}: {n_real} real"
+              + ("" if n_real >= MIN_REAL else f"  (< {MIN_REAL}: Fréchet distance not meaningful)"))
+    rows = []
+    for run, name in zip(args.runs, names):
+        rows += score_run(run, name, judge, held, trusted, args)
+        print(f"scored {name} in {rows[-len(PROMPTS) - len(RESPONSE_TAGS) - 1]['score_s']} s", flush=True)
+    table = pd.DataFrame(rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "design_study.csv", index=False, float_format="%.4g")
+    print_tables(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
