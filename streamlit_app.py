@@ -1,4 +1,5 @@
 """GalaxySD app: ``streamlit run streamlit_app.py``. Routes to one file per page in pages/."""
+
 import streamlit as st
 
 st.set_page_config(page_title="GalaxySD", page_icon=":milky_way:", layout="wide")

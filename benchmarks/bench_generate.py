@@ -17,6 +17,7 @@ unconditional passes run separately, no optimisation (PyTorch eager, contiguous 
 autograd off by ``no_grad`` only, default threads). Latencies are the best of a few runs
 (the CPU may be shared); compare ratios within one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,7 +74,7 @@ def matmul_gflops(device: str, size: int = 2048, repeats: int = 3) -> float:
             (a @ b).sum().item()
             best = min(best, time.perf_counter() - start)
     torch.set_num_threads(before)
-    return 2 * size ** 3 / best / 1e9
+    return 2 * size**3 / best / 1e9
 
 
 def unet_flops(pipe) -> int:
@@ -81,8 +82,7 @@ def unet_flops(pipe) -> int:
     latents = torch.zeros((1, *pipe.latent_shape()), device=pipe.unet.device, dtype=pipe.unet.dtype)
     cond = pipe.encode([{}])
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        pipe.unet(latents, torch.tensor(500), encoder_hidden_states=cond.context,
-                  class_labels=cond.class_vector)
+        pipe.unet(latents, torch.tensor(500), encoder_hidden_states=cond.context, class_labels=cond.class_vector)
     return counter.get_total_flops()
 
 
@@ -128,36 +128,51 @@ def ablation(torch_pipe, onnx_pipes: dict, threads: int, onnx_threads: int, repe
         rows.append((label, *timed(torch_pipe, 4, repeats, batched_guidance=batched, **settings)))
     for count, pipe in onnx_pipes.items():
         label = f"+ ONNX Runtime UNet, {count} thread{'s' if count > 1 else ''} (sleeping when idle)"
-        rows.append((label if count == onnx_threads else f"  (ONNX Runtime, {count} thread(s) instead)",
-                     *timed(pipe, 4, repeats, **settings)))
+        rows.append(
+            (
+                label if count == onnx_threads else f"  (ONNX Runtime, {count} thread(s) instead)",
+                *timed(pipe, 4, repeats, **settings),
+            )
+        )
     baseline = rows[0]
-    lines = ["| change (cumulative) | s / 4 images | ms / step | speed-up | max px diff vs baseline |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [
+        "| change (cumulative) | s / 4 images | ms / step | speed-up | max px diff vs baseline |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for label, seconds, output in rows:
-        lines.append(f"| {label} | {seconds:.2f} | {1000 * seconds / ABLATION_STEPS:.0f} | "
-                     f"{baseline[1] / seconds:.2f}x | {max_diff(output, baseline[2])} |")
+        lines.append(
+            f"| {label} | {seconds:.2f} | {1000 * seconds / ABLATION_STEPS:.0f} | "
+            f"{baseline[1] / seconds:.2f}x | {max_diff(output, baseline[2])} |"
+        )
     return lines
 
 
 def speed_table(baseline_pipe, optimised_pipe, flops: int, peak: float, repeats: int) -> tuple[list[str], dict]:
     """Images/s and latency at 1, 4 and 16 images, optimised vs baseline."""
-    lines = ["| images | baseline s | baseline img/s | optimised s | optimised img/s | speed-up | "
-             "optimised GFLOP/s | of matmul rate |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| images | baseline s | baseline img/s | optimised s | optimised img/s | speed-up | "
+        "optimised GFLOP/s | of matmul rate |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     results = {}
     for n in SIZES:
         base_s, _ = timed(baseline_pipe, n, 1, batched_guidance=False, **PAPER)
         fast_s, _ = timed(optimised_pipe, n, repeats, **OPTIMISED)
         rate = 2 * n * OPTIMISED["steps"] * flops / fast_s / 1e9
         results[n] = (base_s, fast_s)
-        lines.append(f"| {n} | {base_s:.2f} | {n / base_s:.2f} | {fast_s:.3f} | {n / fast_s:.1f} | "
-                     f"{base_s / fast_s:.1f}x | {rate:.1f} | {rate / peak:.0%} |")
+        lines.append(
+            f"| {n} | {base_s:.2f} | {n / base_s:.2f} | {fast_s:.3f} | {n / fast_s:.1f} | "
+            f"{base_s / fast_s:.1f}x | {rate:.1f} | {rate / peak:.0%} |"
+        )
     return lines, results
 
 
 def quality_table(pipe) -> list[str]:
     """DPM-Solver++ at few steps against itself at 50 steps (same seeds, 4 images)."""
-    lines = [f"| guidance | DPM-Solver++ steps | mean abs px diff vs {QUALITY_REFERENCE_STEPS} steps | max |",
-             "|---:|---:|---:|---:|"]
+    lines = [
+        f"| guidance | DPM-Solver++ steps | mean abs px diff vs {QUALITY_REFERENCE_STEPS} steps | max |",
+        "|---:|---:|---:|---:|",
+    ]
     for guidance in QUALITY_GUIDANCE:
         settings = {"sampler": "dpmpp", "guidance_scale": guidance, "num_images": 4, "seed": 0}
         reference = pipe(PROMPT, steps=QUALITY_REFERENCE_STEPS, **settings)
@@ -169,10 +184,15 @@ def quality_table(pipe) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_RUN / "model",
-                        help="saved pipeline to time (default: %(default)s; random init if absent)")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
-                        help="torch device (default: %(default)s)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=DEFAULT_RUN / "model",
+        help="saved pipeline to time (default: %(default)s; random init if absent)",
+    )
+    parser.add_argument(
+        "--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device (default: %(default)s)"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per optimised setting")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -183,14 +203,20 @@ def main(argv=None) -> int:
     peak = matmul_gflops(args.device)
     flops = unet_flops(baseline)
     say(f"model: {description}")
-    say(f"device: {args.device}, {fast.available_cores()} core(s), 1-min load average "
+    say(
+        f"device: {args.device}, {fast.available_cores()} core(s), 1-min load average "
         f"{os.getloadavg()[0]:.1f}, torch {torch.__version__}, optimised backend: "
-        f"{optimised.speed.backend} with {optimised.speed.threads} thread(s), PyTorch: {threads}")
-    say(f"measured fp32 matmul rate (2048x2048, best of 1 thread and all cores): {peak:.1f} GFLOP/s; one UNet forward: "
-        f"{flops / 1e9:.3f} GFLOP per image (x2 per step with guidance)")
-    say(f"baseline: {PAPER['sampler']}, {PAPER['steps']} steps, guidance {PAPER['guidance_scale']}, two "
+        f"{optimised.speed.backend} with {optimised.speed.threads} thread(s), PyTorch: {threads}"
+    )
+    say(
+        f"measured fp32 matmul rate (2048x2048, best of 1 thread and all cores): {peak:.1f} GFLOP/s; one UNet forward: "
+        f"{flops / 1e9:.3f} GFLOP per image (x2 per step with guidance)"
+    )
+    say(
+        f"baseline: {PAPER['sampler']}, {PAPER['steps']} steps, guidance {PAPER['guidance_scale']}, two "
         f"CFG passes, PyTorch eager, no optimisation, {threads} thread(s); optimised: "
-        f"{OPTIMISED['sampler']}, {OPTIMISED['steps']} steps, all speed settings\n")
+        f"{OPTIMISED['sampler']}, {OPTIMISED['steps']} steps, all speed settings\n"
+    )
     if args.device == "cpu":
         onnx_pipes = {}
         if optimised.speed.backend == "onnxruntime":
@@ -200,18 +226,28 @@ def main(argv=None) -> int:
                 onnx_pipes[other] = fast.optimize(copy.deepcopy(baseline), fast.SpeedSettings(threads=other))
             fast.configure_threads(threads)
         say(f"## Each change, 4 images, {PAPER['sampler']}, {ABLATION_STEPS} steps\n")
-        say("\n".join(ablation(copy.deepcopy(baseline), onnx_pipes, threads, optimised.speed.threads,
-                                max(1, args.repeats - 1))) + "\n")
+        say(
+            "\n".join(
+                ablation(
+                    copy.deepcopy(baseline), onnx_pipes, threads, optimised.speed.threads, max(1, args.repeats - 1)
+                )
+            )
+            + "\n"
+        )
     say("## Optimised vs baseline\n")
     lines, results = speed_table(baseline, optimised, flops, peak, args.repeats)
     say("\n".join(lines) + "\n")
     say("## Fewer steps: quality\n")
     say("\n".join(quality_table(optimised)) + "\n")
     base_4, fast_4 = results[4]
-    say(f"target: 4 images in under {LATENCY_TARGET_S:.1f} s: {fast_4:.2f} s "
-        f"({'met' if fast_4 < LATENCY_TARGET_S else 'NOT met'})")
-    say(f"target: >= {SPEEDUP_TARGET:.0f}x the baseline's images/s at 4 images: {base_4 / fast_4:.1f}x "
-        f"({'met' if base_4 / fast_4 >= SPEEDUP_TARGET else 'NOT met'})")
+    say(
+        f"target: 4 images in under {LATENCY_TARGET_S:.1f} s: {fast_4:.2f} s "
+        f"({'met' if fast_4 < LATENCY_TARGET_S else 'NOT met'})"
+    )
+    say(
+        f"target: >= {SPEEDUP_TARGET:.0f}x the baseline's images/s at 4 images: {base_4 / fast_4:.1f}x "
+        f"({'met' if base_4 / fast_4 >= SPEEDUP_TARGET else 'NOT met'})"
+    )
     say(f"benchmark took {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -9,6 +9,7 @@ does not depend on the pixels), scans it with the detector architecture of
 at least 500 galaxies/s on 2 CPU cores at 64 px, so the 239,695 galaxies of GZ2 take
 minutes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,22 +40,33 @@ def main() -> None:
     config = SearchSettings(device=args.device).detector_config(args.size)
     detector = Classifier(config)
     with tempfile.TemporaryDirectory() as tmp:
-        images = np.lib.format.open_memmap(Path(tmp) / "images.npy", mode="w+", dtype=np.uint8,
-                                           shape=(args.n, args.size, args.size, 3))
+        images = np.lib.format.open_memmap(
+            Path(tmp) / "images.npy", mode="w+", dtype=np.uint8, shape=(args.n, args.size, args.size, 3)
+        )
         rng = np.random.default_rng(0)
         for start in range(0, args.n, 4096):
-            images[start:start + 4096] = rng.integers(0, 256, images[start:start + 4096].shape, dtype=np.uint8)
+            images[start : start + 4096] = rng.integers(0, 256, images[start : start + 4096].shape, dtype=np.uint8)
         images.flush()
         detector.predict_proba(np.array(images[:256]))  # warm-up
         started = time.perf_counter()
         scan_chunks(detector, images, Path(tmp) / "scan", DEFAULT_CHUNK, args.batch, progress=False)
         elapsed = time.perf_counter() - started
     rate = args.n / elapsed
-    print(json.dumps({"galaxies": args.n, "size": args.size, "threads": args.threads,
-                      "device": args.device, "detector_widths": list(config.widths),
-                      "detector_input": config.image_size, "seconds": round(elapsed, 2),
-                      "galaxies_per_s": round(rate, 1),
-                      "gz2_release_minutes": round(GZ2_GALAXIES / rate / 60, 1)}))
+    print(
+        json.dumps(
+            {
+                "galaxies": args.n,
+                "size": args.size,
+                "threads": args.threads,
+                "device": args.device,
+                "detector_widths": list(config.widths),
+                "detector_input": config.image_size,
+                "seconds": round(elapsed, 2),
+                "galaxies_per_s": round(rate, 1),
+                "gz2_release_minutes": round(GZ2_GALAXIES / rate / 60, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

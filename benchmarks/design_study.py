@@ -19,6 +19,7 @@ Writes ``benchmarks/design_study.csv`` and one sheet per run,
 ``benchmarks/design_study_<name>.png``: for each prompt a row of 8 generated galaxies above a
 row of 8 real held-out galaxies of that morphology.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,18 +48,31 @@ JUDGE_DIR = REPO / "assets" / "default-run" / "eval" / "judge"
 TRUSTED_AUC = 0.8
 MIN_REAL = 20
 SHEET_COLUMNS = 8
-PROMPTS: tuple[PromptSpec, ...] = tuple(PromptSpec(k, label, text) for k, label, text in (
-    ("smooth", "smooth", "sdss, smooth"),
-    ("spiral", "spiral", "sdss, spiral galaxy"),
-    ("edge-on", "edge-on", "sdss, edge-on galaxy"),
-    ("round", "smooth round", "sdss, smooth, completely round galaxy"),
-    ("in-between", "smooth in-between", "sdss, smooth, in-between round galaxy"),
-    ("cigar", "smooth cigar", "sdss, smooth, cigar-shaped galaxy"),
-    ("bar", "barred spiral", "sdss, features or disk-shaped, spiral galaxy, bar-shaped structure in the galaxy center"),
-    ("dust", "smooth + dust lane", "sdss, smooth, {dust lane:1.3}"),
-))
-RESPONSE_TAGS = ("bar-shaped structure in the galaxy center", "cigar-shaped galaxy", "edge-on galaxy",
-                 "spiral galaxy", "merger", "dust lane")
+PROMPTS: tuple[PromptSpec, ...] = tuple(
+    PromptSpec(k, label, text)
+    for k, label, text in (
+        ("smooth", "smooth", "sdss, smooth"),
+        ("spiral", "spiral", "sdss, spiral galaxy"),
+        ("edge-on", "edge-on", "sdss, edge-on galaxy"),
+        ("round", "smooth round", "sdss, smooth, completely round galaxy"),
+        ("in-between", "smooth in-between", "sdss, smooth, in-between round galaxy"),
+        ("cigar", "smooth cigar", "sdss, smooth, cigar-shaped galaxy"),
+        (
+            "bar",
+            "barred spiral",
+            "sdss, features or disk-shaped, spiral galaxy, bar-shaped structure in the galaxy center",
+        ),
+        ("dust", "smooth + dust lane", "sdss, smooth, {dust lane:1.3}"),
+    )
+)
+RESPONSE_TAGS = (
+    "bar-shaped structure in the galaxy center",
+    "cigar-shaped galaxy",
+    "edge-on galaxy",
+    "spiral galaxy",
+    "merger",
+    "dust lane",
+)
 SHAPE_TAGS = ("cigar-shaped galaxy", "edge-on galaxy")  # ellipticity should rise
 RESPONSE_WEIGHT = 1.5
 RESPONSE_SEEDS = 16
@@ -126,18 +140,22 @@ def training_summary(run: Path, pipe) -> dict:
     rates = [r["images_per_s"] for r in log[1:]] or [r["images_per_s"] for r in log]
     params = sum(p.numel() for m in (pipe.unet, pipe.tag_encoder) for p in m.parameters())
     steps = int(config.get("steps") or log[-1]["step"])
-    return {"model": config["model"] if isinstance(config["model"], str) else "custom",
-            "params_m": round(params / 1e6, 2), "steps": steps,
-            "images_seen": steps * int(config["batch_size"]),
-            "images_per_s": round(float(np.mean(rates)), 1),
-            "train_wall_min": round(float(config.get("wall_s", log[-1]["elapsed_s"])) / 60, 1),
-            "final_loss_mean_last_100": round(float(np.mean([r["loss"] for r in log[-5:]])), 4)}
+    return {
+        "model": config["model"] if isinstance(config["model"], str) else "custom",
+        "params_m": round(params / 1e6, 2),
+        "steps": steps,
+        "images_seen": steps * int(config["batch_size"]),
+        "images_per_s": round(float(np.mean(rates)), 1),
+        "train_wall_min": round(float(config.get("wall_s", log[-1]["elapsed_s"])) / 60, 1),
+        "final_loss_mean_last_100": round(float(np.mean([r["loss"] for r in log[-5:]])), 4),
+    }
 
 
 def generate(pipe, text_or_weights, n: int, seed: int, args) -> np.ndarray:
     """``n`` images of one prompt at seeds ``seed..seed+n-1``."""
-    return pipe(text_or_weights, num_images=n, seed=seed, steps=args.steps,
-                guidance_scale=args.guidance, sampler=args.sampler).arrays
+    return pipe(
+        text_or_weights, num_images=n, seed=seed, steps=args.steps, guidance_scale=args.guidance, sampler=args.sampler
+    ).arrays
 
 
 def score_prompts(pipe, judge: Judge, held: HeldOut, trusted: set[str], args) -> tuple[list[dict], list]:
@@ -149,17 +167,30 @@ def score_prompts(pipe, judge: Judge, held: HeldOut, trusted: set[str], args) ->
         judged = [t for t in judge.judged(spec.required_tags) if t in trusted]
         judged_real = [t for t in judged if t in held.reference_tags(spec)]
         gen_probs = judge.predict_tags(images)
-        scores = score_prompt(judge.features(images), judge.presence(gen_probs, judged),
-                              held.features[real_rows], judge.presence(held.probabilities.iloc[real_rows], judged),
-                              seed=args.seed)
+        scores = score_prompt(
+            judge.features(images),
+            judge.presence(gen_probs, judged),
+            held.features[real_rows],
+            judge.presence(held.probabilities.iloc[real_rows], judged),
+            seed=args.seed,
+        )
         real_consistency = consistency(judge.presence(held.probabilities.iloc[real_rows], judged_real))
-        rows.append({"kind": "prompt", "key": spec.key, "prompt": spec.text,
-                     "reference": ", ".join(held.reference_tags(spec)), "n_real": len(real_rows),
-                     "frechet": scores["frechet"], "frechet_floor": scores["frechet_floor"],
-                     "frechet_over_floor": scores["frechet"] / scores["frechet_floor"],
-                     "diversity": scores["diversity"], "judged_tags": "; ".join(judged),
-                     "consistency": scores["consistency"],
-                     "consistency_real_on_reference_tags": real_consistency})
+        rows.append(
+            {
+                "kind": "prompt",
+                "key": spec.key,
+                "prompt": spec.text,
+                "reference": ", ".join(held.reference_tags(spec)),
+                "n_real": len(real_rows),
+                "frechet": scores["frechet"],
+                "frechet_floor": scores["frechet_floor"],
+                "frechet_over_floor": scores["frechet"] / scores["frechet_floor"],
+                "diversity": scores["diversity"],
+                "judged_tags": "; ".join(judged),
+                "consistency": scores["consistency"],
+                "consistency_real_on_reference_tags": real_consistency,
+            }
+        )
         pick = np.random.default_rng(args.seed + i).choice(real_rows, SHEET_COLUMNS, replace=False)
         sheet += [images[:SHEET_COLUMNS], held.images[np.sort(pick)]]
     return rows, sheet
@@ -195,19 +226,28 @@ def tag_responses(pipe, judge: Judge, trusted: set[str], args) -> list[dict]:
         on = generate(pipe, {**base, tag: RESPONSE_WEIGHT}, RESPONSE_SEEDS, args.seed + 5000, args).astype(np.float64)
         pixel_change = np.abs(on - off).mean()
         pairs = [np.abs(off[a] - off[b]).mean() for a in range(len(off)) for b in range(a + 1, len(off))]
-        row = {"kind": "tag", "key": tag, "prompt": f"{morphology.format_prompt(base)}, {{{tag}:0 -> {RESPONSE_WEIGHT}}}",
-               "pixel_change_over_seed_diff": pixel_change / float(np.mean(pairs)),
-               "judge_trusted": tag in trusted}
+        row = {
+            "kind": "tag",
+            "key": tag,
+            "prompt": f"{morphology.format_prompt(base)}, {{{tag}:0 -> {RESPONSE_WEIGHT}}}",
+            "pixel_change_over_seed_diff": pixel_change / float(np.mean(pairs)),
+            "judge_trusted": tag in trusted,
+        }
         if tag in judge.tags:
-            delta = (judge.predict_tags(on.astype(np.uint8))[tag] - judge.predict_tags(off.astype(np.uint8))[tag]).to_numpy()
+            delta = (
+                judge.predict_tags(on.astype(np.uint8))[tag] - judge.predict_tags(off.astype(np.uint8))[tag]
+            ).to_numpy()
             low, high = bootstrap_ci(delta, args.seed + i)
             row.update(judge_delta=float(delta.mean()), judge_delta_low=low, judge_delta_high=high)
         if tag in SHAPE_TAGS:
             before = measure_images(off.astype(np.uint8), progress=False)["ellipticity"].to_numpy()
             after = measure_images(on.astype(np.uint8), progress=False)["ellipticity"].to_numpy()
             good = np.isfinite(before) & np.isfinite(after)
-            row.update(ellipticity_off=float(np.nanmean(before)), ellipticity_on=float(np.nanmean(after)),
-                       ellipticity_delta=float((after - before)[good].mean()) if good.any() else float("nan"))
+            row.update(
+                ellipticity_off=float(np.nanmean(before)),
+                ellipticity_on=float(np.nanmean(after)),
+                ellipticity_delta=float((after - before)[good].mean()) if good.any() else float("nan"),
+            )
         rows.append(row)
     return rows
 
@@ -221,21 +261,30 @@ def score_run(run: Path, name: str, judge: Judge, held: HeldOut, trusted: set[st
     summary = training_summary(run, pipe)
     prompt_rows, sheet = score_prompts(pipe, judge, held, trusted, args)
     tag_rows = tag_responses(pipe, judge, trusted, args)
-    labels = [f"{name} {part}" for spec in PROMPTS
-              for part in (f"generated {spec.label}: {spec.text}",
-                           f"real held-out GZ1: {', '.join(held.reference_tags(spec))}")]
+    labels = [
+        f"{name} {part}"
+        for spec in PROMPTS
+        for part in (
+            f"generated {spec.label}: {spec.text}",
+            f"real held-out GZ1: {', '.join(held.reference_tags(spec))}",
+        )
+    ]
     grid_image(np.stack(sheet), labels).quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
-        args.out / f"design_study_{name}.png", optimize=True)  # a palette PNG: about half the size
+        args.out / f"design_study_{name}.png", optimize=True
+    )  # a palette PNG: about half the size
     measured = [r for r in prompt_rows if np.isfinite(r["frechet_over_floor"])]
     trusted_deltas = [r["judge_delta"] for r in tag_rows if r.get("judge_trusted") and "judge_delta" in r]
-    summary.update(kind="summary", key="all",
-                   mean_frechet=float(np.mean([r["frechet"] for r in measured])),
-                   mean_frechet_over_floor=float(np.mean([r["frechet_over_floor"] for r in measured])),
-                   mean_diversity=float(np.mean([r["diversity"] for r in measured])),
-                   mean_consistency=float(np.nanmean([r["consistency"] for r in prompt_rows])),
-                   mean_judge_delta_trusted=float(np.mean(trusted_deltas)) if trusted_deltas else float("nan"),
-                   mean_pixel_change_over_seed_diff=float(np.mean([r["pixel_change_over_seed_diff"] for r in tag_rows])),
-                   score_s=round(time.time() - start, 1))
+    summary.update(
+        kind="summary",
+        key="all",
+        mean_frechet=float(np.mean([r["frechet"] for r in measured])),
+        mean_frechet_over_floor=float(np.mean([r["frechet_over_floor"] for r in measured])),
+        mean_diversity=float(np.mean([r["diversity"] for r in measured])),
+        mean_consistency=float(np.nanmean([r["consistency"] for r in prompt_rows])),
+        mean_judge_delta_trusted=float(np.mean(trusted_deltas)) if trusted_deltas else float("nan"),
+        mean_pixel_change_over_seed_diff=float(np.mean([r["pixel_change_over_seed_diff"] for r in tag_rows])),
+        score_s=round(time.time() - start, 1),
+    )
     return [{"run": name, **r} for r in [summary, *prompt_rows, *tag_rows]]
 
 
@@ -254,12 +303,16 @@ def print_tables(table: pd.DataFrame) -> None:
     print(markdown(summary.set_index("run").T))
     prompts = table[table.kind == "prompt"]
     for column in ("frechet", "frechet_over_floor", "diversity", "consistency"):
-        print(f"\n{column}\n" + markdown(prompts.pivot(index="key", columns="run", values=column)
-                                            .reindex([p.key for p in PROMPTS])))
+        print(
+            f"\n{column}\n"
+            + markdown(prompts.pivot(index="key", columns="run", values=column).reindex([p.key for p in PROMPTS]))
+        )
     tags = table[table.kind == "tag"]
     for column in ("judge_delta", "pixel_change_over_seed_diff"):
-        print(f"\n{column}\n" + markdown(tags.pivot(index="key", columns="run", values=column)
-                                            .reindex(list(RESPONSE_TAGS))))
+        print(
+            f"\n{column}\n"
+            + markdown(tags.pivot(index="key", columns="run", values=column).reindex(list(RESPONSE_TAGS)))
+        )
 
 
 def main(argv=None) -> int:
@@ -275,12 +328,16 @@ def main(argv=None) -> int:
     judge = Judge.load(args.judge, device="cpu")
     trusted = trusted_tags(judge)
     held = HeldOut(args.holdout, args.cache_dir, judge)
-    print(f"held-out real galaxies: {len(held.catalog)} ({held.judge_trained} were in the judge's training split); "
-          f"trusted judge tags: {len(trusted)} of {len(judge.tags)}")
+    print(
+        f"held-out real galaxies: {len(held.catalog)} ({held.judge_trained} were in the judge's training split); "
+        f"trusted judge tags: {len(trusted)} of {len(judge.tags)}"
+    )
     for spec in PROMPTS:
         n_real = len(held.rows(spec))
-        print(f"  {spec.key:10s} reference {held.reference_tags(spec)}: {n_real} real"
-              + ("" if n_real >= MIN_REAL else f"  (< {MIN_REAL}: Fréchet distance not meaningful)"))
+        print(
+            f"  {spec.key:10s} reference {held.reference_tags(spec)}: {n_real} real"
+            + ("" if n_real >= MIN_REAL else f"  (< {MIN_REAL}: Fréchet distance not meaningful)")
+        )
     rows = []
     for run, name in zip(args.runs, names):
         rows += score_run(run, name, judge, held, trusted, args)

@@ -1,5 +1,6 @@
 """Atomic file writes: a file is written under a temporary name and renamed, so a killed
 job never leaves a half-written file that looks finished."""
+
 from __future__ import annotations
 
 import io

@@ -2,6 +2,7 @@
 
 A thin entry point; the job lives in :mod:`galaxysd.science.augment_job`.
 """
+
 import sys
 
 from galaxysd.science.augment_job import main

@@ -52,6 +52,7 @@ def open_run(args: argparse.Namespace, parts_dir: str) -> RunDir:
         if args.threads < 1:
             raise ValueError("--threads must be at least 1")
         import torch  # slow to import; only jobs that set a thread count need it
+
         torch.set_num_threads(args.threads)
     if getattr(args, "fresh", False):
         shutil.rmtree(run.path / parts_dir / "parts", ignore_errors=True)

@@ -2,6 +2,7 @@
 
 A thin entry point; the job lives in :mod:`galaxysd.evaluation.evaluate_job`.
 """
+
 import sys
 
 from galaxysd.evaluation.evaluate_job import main

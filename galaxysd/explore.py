@@ -2,6 +2,7 @@
 
 A thin entry point; the job lives in :mod:`galaxysd.evaluation.explore_job`.
 """
+
 import sys
 
 from galaxysd.evaluation.explore_job import main

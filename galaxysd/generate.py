@@ -2,6 +2,7 @@
 
 A thin entry point; the job lives in :mod:`galaxysd.model.generate_job`.
 """
+
 import sys
 
 from galaxysd.model.generate_job import main

@@ -1,4 +1,5 @@
 """Image grids as PNG files (sample sheets, training progress grids)."""
+
 from __future__ import annotations
 
 import os

@@ -8,6 +8,7 @@ A *tag* is the prompt text of an answer (``"dust lane"``) or a survey/domain wor
 (``"sdss"``). A prompt is a mapping ``{tag: weight}``; its text form uses the paper's
 syntax ``sdss, smooth, {dust lane:1.3}``.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -60,65 +61,141 @@ class Question:
         return self.answers[0].parent
 
 
-def _q(task: str, text: str, kaggle_class: int, parent: str | None,
-       answers: Iterable[tuple[str, str, tuple[str, ...]]]) -> Question:
+def _q(
+    task: str, text: str, kaggle_class: int, parent: str | None, answers: Iterable[tuple[str, str, tuple[str, ...]]]
+) -> Question:
     built = tuple(
-        Answer(tag=tag, column=f"{task}_{suffix}", kaggle=f"Class{kaggle_class}.{i + 1}",
-               parent=parent, aliases=aliases)
-        for i, (suffix, tag, aliases) in enumerate(answers))
+        Answer(
+            tag=tag, column=f"{task}_{suffix}", kaggle=f"Class{kaggle_class}.{i + 1}", parent=parent, aliases=aliases
+        )
+        for i, (suffix, tag, aliases) in enumerate(answers)
+    )
     return Question(task=task, text=text, answers=built)
 
 
 TREE: tuple[Question, ...] = (
-    _q("t01_smooth_or_features", "Is the galaxy smooth, with features, or a star?", 1, None, [
-        ("a01_smooth", "smooth", ("smooth galaxy", "elliptical")),
-        ("a02_features_or_disk", "features or disk-shaped", ("features", "disk", "disk galaxy")),
-        ("a03_star_or_artifact", "star or artifact", ("star", "artifact"))]),
-    _q("t02_edgeon", "Could this be a disk viewed edge-on?", 2, "features or disk-shaped", [
-        ("a04_yes", "edge-on galaxy", ("edge-on", "edge on", "edge-on disk")),
-        ("a05_no", "not edge-on", ("face-on", "face-on galaxy"))]),
-    _q("t03_bar", "Is there a bar?", 3, "not edge-on", [
-        ("a06_bar", "bar-shaped structure in the galaxy center", ("bar", "barred", "bar-shaped structure")),
-        ("a07_no_bar", "no bar", ())]),
-    _q("t04_spiral", "Is there a spiral arm pattern?", 4, "not edge-on", [
-        ("a08_spiral", "spiral galaxy", ("spiral", "spiral arms")),
-        ("a09_no_spiral", "no spiral arms", ("no spiral",))]),
-    _q("t05_bulge_prominence", "How prominent is the central bulge?", 5, "not edge-on", [
-        ("a10_no_bulge", "no bulge", ()),
-        ("a11_just_noticeable", "just noticeable bulge prominence", ("just noticeable bulge",)),
-        ("a12_obvious", "obvious bulge prominence", ("obvious bulge",)),
-        ("a13_dominant", "dominant bulge prominence", ("dominant bulge",))]),
-    _q("t06_odd", "Is there anything odd?", 6, None, [
-        ("a14_yes", "odd feature", ("odd",)),
-        ("a15_no", "nothing odd", ())]),
-    _q("t07_rounded", "How rounded is it?", 7, "smooth", [
-        ("a16_completely_round", "completely round galaxy", ("completely round", "round")),
-        ("a17_in_between", "in-between round galaxy", ("in-between round", "in-between", "in between")),
-        ("a18_cigar_shaped", "cigar-shaped galaxy", ("cigar-shaped", "cigar shaped", "cigar"))]),
-    _q("t08_odd_feature", "Is the odd feature a ring, or is the galaxy disturbed or irregular?", 8,
-       "odd feature", [
-           ("a19_ring", "ring", ("ring galaxy",)),
-           ("a20_lens_or_arc", "lens or arc", ("lens", "arc")),
-           ("a21_disturbed", "disturbed", ("disturbed galaxy",)),
-           ("a22_irregular", "irregular", ("irregular galaxy",)),
-           ("a23_other", "other odd feature", ("other",)),
-           ("a24_merger", "merger", ("merging", "merging galaxies")),
-           ("a38_dust_lane", "dust lane", ("dusty", "dust"))]),
-    _q("t09_bulge_shape", "Does the edge-on galaxy have a bulge, and what shape?", 9, "edge-on galaxy", [
-        ("a25_rounded", "rounded bulge", ("round bulge",)),
-        ("a26_boxy", "boxy bulge", ()),
-        ("a27_no_bulge", "edge-on no bulge", ())]),
-    _q("t10_arms_winding", "How tightly wound do the spiral arms appear?", 10, "spiral galaxy", [
-        ("a28_tight", "tightly wound spiral arms", ("tight arms", "tightly wound")),
-        ("a29_medium", "medium wound spiral arms", ("medium arms", "medium wound")),
-        ("a30_loose", "loosely wound spiral arms", ("loose arms", "loosely wound"))]),
-    _q("t11_arms_number", "How many spiral arms are there?", 11, "spiral galaxy", [
-        ("a31_1", "1 spiral arm", ("1 spiral arms", "one spiral arm")),
-        ("a32_2", "2 spiral arms", ("two spiral arms",)),
-        ("a33_3", "3 spiral arms", ("three spiral arms",)),
-        ("a34_4", "4 spiral arms", ("four spiral arms",)),
-        ("a36_more_than_4", "more than 4 spiral arms", ("more than four spiral arms",)),
-        ("a37_cant_tell", "can't tell spiral arm count", ("cant tell",))]),
+    _q(
+        "t01_smooth_or_features",
+        "Is the galaxy smooth, with features, or a star?",
+        1,
+        None,
+        [
+            ("a01_smooth", "smooth", ("smooth galaxy", "elliptical")),
+            ("a02_features_or_disk", "features or disk-shaped", ("features", "disk", "disk galaxy")),
+            ("a03_star_or_artifact", "star or artifact", ("star", "artifact")),
+        ],
+    ),
+    _q(
+        "t02_edgeon",
+        "Could this be a disk viewed edge-on?",
+        2,
+        "features or disk-shaped",
+        [
+            ("a04_yes", "edge-on galaxy", ("edge-on", "edge on", "edge-on disk")),
+            ("a05_no", "not edge-on", ("face-on", "face-on galaxy")),
+        ],
+    ),
+    _q(
+        "t03_bar",
+        "Is there a bar?",
+        3,
+        "not edge-on",
+        [
+            ("a06_bar", "bar-shaped structure in the galaxy center", ("bar", "barred", "bar-shaped structure")),
+            ("a07_no_bar", "no bar", ()),
+        ],
+    ),
+    _q(
+        "t04_spiral",
+        "Is there a spiral arm pattern?",
+        4,
+        "not edge-on",
+        [
+            ("a08_spiral", "spiral galaxy", ("spiral", "spiral arms")),
+            ("a09_no_spiral", "no spiral arms", ("no spiral",)),
+        ],
+    ),
+    _q(
+        "t05_bulge_prominence",
+        "How prominent is the central bulge?",
+        5,
+        "not edge-on",
+        [
+            ("a10_no_bulge", "no bulge", ()),
+            ("a11_just_noticeable", "just noticeable bulge prominence", ("just noticeable bulge",)),
+            ("a12_obvious", "obvious bulge prominence", ("obvious bulge",)),
+            ("a13_dominant", "dominant bulge prominence", ("dominant bulge",)),
+        ],
+    ),
+    _q(
+        "t06_odd",
+        "Is there anything odd?",
+        6,
+        None,
+        [("a14_yes", "odd feature", ("odd",)), ("a15_no", "nothing odd", ())],
+    ),
+    _q(
+        "t07_rounded",
+        "How rounded is it?",
+        7,
+        "smooth",
+        [
+            ("a16_completely_round", "completely round galaxy", ("completely round", "round")),
+            ("a17_in_between", "in-between round galaxy", ("in-between round", "in-between", "in between")),
+            ("a18_cigar_shaped", "cigar-shaped galaxy", ("cigar-shaped", "cigar shaped", "cigar")),
+        ],
+    ),
+    _q(
+        "t08_odd_feature",
+        "Is the odd feature a ring, or is the galaxy disturbed or irregular?",
+        8,
+        "odd feature",
+        [
+            ("a19_ring", "ring", ("ring galaxy",)),
+            ("a20_lens_or_arc", "lens or arc", ("lens", "arc")),
+            ("a21_disturbed", "disturbed", ("disturbed galaxy",)),
+            ("a22_irregular", "irregular", ("irregular galaxy",)),
+            ("a23_other", "other odd feature", ("other",)),
+            ("a24_merger", "merger", ("merging", "merging galaxies")),
+            ("a38_dust_lane", "dust lane", ("dusty", "dust")),
+        ],
+    ),
+    _q(
+        "t09_bulge_shape",
+        "Does the edge-on galaxy have a bulge, and what shape?",
+        9,
+        "edge-on galaxy",
+        [
+            ("a25_rounded", "rounded bulge", ("round bulge",)),
+            ("a26_boxy", "boxy bulge", ()),
+            ("a27_no_bulge", "edge-on no bulge", ()),
+        ],
+    ),
+    _q(
+        "t10_arms_winding",
+        "How tightly wound do the spiral arms appear?",
+        10,
+        "spiral galaxy",
+        [
+            ("a28_tight", "tightly wound spiral arms", ("tight arms", "tightly wound")),
+            ("a29_medium", "medium wound spiral arms", ("medium arms", "medium wound")),
+            ("a30_loose", "loosely wound spiral arms", ("loose arms", "loosely wound")),
+        ],
+    ),
+    _q(
+        "t11_arms_number",
+        "How many spiral arms are there?",
+        11,
+        "spiral galaxy",
+        [
+            ("a31_1", "1 spiral arm", ("1 spiral arms", "one spiral arm")),
+            ("a32_2", "2 spiral arms", ("two spiral arms",)),
+            ("a33_3", "3 spiral arms", ("three spiral arms",)),
+            ("a34_4", "4 spiral arms", ("four spiral arms",)),
+            ("a36_more_than_4", "more than 4 spiral arms", ("more than four spiral arms",)),
+            ("a37_cant_tell", "can't tell spiral arm count", ("cant tell",)),
+        ],
+    ),
 )
 
 ANSWERS: tuple[Answer, ...] = tuple(a for q in TREE for a in q.answers)
@@ -192,17 +269,16 @@ def cumulative_fractions(row: Mapping[str, float], suffix: str = "debiased") -> 
     return out
 
 
-def vote_fractions_to_weights(row: Mapping[str, float], suffix: str = "debiased",
-                              threshold: float = DEFAULT_THRESHOLD,
-                              domain: str | None = None) -> dict[str, float]:
+def vote_fractions_to_weights(
+    row: Mapping[str, float], suffix: str = "debiased", threshold: float = DEFAULT_THRESHOLD, domain: str | None = None
+) -> dict[str, float]:
     """Turn a catalog/Hart16 row into weighted tags following the tree.
 
     A child's weight is its fraction times its parent path's (the probability that a
     volunteer reaches and picks it); answers below ``threshold`` are dropped. ``domain``
     adds a survey tag with weight 1.
     """
-    weights = {tag: round(w, 4) for tag, w in cumulative_fractions(row, suffix).items()
-               if w >= threshold}
+    weights = {tag: round(w, 4) for tag, w in cumulative_fractions(row, suffix).items() if w >= threshold}
     if domain:
         weights = {domain_tag(domain): 1.0, **weights}
     return weights
@@ -285,18 +361,35 @@ def format_prompt(weights: Mapping[str, float]) -> str:
 
 _SMOOTH_ROUND = {"r": "completely round galaxy", "i": "in-between round galaxy", "c": "cigar-shaped galaxy"}
 _EDGE_BULGE = {"r": "rounded bulge", "b": "boxy bulge", "n": "edge-on no bulge"}
-_BULGE = {"a": "dominant bulge prominence", "b": "obvious bulge prominence",
-          "c": "just noticeable bulge prominence", "d": "no bulge"}
-_ARMS = {"1": "1 spiral arm", "2": "2 spiral arms", "3": "3 spiral arms", "4": "4 spiral arms",
-         "+": "more than 4 spiral arms", "?": "can't tell spiral arm count"}
-_WINDING = {"t": "tightly wound spiral arms", "m": "medium wound spiral arms",
-            "l": "loosely wound spiral arms"}
-_ODD = {"r": "ring", "l": "lens or arc", "d": "disturbed", "i": "irregular", "o": "other odd feature",
-        "m": "merger", "u": "dust lane"}
+_BULGE = {
+    "a": "dominant bulge prominence",
+    "b": "obvious bulge prominence",
+    "c": "just noticeable bulge prominence",
+    "d": "no bulge",
+}
+_ARMS = {
+    "1": "1 spiral arm",
+    "2": "2 spiral arms",
+    "3": "3 spiral arms",
+    "4": "4 spiral arms",
+    "+": "more than 4 spiral arms",
+    "?": "can't tell spiral arm count",
+}
+_WINDING = {"t": "tightly wound spiral arms", "m": "medium wound spiral arms", "l": "loosely wound spiral arms"}
+_ODD = {
+    "r": "ring",
+    "l": "lens or arc",
+    "d": "disturbed",
+    "i": "irregular",
+    "o": "other odd feature",
+    "m": "merger",
+    "u": "dust lane",
+}
 _GZ2_CLASS = re.compile(
     r"^(?:(?P<artifact>A)|E(?P<round>[ric])|Se(?P<edge>[rbn])"
     r"|S(?P<bar>B)?(?P<bulge>[abcd])(?:(?P<arms>[1234+?])(?P<wind>[tml]))?)"
-    r"(?:\((?P<odd>[rldioum])\))?$")
+    r"(?:\((?P<odd>[rldioum])\))?$"
+)
 
 
 def gz2_class_to_tags(gz2_class: str) -> dict[str, float]:
@@ -313,9 +406,12 @@ def gz2_class_to_tags(gz2_class: str) -> dict[str, float]:
     elif g["edge"]:
         tags += ["features or disk-shaped", "edge-on galaxy", _EDGE_BULGE[g["edge"]]]
     else:
-        tags += ["features or disk-shaped", "not edge-on",
-                 "bar-shaped structure in the galaxy center" if g["bar"] else "no bar",
-                 _BULGE[g["bulge"]]]
+        tags += [
+            "features or disk-shaped",
+            "not edge-on",
+            "bar-shaped structure in the galaxy center" if g["bar"] else "no bar",
+            _BULGE[g["bulge"]],
+        ]
         if g["arms"]:
             tags += ["spiral galaxy", _WINDING[g["wind"]], _ARMS[g["arms"]]]
         else:

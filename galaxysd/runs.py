@@ -13,6 +13,7 @@ runs/<name>/
 ```
 The repository ships one run, ``assets/default-run``, so everything works on a fresh clone.
 """
+
 from __future__ import annotations
 
 import json

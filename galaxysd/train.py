@@ -2,6 +2,7 @@
 
 A thin entry point; the job lives in :mod:`galaxysd.training.trainer`.
 """
+
 import sys
 
 from galaxysd.training.trainer import main

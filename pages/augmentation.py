@@ -1,12 +1,15 @@
 """Augmentation: purity and completeness of classifiers trained on real vs. real+synthetic."""
+
 import streamlit as st
 
 from galaxysd.app import figures, ui
 from galaxysd.evaluation.run_results import augment_layout, augment_markdown, augment_results, augment_splits
 
 st.title("Augmentation")
-st.markdown("The same classifier trained on real images only and on real plus generated "
-            "images, scored on held-out real images: purity (precision) and completeness (recall).")
+st.markdown(
+    "The same classifier trained on real images only and on real plus generated "
+    "images, scored on held-out real images: purity (precision) and completeness (recall)."
+)
 run = ui.run_selector()
 try:
     table = augment_results(run)
@@ -14,8 +17,7 @@ except ValueError as error:
     st.error(str(error))
     st.stop()
 if table is None:
-    ui.missing("The augmentation study (augment/results.csv)",
-               f"python -m galaxysd.augment --run {ui.run_label(run)}")
+    ui.missing("The augmentation study (augment/results.csv)", f"python -m galaxysd.augment --run {ui.run_label(run)}")
     st.stop()
 
 task, setting, metrics = augment_layout(table)
@@ -27,8 +29,9 @@ if task and setting and metrics:
     for col, metric in zip(st.columns(len(metrics)), metrics):
         col.plotly_chart(figures.augment_figure(shown, task, setting, metric))
 else:
-    st.info("This results table has no task / training-set / purity / completeness columns to "
-            "plot; it is shown as written.")
+    st.info(
+        "This results table has no task / training-set / purity / completeness columns to plot; it is shown as written."
+    )
 summary = augment_markdown(run)
 if summary:
     st.markdown(summary)

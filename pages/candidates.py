@@ -1,5 +1,6 @@
 """Candidates: dusty early-type galaxies found by the rare-object search; browse, inspect on
 the sky, mark confirmed/rejected with a note, export."""
+
 import pandas as pd
 import streamlit as st
 
@@ -15,8 +16,10 @@ except ValueError as error:
     st.error(str(error))
     st.stop()
 if table is None or not len(table):
-    ui.missing("The candidate catalogue (discover/candidates.csv)",
-               f"python -m galaxysd.discover --run {run_key} --catalog ...")
+    ui.missing(
+        "The candidate catalogue (discover/candidates.csv)",
+        f"python -m galaxysd.discover --run {run_key} --catalog ...",
+    )
     st.stop()
 db = ui.database()
 table = ct.with_marks(table, db.candidate_marks(run_key))
@@ -29,8 +32,13 @@ with st.sidebar:
     st.subheader("Filter")
     low, high = float(table["score"].min()), float(table["score"].max())
     min_score = st.slider("Minimum score", low, max(high, low + 1e-6), low, key="cand_min_score")
-    known = st.radio("Catalogue status", ct.KNOWN_CHOICES, horizontal=True, key="cand_known",
-                     help="known: the catalogue already labels a dust lane")
+    known = st.radio(
+        "Catalogue status",
+        ct.KNOWN_CHOICES,
+        horizontal=True,
+        key="cand_known",
+        help="known: the catalogue already labels a dust lane",
+    )
     mark = st.selectbox("Your marks", ct.MARK_CHOICES, key="cand_mark")
     catalogs = sorted(table["catalog"].astype(str).unique()) if "catalog" in table else []
     catalog = st.selectbox("Catalog", catalogs, key="cand_catalog") if len(catalogs) > 1 else None
@@ -40,11 +48,18 @@ with st.sidebar:
 
 shown = ct.filter_candidates(table, min_score, known, mark, sort_by, descending, catalog)
 top = st.columns([3, 1, 1], vertical_alignment="bottom")
-top[0].caption(f"{len(shown)} of {len(table)} candidates · {int(table['known'].sum())} already known · "
-               f"{int((table['mark'] == 'confirmed').sum())} confirmed, "
-               f"{int((table['mark'] == 'rejected').sum())} rejected by you")
-top[2].download_button("Export CSV", shown.drop(columns=["local_image"]).to_csv(index=False),
-                       file_name=f"candidates_{run.name}.csv", mime="text/csv", on_click="ignore")
+top[0].caption(
+    f"{len(shown)} of {len(table)} candidates · {int(table['known'].sum())} already known · "
+    f"{int((table['mark'] == 'confirmed').sum())} confirmed, "
+    f"{int((table['mark'] == 'rejected').sum())} rejected by you"
+)
+top[2].download_button(
+    "Export CSV",
+    shown.drop(columns=["local_image"]).to_csv(index=False),
+    file_name=f"candidates_{run.name}.csv",
+    mime="text/csv",
+    on_click="ignore",
+)
 if not len(shown):
     st.info("No candidate passes these filters.")
     st.stop()
@@ -65,16 +80,21 @@ def picture(record: dict, pixels: int) -> None:
 
 records = rows.to_dict("records")
 for start in range(0, len(records), 6):
-    for cell, record in zip(st.columns(6), records[start:start + 6]):
+    for cell, record in zip(st.columns(6), records[start : start + 6]):
         with cell:
             picture(record, 128)
-            st.caption(f"#{record['rank']} · {record['id']} · {record['score']:.3f} · "
-                       f"{'known' if record['known'] else 'new'}"
-                       + (f" · {record['mark']}" if record["mark"] else ""))
+            st.caption(
+                f"#{record['rank']} · {record['id']} · {record['score']:.3f} · "
+                f"{'known' if record['known'] else 'new'}" + (f" · {record['mark']}" if record["mark"] else "")
+            )
 
 st.divider()
-chosen = st.selectbox("Details of", [r["id"] for r in records], key="cand_detail",
-                      format_func=lambda i: f"{i} (score {shown.set_index('id').loc[i, 'score']:.3f})")
+chosen = st.selectbox(
+    "Details of",
+    [r["id"] for r in records],
+    key="cand_detail",
+    format_func=lambda i: f"{i} (score {shown.set_index('id').loc[i, 'score']:.3f})",
+)
 record = next(r for r in records if r["id"] == chosen)
 left, middle, right = st.columns([1, 1, 1], gap="large")
 with left:
@@ -91,8 +111,10 @@ with left:
     else:
         st.caption("No sky coordinates for this galaxy.")
 with middle:
-    st.markdown(f"**{record['id']}** · score {record['score']:.3f} · rank {record['rank']} · "
-                f"{'already known' if record['known'] else 'new'}")
+    st.markdown(
+        f"**{record['id']}** · score {record['score']:.3f} · rank {record['rank']} · "
+        f"{'already known' if record['known'] else 'new'}"
+    )
     facts = ct.candidate_facts(record)
     if facts:
         st.dataframe(pd.Series(facts, name="value").astype(str), width="stretch")
@@ -106,15 +128,19 @@ with right:
 
     def save_mark():
         try:
-            db.mark_candidate(run_key, record["id"], st.session_state[status_key],
-                              st.session_state[note_key])
+            db.mark_candidate(run_key, record["id"], st.session_state[status_key], st.session_state[note_key])
             st.session_state["mark_saved"] = f"Saved: {record['id']} {st.session_state[status_key]}."
         except ValueError as error:
             st.session_state["mark_saved"] = f"error: {error}"
 
     with st.form("mark_form"):
-        st.radio("Your verdict", ["confirmed", "rejected"], key=status_key, horizontal=True,
-                 index=1 if record["mark"] == "rejected" else 0)
+        st.radio(
+            "Your verdict",
+            ["confirmed", "rejected"],
+            key=status_key,
+            horizontal=True,
+            index=1 if record["mark"] == "rejected" else 0,
+        )
         st.text_area("Note", value=record["note"], key=note_key, max_chars=2000)
         st.form_submit_button("Save mark", on_click=save_mark)
     message = st.session_state.pop("mark_saved", None)

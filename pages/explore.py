@@ -1,4 +1,5 @@
 """Explore: a UMAP map of real and generated galaxies in the judge's feature space."""
+
 import streamlit as st
 
 from galaxysd.app import figures, jobs, ui
@@ -20,8 +21,9 @@ def map_with_thumbnails(run_path: str, stamp: float):
 
 def start_map_job():
     try:
-        jobs.start_job("explore", jobs.module_command("galaxysd.explore", {"run": str(run.path)}),
-                       run_dir=str(run.path))
+        jobs.start_job(
+            "explore", jobs.module_command("galaxysd.explore", {"run": str(run.path)}), run_dir=str(run.path)
+        )
     except jobs.JobRunning as error:
         st.session_state["explore_error"] = str(error)
 
@@ -32,8 +34,13 @@ latest = jobs.job_status("explore")
 @st.fragment(run_every=3 if latest is not None and latest.active else None)
 def job_progress():
     status = ui.job_panel("explore")
-    if status is not None and not status.active and status.run_dir == str(run.path) \
-            and status.state == "finished" and st.session_state.get("explore_seen") != status.ended:
+    if (
+        status is not None
+        and not status.active
+        and status.run_dir == str(run.path)
+        and status.state == "finished"
+        and st.session_state.get("explore_seen") != status.ended
+    ):
         st.session_state["explore_seen"] = status.ended
         st.rerun()
 
@@ -45,14 +52,18 @@ except ValueError as error:
     st.error(str(error))
     found = None
 if found is None:
-    st.info("This run has no galaxy map yet. Computing it embeds real and generated galaxies "
-            "and fits UMAP in the background (about a minute on a CPU).")
+    st.info(
+        "This run has no galaxy map yet. Computing it embeds real and generated galaxies "
+        "and fits UMAP in the background (about a minute on a CPU)."
+    )
 else:
     table, meta = found
     colour = st.radio("Colour by", ["source", "morphology", "domain"], horizontal=True, key="map_colour")
     st.altair_chart(figures.umap_chart(table, colour), width="stretch")
-    st.caption(f"{meta.get('n_real', '?')} real and {meta.get('n_generated', '?')} generated galaxies "
-               f"in {meta.get('features', 'feature')} space; hover a point to see the galaxy.")
+    st.caption(
+        f"{meta.get('n_real', '?')} real and {meta.get('n_generated', '?')} generated galaxies "
+        f"in {meta.get('features', 'feature')} space; hover a point to see the galaxy."
+    )
 
 st.button("Compute the map" if found is None else "Recompute the map", on_click=start_map_job)
 if st.session_state.get("explore_error"):

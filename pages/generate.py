@@ -1,4 +1,5 @@
 """Generate: morphology sliders and prompt box -> galaxies, with downloads."""
+
 import streamlit as st
 
 from galaxysd.app import ui
@@ -23,6 +24,8 @@ with results:
     if output is not None:
         st.markdown(f"`{format_prompt(weights) or '(no prompt: unconditional)'}`")
         ui.image_grid(output.arrays, [f"seed {s}" for s in output.seeds])
-        st.caption(f"{len(output.arrays)} images in {ui.last_generation_seconds():.2f} s · "
-                   f"{settings['steps']} steps · {settings['sampler']} · guidance {settings['guidance_scale']}")
+        st.caption(
+            f"{len(output.arrays)} images in {ui.last_generation_seconds():.2f} s · "
+            f"{settings['steps']} steps · {settings['sampler']} · guidance {settings['guidance_scale']}"
+        )
         ui.downloads(output, run)

@@ -1,4 +1,5 @@
 """Home: what GalaxySD does, the run in use, and where to go next."""
+
 import streamlit as st
 
 from galaxysd.app import ui
@@ -11,31 +12,38 @@ st.markdown(
     "It measures how real, diverse and faithful the generated galaxies are, and uses them to "
     "train better morphology classifiers. "
     "With those classifiers it searches surveys for rare objects such as dusty early-type "
-    "galaxies (after Ma et al. 2026, ApJS 282, 25).")
+    "galaxies (after Ma et al. 2026, ApJS 282, 25)."
+)
 
 run = ui.run_selector()
 summary = run_summary(run)
 st.subheader(f"Run in use: `{run.name}`")
 cols = st.columns(4)
 cols[0].metric("Status", summary["status"])
-cols[1].metric("Training steps", f"{summary['steps']:,}" + (f" / {summary['max_steps']:,}" if summary["max_steps"] else ""))
+cols[1].metric(
+    "Training steps", f"{summary['steps']:,}" + (f" / {summary['max_steps']:,}" if summary["max_steps"] else "")
+)
 cols[2].metric("Image size", f"{summary['image_size']} px" if summary["image_size"] else "no model yet")
 cols[3].metric("Model on disk", f"{summary['model_mb']} MB")
-st.caption(f"Model preset: {summary['model']} · surveys: {', '.join(summary['domains']) or 'unknown'}"
-           + (f" · trained for {summary['wall_minutes']} min" if summary["wall_minutes"] else "")
-           + f" · folder: `{run.path}`")
+st.caption(
+    f"Model preset: {summary['model']} · surveys: {', '.join(summary['domains']) or 'unknown'}"
+    + (f" · trained for {summary['wall_minutes']} min" if summary["wall_minutes"] else "")
+    + f" · folder: `{run.path}`"
+)
 if len(summary["data"]):
     st.markdown("**Training data**")
     st.dataframe(summary["data"], hide_index=True)
 
 st.subheader("Pages")
-links = [("pages/generate.py", "Generate galaxies from morphology sliders or a prompt"),
-         ("pages/real_vs_synthetic.py", "Compare with real galaxies and their nearest neighbours"),
-         ("pages/quiz.py", "Quiz: spot the generated galaxy among real ones"),
-         ("pages/metrics.py", "Consistency, realism and diversity curves, Pareto fronts"),
-         ("pages/explore.py", "UMAP map of real and generated galaxies"),
-         ("pages/augmentation.py", "Classifier purity/completeness with synthetic data"),
-         ("pages/candidates.py", "Dusty early-type galaxy candidates"),
-         ("pages/train.py", "Train a new model")]
+links = [
+    ("pages/generate.py", "Generate galaxies from morphology sliders or a prompt"),
+    ("pages/real_vs_synthetic.py", "Compare with real galaxies and their nearest neighbours"),
+    ("pages/quiz.py", "Quiz: spot the generated galaxy among real ones"),
+    ("pages/metrics.py", "Consistency, realism and diversity curves, Pareto fronts"),
+    ("pages/explore.py", "UMAP map of real and generated galaxies"),
+    ("pages/augmentation.py", "Classifier purity/completeness with synthetic data"),
+    ("pages/candidates.py", "Dusty early-type galaxy candidates"),
+    ("pages/train.py", "Train a new model"),
+]
 for page, text in links:
     st.page_link(page, label=text)

@@ -1,5 +1,6 @@
 """Metrics: consistency, realism and diversity vs. training step; Pareto fronts over the
 sampling sweep; physical statistics of real vs. generated galaxies."""
+
 import pandas as pd
 import streamlit as st
 
@@ -22,23 +23,44 @@ except ValueError as error:
 if metrics:
     s = metrics["summary"]
     cols = st.columns(4)
-    cols[0].metric("Consistency", format_number(s["consistency"], ".3f"),
-                   help="share of generated images in which the judge finds every tag of the prompt")
+    cols[0].metric(
+        "Consistency",
+        format_number(s["consistency"], ".3f"),
+        help="share of generated images in which the judge finds every tag of the prompt",
+    )
     cols[0].caption(f"real images of those morphologies: {format_number(s['consistency_real'], '.3f')}")
-    cols[1].metric("Fréchet distance", format_number(s["frechet"], ".2f"),
-                   help="between generated and real images in the judge's feature space (lower is better)")
+    cols[1].metric(
+        "Fréchet distance",
+        format_number(s["frechet"], ".2f"),
+        help="between generated and real images in the judge's feature space (lower is better)",
+    )
     cols[1].caption(f"real vs. real floor: {format_number(s['frechet_floor'], '.2f')}")
-    cols[2].metric("Diversity", format_number(s["diversity"], ".2f"),
-                   help="mean pairwise feature distance of generated images relative to real ones")
+    cols[2].metric(
+        "Diversity",
+        format_number(s["diversity"], ".2f"),
+        help="mean pairwise feature distance of generated images relative to real ones",
+    )
     cols[2].caption("1 = as diverse as real galaxies of the prompt's morphology")
     quiz = ui.database().realism(ui.run_label(run))
-    cols[3].metric("Human realism (quiz)", format_number(quiz["human_realism"], ".2f"),
-                   help="from the answers to the 'spot the fake' quiz: 1 = fakes found no more "
-                        "often than by guessing, 0 = always found")
+    cols[3].metric(
+        "Human realism (quiz)",
+        format_number(quiz["human_realism"], ".2f"),
+        help="from the answers to the 'spot the fake' quiz: 1 = fakes found no more "
+        "often than by guessing, 0 = always found",
+    )
     cols[3].caption(f"{quiz['answers']} quiz answers")
     with st.expander("Per prompt"):
-        columns = ["key", "label", "consistency", "consistency_real", "frechet", "frechet_floor",
-                   "diversity", "n_generated", "n_real"]
+        columns = [
+            "key",
+            "label",
+            "consistency",
+            "consistency_real",
+            "frechet",
+            "frechet_floor",
+            "diversity",
+            "n_generated",
+            "n_real",
+        ]
         st.dataframe(pd.DataFrame(metrics["prompts"])[columns], hide_index=True)
 else:
     ui.missing("The evaluation (eval/metrics.json)", command)
@@ -69,12 +91,14 @@ st.header("Physical statistics, real vs. generated")
 if histograms is not None and len(histograms):
     statistics = list(dict.fromkeys(histograms["statistic"]))
     for start in range(0, len(statistics), 4):
-        for col, name in zip(st.columns(4), statistics[start:start + 4]):
+        for col, name in zip(st.columns(4), statistics[start : start + 4]):
             col.plotly_chart(figures.histogram_figure(histograms, name))
     physical = (metrics or {}).get("physical", {}).get("statistics")
     if physical:
         st.dataframe(pd.DataFrame(physical).T.rename_axis("statistic"), width="stretch")
-        st.caption("w1: Wasserstein distance between the real and generated distributions; "
-                   "w1_scaled: the same in units of the real spread.")
+        st.caption(
+            "w1: Wasserstein distance between the real and generated distributions; "
+            "w1_scaled: the same in units of the real spread."
+        )
 else:
     ui.missing("Physical statistics (eval/histograms.csv)", command)

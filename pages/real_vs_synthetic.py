@@ -1,5 +1,6 @@
 """Real vs synthetic: real galaxies of a morphology beside generated ones, and each generated
 galaxy's nearest real neighbours in feature space (a memorisation check)."""
+
 import streamlit as st
 
 from galaxysd.app import ui
@@ -17,8 +18,10 @@ domain = next((t for t in weights if t in DOMAIN_TAGS), (run_domains(run) or [No
 
 real = ui.real_galaxies(run)
 if real is None:
-    st.info("No real galaxies can be read for this run here: its training image caches and "
-            "catalog images are not on this machine, and it has no evaluation sample sheets.")
+    st.info(
+        "No real galaxies can be read for this run here: its training image caches and "
+        "catalog images are not on this machine, and it has no evaluation sample sheets."
+    )
     st.stop()
 st.caption(f"Real galaxies from the run's {real.origin}, survey `{domain}`.")
 
@@ -29,8 +32,9 @@ with real_col:
     if len(rows):
         ui.image_grid(real.images(rows), list(real.catalog["id"].iloc[rows]), pixels=128)
     else:
-        st.info("No real galaxy of this survey has this morphology (vote fraction >= 0.5 for "
-                "every tag weighted >= 0.5).")
+        st.info(
+            "No real galaxy of this survey has this morphology (vote fraction >= 0.5 for every tag weighted >= 0.5)."
+        )
 with generated_col:
     st.subheader("Generated")
     settings = {**ui.SAMPLING_DEFAULTS, "num_images": count}
@@ -45,12 +49,15 @@ space = ui.cached_feature_space(run)
 distances, neighbours = index.query(space.features(output.arrays), k=k)
 typical = index.typical_distance()
 st.subheader("Nearest real neighbours")
-st.caption(f"Distances in {space.name}, among {len(index.rows)} real `{domain}` galaxies. "
-           f"A real galaxy's nearest other real galaxy is typically {typical:.2f} away: a "
-           "generated galaxy much closer than that to a real one may be a copy.")
+st.caption(
+    f"Distances in {space.name}, among {len(index.rows)} real `{domain}` galaxies. "
+    f"A real galaxy's nearest other real galaxy is typically {typical:.2f} away: a "
+    "generated galaxy much closer than that to a real one may be a copy."
+)
 for i, image in enumerate(output.arrays):
     cells = st.columns(k + 1)
     cells[0].image(ui.display_image(image, 128), caption=f"generated, seed {output.seeds[i]}")
     for j, (distance, row) in enumerate(zip(distances[i], neighbours[i])):
-        cells[j + 1].image(ui.display_image(real.images([row])[0], 128),
-                           caption=f"{real.catalog['id'].iloc[row]} · d = {distance:.2f}")
+        cells[j + 1].image(
+            ui.display_image(real.images([row])[0], 128), caption=f"{real.catalog['id'].iloc[row]} · d = {distance:.2f}"
+        )

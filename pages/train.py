@@ -1,4 +1,5 @@
 """Train: launch ``python -m galaxysd.train`` in the background and follow it live."""
+
 from pathlib import Path
 
 import streamlit as st
@@ -14,16 +15,19 @@ latest = jobs.job_status(KIND)
 busy = latest is not None and latest.active
 
 with st.form("train_form"):
-    st.caption("Starts a training job in the background; it keeps running when you leave this "
-               "page or reload it, and the finished run appears in the sidebar's run list.")
+    st.caption(
+        "Starts a training job in the background; it keeps running when you leave this "
+        "page or reload it, and the finished run appears in the sidebar's run list."
+    )
     name = st.text_input("Run name (written to runs/<name>)", value=f"{run.name}-retrain", key="train_name")
-    data = st.text_area(r"Training catalogs, one per line: KIND:PATH\[@SURVEY\]\[\*SHARE\]",
-                        value="\n".join(data_lines(run)) or "demo:.data/demo@demo",
-                        help="e.g. gz1:../shared/data/gz1-sdss@sdss*0.5 or demo:.data/demo-10k@demo; "
-                             "make a demo survey with `python -m galaxysd.data demo --n 2000 --out .data/demo`")
+    data = st.text_area(
+        r"Training catalogs, one per line: KIND:PATH\[@SURVEY\]\[\*SHARE\]",
+        value="\n".join(data_lines(run)) or "demo:.data/demo@demo",
+        help="e.g. gz1:../shared/data/gz1-sdss@sdss*0.5 or demo:.data/demo-10k@demo; "
+        "make a demo survey with `python -m galaxysd.data demo --n 2000 --out .data/demo`",
+    )
     left, right = st.columns(2)
-    model = left.selectbox("Model preset", list(PRESETS), index=list(PRESETS).index("cpu-default"),
-                           key="train_model")
+    model = left.selectbox("Model preset", list(PRESETS), index=list(PRESETS).index("cpu-default"), key="train_model")
     max_steps = right.number_input("Steps", 1, 1_000_000, 2000, step=100)
     batch_size = left.number_input("Batch size", 1, 4096, 32)
     learning_rate = right.number_input("Learning rate", 1e-7, 1.0, 5e-4, format="%.1e")
@@ -35,12 +39,19 @@ with st.form("train_form"):
     submitted = st.form_submit_button("Start training", disabled=busy, type="primary")
 
 if submitted:
-    request = TrainingRequest(name=name.strip(), data=data.splitlines(), model=model,
-                              max_steps=int(max_steps), batch_size=int(batch_size),
-                              learning_rate=float(learning_rate), seed=int(seed),
-                              time_budget_minutes=float(budget) or None,
-                              checkpoint_every=int(checkpoint_every),
-                              sample_every=int(sample_every), resume=resume)
+    request = TrainingRequest(
+        name=name.strip(),
+        data=data.splitlines(),
+        model=model,
+        max_steps=int(max_steps),
+        batch_size=int(batch_size),
+        learning_rate=float(learning_rate),
+        seed=int(seed),
+        time_budget_minutes=float(budget) or None,
+        checkpoint_every=int(checkpoint_every),
+        sample_every=int(sample_every),
+        resume=resume,
+    )
     try:
         latest = start_training(request)
         busy = True
@@ -56,9 +67,12 @@ def live_progress():
         return
     if status.run_dir:
         progress = training_progress(status.run_dir)
-        st.progress(progress["fraction"], text=f"step {progress['step']:,} of {progress['max_steps']:,}"
-                    + (f" · loss {progress['loss']:.4f}" if progress["loss"] is not None else "")
-                    + (f" · {progress['images_per_s']:.1f} images/s" if progress["images_per_s"] else ""))
+        st.progress(
+            progress["fraction"],
+            text=f"step {progress['step']:,} of {progress['max_steps']:,}"
+            + (f" · loss {progress['loss']:.4f}" if progress["loss"] is not None else "")
+            + (f" · {progress['images_per_s']:.1f} images/s" if progress["images_per_s"] else ""),
+        )
         if len(progress["log"]) and "loss" in progress["log"]:
             st.plotly_chart(figures.loss_figure(progress["log"]))
         grids = RunDir(Path(status.run_dir)).sample_grids()

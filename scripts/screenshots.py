@@ -4,6 +4,7 @@ Starts the app on the chosen run (default: the shipped ``assets/default-run``) w
 empty app database, opens the Generate, Metrics and Candidates pages in headless Chromium
 and saves ``assets/screenshots/{generate,metrics,candidates}.png``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,11 @@ README_PAGES = ("generate", "metrics", "candidates")
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Save README screenshots of the app.")
     parser.add_argument("--run", default=str(DEFAULT_RUN), help="run directory to show (default: %(default)s)")
-    parser.add_argument("--out", default=str(REPO_ROOT / "assets" / "screenshots"),
-                        help="folder for the PNG files (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        default=str(REPO_ROOT / "assets" / "screenshots"),
+        help="folder for the PNG files (default: %(default)s)",
+    )
     parser.add_argument("--width", type=int, default=1500, help="window width in pixels")
     parser.add_argument("--height", type=int, default=1100, help="window height in pixels")
     args = parser.parse_args(argv)
@@ -35,8 +39,11 @@ def main(argv=None) -> int:
         print(f"error: {args.run} is not a run directory", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as home:
-        env = {"GALAXYSD_RUN": str(Path(args.run).resolve()), "GALAXYSD_HOME": home,
-               "GALAXYSD_DATABASE_URL": f"sqlite:///{home}/app.db"}
+        env = {
+            "GALAXYSD_RUN": str(Path(args.run).resolve()),
+            "GALAXYSD_HOME": home,
+            "GALAXYSD_DATABASE_URL": f"sqlite:///{home}/app.db",
+        }
         with app_server(env) as url, headless_chromium(args.width, args.height) as driver:
             open_page(driver, url, "")  # the entry page first: it sets up the page router
             for path in screenshot_pages(driver, url, Path(args.out), README_PAGES):

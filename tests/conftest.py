@@ -1,4 +1,5 @@
 """Shared fixtures: the real SDSS samples in ../shared/data (skipped where absent)."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,9 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 def shared_data() -> Path:
     """Path of the real-data samples; skips the test with a reason where they are absent."""
     if not (SHARED_DATA / "gz2-sample" / "gz2_hart16_excerpt.csv").is_file():
-        pytest.skip(f"real SDSS samples not found at {SHARED_DATA} (only present in the "
-                    "project's shared workspace and CI)")
+        pytest.skip(
+            f"real SDSS samples not found at {SHARED_DATA} (only present in the project's shared workspace and CI)"
+        )
     return SHARED_DATA
 
 

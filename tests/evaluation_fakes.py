@@ -1,5 +1,6 @@
 """Tiny inputs for the evaluation tests: rendered toy galaxies with a GZ2-style catalog, a
 fake generator, and (once per session) a judge trained on real GZ1 galaxies."""
+
 from __future__ import annotations
 
 import functools
@@ -46,10 +47,11 @@ def toy_cache(n: int = 64, size: int = 32, seed: int = 0) -> ToyCache:
     edge_on = np.arange(n) % 2 == 1
     images = np.stack([render_toy_galaxy(rng, size, 0.2 if e else 1.0) for e in edge_on])
     catalog = pd.DataFrame(np.nan, index=range(n), columns=list(FRACTION_COLUMNS))
-    for tag_if_true, tag_if_false, flag in (("features or disk-shaped", "smooth", edge_on),
-                                            ("edge-on galaxy", "not edge-on", edge_on),
-                                            ("completely round galaxy", "cigar-shaped galaxy",
-                                             ~edge_on)):
+    for tag_if_true, tag_if_false, flag in (
+        ("features or disk-shaped", "smooth", edge_on),
+        ("edge-on galaxy", "not edge-on", edge_on),
+        ("completely round galaxy", "cigar-shaped galaxy", ~edge_on),
+    ):
         catalog[fraction_column(answer(tag_if_true))] = flag.astype(float)
         catalog[fraction_column(answer(tag_if_false))] = (~flag).astype(float)
     catalog.insert(0, "id", [f"toy{seed}-{i}" for i in range(n)])
@@ -58,8 +60,7 @@ def toy_cache(n: int = 64, size: int = 32, seed: int = 0) -> ToyCache:
 
 def toy_judge(cache: ToyCache, epochs: int = 4) -> Judge:
     """A small judge trained on a :func:`toy_cache`."""
-    config = JudgeConfig(epochs=epochs, widths=SMALL_WIDTHS, image_size=32, min_examples=3,
-                         batch_size=16, device="cpu")
+    config = JudgeConfig(epochs=epochs, widths=SMALL_WIDTHS, image_size=32, min_examples=3, batch_size=16, device="cpu")
     return train_judge(cache, config, progress=False)
 
 
@@ -70,6 +71,7 @@ def toy_generator(noise: float, calls: list | None = None, size: int = 32):
     (scaled up 20x at guidance <= 1, so sweeps have points of clearly different quality).
     Every call is appended to ``calls`` when given.
     """
+
     def generate(weights, n, seed, steps, guidance, sampler):
         if calls is not None:
             calls.append((dict(weights), n, seed, steps, guidance, sampler))
@@ -78,11 +80,15 @@ def toy_generator(noise: float, calls: list | None = None, size: int = 32):
         images = np.stack([render_toy_galaxy(rng, size, axis_ratio) for _ in range(n)])
         scale = noise * (20 if guidance <= 1 else 1)
         return np.clip(images + rng.normal(0, scale, images.shape), 0, 255).astype(np.uint8)
+
     return generate
 
 
-GZ1_CLASSES = {"elliptical": ("elliptical",), "spiral": ("spiral_clockwise", "spiral_anticlockwise"),
-               "edge_on": ("edge_on",)}
+GZ1_CLASSES = {
+    "elliptical": ("elliptical",),
+    "spiral": ("spiral_clockwise", "spiral_anticlockwise"),
+    "edge_on": ("edge_on",),
+}
 
 
 @functools.lru_cache(maxsize=None)
@@ -92,8 +98,9 @@ def real_gz1_cache(shared_data: Path, per_class: int = 150):
     from galaxysd.data.loaders import load_gz1
 
     catalog = load_gz1(shared_data / "gz1-sdss")
-    parts = [catalog[catalog["gz1_label"].isin(labels)].sample(per_class, random_state=0)
-             for labels in GZ1_CLASSES.values()]
+    parts = [
+        catalog[catalog["gz1_label"].isin(labels)].sample(per_class, random_state=0) for labels in GZ1_CLASSES.values()
+    ]
     chosen = pd.concat(parts).reset_index(drop=True)
     folder = Path(tempfile.mkdtemp(prefix="gz1-cache-"))
     return build_cache(chosen, folder, size=64, workers=1, progress=False)
@@ -102,8 +109,9 @@ def real_gz1_cache(shared_data: Path, per_class: int = 150):
 @functools.lru_cache(maxsize=None)
 def real_gz1_judge(shared_data: Path) -> Judge:
     """A judge trained briefly on :func:`real_gz1_cache` (its held-out split stays unseen)."""
-    config = JudgeConfig(epochs=15, image_size=32, widths=(16, 32, 64), min_examples=5,
-                         calibration_fraction=0.0, device="cpu")  # too few for calibration
+    config = JudgeConfig(
+        epochs=15, image_size=32, widths=(16, 32, 64), min_examples=5, calibration_fraction=0.0, device="cpu"
+    )  # too few for calibration
     return train_judge(real_gz1_cache(shared_data), config, progress=False)
 
 

@@ -1,6 +1,7 @@
 """Small inputs for the augmentation and discovery tests: a demo survey rich in dusty early
 types, and a stand-in generator that renders demo galaxies volunteers would describe with
 the prompt's tags (a generator that has learned the survey perfectly)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,7 @@ class MatchingRenderer:
 
     def __init__(self, size: int = SIZE, pool_size: int = 20000, seed: int = 99):
         truth = demo.sample_truth(pool_size, seed)
-        self.records = [{k[len("truth_"):]: v for k, v in row.items()}
-                        for row in truth.to_dict(orient="records")]
+        self.records = [{k[len("truth_") :]: v for k, v in row.items()} for row in truth.to_dict(orient="records")]
         self.fractions = known_cumulative_fractions(truth_to_vote_fractions(truth, seed)).fillna(0.0)
         self.size = size
         self.calls = 0

@@ -4,6 +4,7 @@ works, and bad input shows a message instead of an exception.
 Pages open on the shipped default run once it has a model, otherwise on a tiny run; the
 behaviour tests always use the tiny run, whose real galaxies and candidates are known.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,10 +19,17 @@ from galaxysd.app.database import AppDatabase
 from galaxysd.runs import DEFAULT_RUN
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
-PAGES = {"home": "GalaxySD", "generate": "Generate galaxies", "real_vs_synthetic": "Real vs synthetic",
-         "metrics": "Metrics", "augmentation": "Augmentation",
-         "candidates": "Dusty early-type candidates", "explore": "Explore the galaxy map",
-         "train": "Train a model", "quiz": "Quiz: spot the fake"}
+PAGES = {
+    "home": "GalaxySD",
+    "generate": "Generate galaxies",
+    "real_vs_synthetic": "Real vs synthetic",
+    "metrics": "Metrics",
+    "augmentation": "Augmentation",
+    "candidates": "Dusty early-type candidates",
+    "explore": "Explore the galaxy map",
+    "train": "Train a model",
+    "quiz": "Quiz: spot the fake",
+}
 TIMEOUT = 120
 
 
@@ -45,6 +53,7 @@ def app_env(monkeypatch, tmp_path):
     def use(run: Path):
         monkeypatch.setenv("GALAXYSD_RUN", str(run))
         return AppDatabase(f"sqlite:///{tmp_path / 'app.db'}")
+
     return use
 
 
@@ -70,8 +79,12 @@ def test_every_page_opens_on_the_default_run(default_run, app_env):
 def test_pages_say_what_is_missing_on_a_run_without_results(tiny_run, app_env, tmp_path):
     app_env(bare_copy(tiny_run, tmp_path / "bare"))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
-    for page, missing in (("metrics", "eval/metrics.json"), ("augmentation", "augment/results.csv"),
-                          ("candidates", "discover/candidates.csv"), ("explore", "no galaxy map")):
+    for page, missing in (
+        ("metrics", "eval/metrics.json"),
+        ("augmentation", "augment/results.csv"),
+        ("candidates", "discover/candidates.csv"),
+        ("explore", "no galaxy map"),
+    ):
         at.switch_page(f"pages/{page}.py").run()
         assert not problems(at), (page, problems(at))
         assert any(missing in info.value for info in at.info), page
@@ -115,15 +128,21 @@ def test_the_prompt_box_sets_the_sliders(default_run, app_env):
     assert at.slider(key="tag::spiral galaxy").value == 0.0
     assert at.selectbox(key="domain_choice").value == "demo"
     assert at.session_state["generated"]["output"].prompts[0] == {
-        "demo": 1.0, "smooth": 1.0, "cigar-shaped galaxy": 1.5}
+        "demo": 1.0,
+        "smooth": 1.0,
+        "cigar-shaped galaxy": 1.5,
+    }
 
 
-@pytest.mark.parametrize("prompt, message", [
-    ("demo, {smooth:abc}", "is not a number"),
-    ("demo, blobby galaxy", "unknown morphology tag"),
-    ("demo, {smooth:7}", "within [0, 3]"),
-    ("demo, {smooth:1", "unbalanced"),
-])
+@pytest.mark.parametrize(
+    "prompt, message",
+    [
+        ("demo, {smooth:abc}", "is not a number"),
+        ("demo, blobby galaxy", "unknown morphology tag"),
+        ("demo, {smooth:7}", "within [0, 3]"),
+        ("demo, {smooth:1", "unbalanced"),
+    ],
+)
 def test_bad_prompts_show_an_error_and_keep_the_last_images(tiny_run, app_env, prompt, message):
     app_env(tiny_run)
     at = open_page("generate")
@@ -181,6 +200,7 @@ def test_the_train_page_refuses_a_bad_request(tiny_run, app_env):
 
 def test_the_train_page_launches_and_cancels_a_training_job(tiny_run, app_env, monkeypatch, tmp_path):
     from galaxysd.app import jobs, train_launcher
+
     monkeypatch.setattr(train_launcher, "RUNS_ROOT", tmp_path / "runs")
     app_env(tiny_run)
     at = open_page("train")
@@ -198,6 +218,7 @@ def test_the_train_page_launches_and_cancels_a_training_job(tiny_run, app_env, m
 
 def test_the_explore_page_starts_the_map_job(tiny_run, app_env, tmp_path):
     from galaxysd.app import jobs
+
     app_env(bare_copy(tiny_run, tmp_path / "bare"))
     at = open_page("explore")
     next(b for b in at.button if b.label == "Compute the map").click().run()

@@ -1,5 +1,6 @@
 """The app's core helpers, without Streamlit: database, quiz, real galaxies, neighbours,
 candidates, downloads, background jobs, the training launcher and the map job."""
+
 from __future__ import annotations
 
 import io
@@ -99,8 +100,9 @@ def test_a_candidate_mark_is_replaced_not_duplicated(tmp_path):
 def in_memory_galaxies(n: int = 6) -> RealGalaxies:
     images = np.stack([np.full((8, 8, 3), 10 * (i + 1), np.uint8) for i in range(n)])
     smooth = fraction_column(answer("smooth"))
-    catalog = pd.DataFrame({"id": [f"g{i}" for i in range(n)], "domain": "sdss", smooth: 0.9,
-                            "source": 0, "source_row": np.arange(n)})
+    catalog = pd.DataFrame(
+        {"id": [f"g{i}" for i in range(n)], "domain": "sdss", smooth: 0.9, "source": 0, "source_row": np.arange(n)}
+    )
     return RealGalaxies(catalog, [lambda rows: images[rows]], 8, "memory")
 
 
@@ -138,8 +140,12 @@ def test_real_galaxies_come_from_the_cache_then_image_files_then_sample_sheets(t
     assert from_files.origin == "catalog images"
     np.testing.assert_array_equal(from_files.images([3]), cache_images.batch([3]))
 
-    no_data = copy_run(tiny_run, tmp_path / "sheets", cache_dir=str(tmp_path / "missing"),
-                       data=[{"catalog": f"demo:{tmp_path / 'gone'}", "domain": "demo"}])
+    no_data = copy_run(
+        tiny_run,
+        tmp_path / "sheets",
+        cache_dir=str(tmp_path / "missing"),
+        data=[{"catalog": f"demo:{tmp_path / 'gone'}", "domain": "demo"}],
+    )
     from_sheets = open_real_galaxies(no_data, SIZE)
     assert from_sheets.origin == "evaluation sample sheets"
     assert len(from_sheets) == 3 * 4  # three prompts, four real galaxies in each sheet's first row
@@ -208,16 +214,19 @@ def test_a_candidates_table_without_scores_is_an_error(tiny_run, tmp_path):
     pd.DataFrame({"id": ["a"], "ra": [1.0]}).to_csv(run.discover_dir / "candidates.csv", index=False)
     with pytest.raises(ValueError, match="no score column"):
         ct.load_candidates(run)
-    (run.augment_dir / "results.csv").write_bytes(b"\x00\x01,\n\"unclosed")
+    (run.augment_dir / "results.csv").write_bytes(b'\x00\x01,\n"unclosed')
     with pytest.raises(ValueError, match="cannot read"):
         read_table(run.augment_dir / "results.csv")
 
 
 def test_the_zip_download_holds_every_image_and_its_settings():
     arrays = np.random.default_rng(0).integers(0, 255, (3, 8, 8, 3), dtype=np.uint8)
-    output = GalaxyOutput(arrays=arrays, prompts=[{"sdss": 1.0, "dust lane": 1.3}] * 3,
-                          seeds=[5, 6, 7], settings={"steps": 12, "guidance_scale": 3.0,
-                                                     "sampler": "dpmpp", "strength": None})
+    output = GalaxyOutput(
+        arrays=arrays,
+        prompts=[{"sdss": 1.0, "dust lane": 1.3}] * 3,
+        seeds=[5, 6, 7],
+        settings={"steps": 12, "guidance_scale": 3.0, "sampler": "dpmpp", "strength": None},
+    )
     archive = zipfile.ZipFile(io.BytesIO(images_zip(output, "assets/default-run")))
     settings = pd.read_csv(archive.open("settings.csv"))
     assert settings["prompt"].tolist() == ["sdss, {dust lane:1.3}"] * 3
@@ -278,20 +287,32 @@ def test_a_job_whose_supervisor_vanished_is_reported_lost(tmp_path):
 
 def test_a_training_request_becomes_a_valid_training_command(tiny_run, monkeypatch, tmp_path):
     from galaxysd.app import train_launcher
+
     monkeypatch.setattr(train_launcher, "RUNS_ROOT", tmp_path)
     lines = data_lines(RunDir(tiny_run))
     assert lines == [f"demo:{tiny_run.parent / 'demo'}@demo"]
-    request = TrainingRequest(name="my-run", data=lines + [""], model="tiny", max_steps=40,
-                              batch_size=8, learning_rate=1e-3, time_budget_minutes=5.0).validate()
+    request = TrainingRequest(
+        name="my-run",
+        data=lines + [""],
+        model="tiny",
+        max_steps=40,
+        batch_size=8,
+        learning_rate=1e-3,
+        time_budget_minutes=5.0,
+    ).validate()
     command = request.command()
     assert command[:3] == [sys.executable, "-m", "galaxysd.train"]
     config = config_from_args(parse_args(command[3:]))
     assert config.run_dir == str(tmp_path / "my-run") and config.model == "tiny"
     assert config.max_steps == 40 and config.learning_rate == 1e-3 and config.time_budget_minutes == 5.0
     assert [d.catalog for d in config.data] == [f"demo:{tiny_run.parent / 'demo'}"]
-    for bad, message in ((dict(name="no spaces!"), "run name"), (dict(data=["   "]), "at least one"),
-                         (dict(data=["justapath"]), "KIND:PATH"), (dict(batch_size=0), "batch_size"),
-                         (dict(model="huge"), "unknown model preset")):
+    for bad, message in (
+        (dict(name="no spaces!"), "run name"),
+        (dict(data=["   "]), "at least one"),
+        (dict(data=["justapath"]), "KIND:PATH"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(model="huge"), "unknown model preset"),
+    ):
         with pytest.raises(ValueError, match=message):
             TrainingRequest(**{"name": "ok", "data": lines, **bad}).validate()
     shutil.copytree(tiny_run / "checkpoints", tmp_path / "my-run" / "checkpoints")
@@ -312,8 +333,12 @@ def test_the_map_job_writes_a_table_the_page_can_read(tiny_run, tmp_path, monkey
     run = copy_run(tiny_run, tmp_path / "run")
     (run.eval_dir / "umap.csv").unlink()
     monkeypatch.setattr(explore, "project", lambda features, neighbours, seed: features[:, :2])
-    assert explore.main(["--run", str(run.path), "--n-real", "10", "--per-prompt", "2",
-                         "--steps", "2", "--no-real-thumbnails"]) == 0
+    assert (
+        explore.main(
+            ["--run", str(run.path), "--n-real", "10", "--per-prompt", "2", "--steps", "2", "--no-real-thumbnails"]
+        )
+        == 0
+    )
     table, meta = explore.read_map(run)
     assert (table["source"] == "generated").sum() == 3 * 2 and (table["source"] == "real").sum() == 10
     assert meta["features"].startswith("pixels") and meta["real_source"] == "image cache"

@@ -1,5 +1,6 @@
 """The package's import structure: one direction of imports between layers, no cycles, and
 no imports hidden inside functions (except slow optional dependencies, each commented)."""
+
 from __future__ import annotations
 
 import ast
@@ -12,8 +13,15 @@ import pytest
 from galaxysd.model.saving import load_pipeline
 
 PACKAGE = Path(__file__).resolve().parents[1] / "galaxysd"
-ENTRY_MODULES = {"galaxysd.train", "galaxysd.generate", "galaxysd.evaluate", "galaxysd.explore",
-                 "galaxysd.augment", "galaxysd.discover", "galaxysd.data.__main__"}
+ENTRY_MODULES = {
+    "galaxysd.train",
+    "galaxysd.generate",
+    "galaxysd.evaluate",
+    "galaxysd.explore",
+    "galaxysd.augment",
+    "galaxysd.discover",
+    "galaxysd.data.__main__",
+}
 # Lower layers never import higher ones: app -> science -> evaluation -> training -> model -> data -> core.
 LAYERS = {"core": 0, "data": 1, "model": 2, "training": 3, "evaluation": 4, "science": 5, "app": 6}
 
@@ -83,7 +91,8 @@ def test_imports_follow_the_layers(module):
         assert target not in ENTRY_MODULES, f"{module} imports the entry point {target}"
         assert layer_of(target) <= layer_of(module), (
             f"{module} (layer {layer_of(module)}) imports {target} (layer {layer_of(target)}), "
-            f"against the flow app -> science -> evaluation -> training -> model -> data -> core")
+            f"against the flow app -> science -> evaluation -> training -> model -> data -> core"
+        )
 
 
 def test_no_function_level_package_imports():
@@ -115,7 +124,7 @@ def test_no_import_cycles():
         stack.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == 1:
-                cycle = stack[stack.index(nxt):] + [nxt]
+                cycle = stack[stack.index(nxt) :] + [nxt]
                 pytest.fail("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 walk(nxt)

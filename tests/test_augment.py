@@ -1,5 +1,6 @@
 """The augmentation study: real vs real + synthetic vs reweighted classifiers, on a small demo
 survey with a generator that renders what the prompt asks for."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,9 +17,18 @@ from galaxysd.science.augment_study import RESULT_COLUMNS, AugmentSettings, spli
 from galaxysd.science.binary_tasks import BinaryTask, known_cumulative_fractions, resolve_tasks, task_labels
 from galaxysd.science.detection_metrics import BootstrapPlan, bootstrap_difference, bootstrap_scores
 
-SETTINGS = AugmentSettings(shots=(10, None), seeds=2, n_synthetic=48, epochs=6, batch_size=32,
-                           max_train_majority=120, bootstrap=200, classifier_size=16,
-                           widths=(8, 16), device="cpu")
+SETTINGS = AugmentSettings(
+    shots=(10, None),
+    seeds=2,
+    n_synthetic=48,
+    epochs=6,
+    batch_size=32,
+    max_train_majority=120,
+    bootstrap=200,
+    classifier_size=16,
+    widths=(8, 16),
+    device="cpu",
+)
 TASKS = resolve_tasks(["edge-on", "spiral", "merger"])
 
 
@@ -30,8 +40,17 @@ def studied(tmp_path_factory):
     run.mkdir()
     spec = f"demo:{root / 'survey'}"
     generator = MatchingRenderer()
-    results = augment(run, [spec], TASKS, SETTINGS, cache_root=root / "cache", workers=1,
-                      generator=generator, image_size=SIZE, progress=False)
+    results = augment(
+        run,
+        [spec],
+        TASKS,
+        SETTINGS,
+        cache_root=root / "cache",
+        workers=1,
+        generator=generator,
+        image_size=SIZE,
+        progress=False,
+    )
     return run, spec, root, results, generator
 
 
@@ -79,8 +98,17 @@ def test_resumed_study_reuses_every_model_and_synthetic_set(studied, monkeypatch
 
     monkeypatch.setattr(study, "train_classifier", no_training)
     generator = MatchingRenderer()
-    again = augment(run, [spec], TASKS, SETTINGS, cache_root=root / "cache", workers=1,
-                    generator=generator, image_size=SIZE, progress=False)
+    again = augment(
+        run,
+        [spec],
+        TASKS,
+        SETTINGS,
+        cache_root=root / "cache",
+        workers=1,
+        generator=generator,
+        image_size=SIZE,
+        progress=False,
+    )
     assert generator.calls == 0
     pd.testing.assert_frame_equal(results, again)
 
@@ -100,9 +128,20 @@ def test_held_out_split_is_disjoint_stratified_and_capped():
 
 
 def test_labels_treat_unknown_fractions_as_unknown():
-    catalog = pd.DataFrame(np.nan, index=range(3), columns=[
-        fraction_column(answer(t)) for t in ("smooth", "features or disk-shaped", "edge-on galaxy",
-                                             "not edge-on", "bar-shaped structure in the galaxy center")])
+    catalog = pd.DataFrame(
+        np.nan,
+        index=range(3),
+        columns=[
+            fraction_column(answer(t))
+            for t in (
+                "smooth",
+                "features or disk-shaped",
+                "edge-on galaxy",
+                "not edge-on",
+                "bar-shaped structure in the galaxy center",
+            )
+        ],
+    )
     catalog.iloc[0, :2] = [1.0, 0.0]  # a GZ1 elliptical: not a disk, so known not barred
     catalog.iloc[1, :4] = [0.0, 1.0, 0.0, 1.0]  # a GZ1 face-on spiral: bars unknown
     catalog.iloc[2] = [0.1, 0.9, 0.1, 0.9, 0.7]  # a GZ2 barred spiral (0.9 * 0.9 * 0.7 = 0.567)
@@ -115,8 +154,12 @@ def test_labels_treat_unknown_fractions_as_unknown():
 
 def test_task_prompt_names_the_parent_answers():
     prompt = resolve_tasks(["bar"])[0].prompt("sdss")
-    assert prompt == {"sdss": 1.0, "features or disk-shaped": 1.0, "not edge-on": 1.0,
-                      "bar-shaped structure in the galaxy center": 1.0}
+    assert prompt == {
+        "sdss": 1.0,
+        "features or disk-shaped": 1.0,
+        "not edge-on": 1.0,
+        "bar-shaped structure in the galaxy center": 1.0,
+    }
     assert resolve_tasks(["4 spiral arms"])[0].tags == ("4 spiral arms",)
 
 

@@ -3,6 +3,7 @@
 Moves a morphology slider on the Generate page, waits for new images, and saves a
 screenshot of every page into ``test-artifacts/browser/``.
 """
+
 from __future__ import annotations
 
 import time
@@ -24,8 +25,10 @@ from galaxysd.runs import DEFAULT_RUN, REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
 
-pytestmark = pytest.mark.skipif(chromium_paths() is None, reason=(
-    "Chromium is not installed: apt-get install -y --no-install-recommends chromium chromium-driver"))
+pytestmark = pytest.mark.skipif(
+    chromium_paths() is None,
+    reason=("Chromium is not installed: apt-get install -y --no-install-recommends chromium chromium-driver"),
+)
 
 
 def slider_input(driver, label: str):
@@ -57,10 +60,12 @@ def wait_for_new_images(driver, before: list[str], timeout_s: float = 60.0) -> l
 def test_a_slider_move_in_the_browser_shows_new_images(tmp_path_factory, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
-    run = DEFAULT_RUN if (DEFAULT_RUN / "model" / "model_index.json").is_file() \
-        else shared_tiny_run(tmp_path_factory)
-    env = {"GALAXYSD_RUN": str(run), "GALAXYSD_HOME": str(tmp_path / "home"),
-           "GALAXYSD_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
+    run = DEFAULT_RUN if (DEFAULT_RUN / "model" / "model_index.json").is_file() else shared_tiny_run(tmp_path_factory)
+    env = {
+        "GALAXYSD_RUN": str(run),
+        "GALAXYSD_HOME": str(tmp_path / "home"),
+        "GALAXYSD_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+    }
     with app_server(env, log=tmp_path / "server.log") as url, headless_chromium() as driver:
         open_page(driver, url, "")  # the entry page first: it sets up the page router
         open_page(driver, url, "generate")

@@ -1,4 +1,5 @@
 """The image cache: exact round trip, skipped corrupt files, resumable builds, real samples."""
+
 from __future__ import annotations
 
 import logging
@@ -24,9 +25,16 @@ def _write_galaxy(path, width: int, seed: int) -> None:
 
 def _catalog(paths, sources) -> pd.DataFrame:
     n = len(paths)
-    frame = pd.DataFrame({"id": [f"g{i}" for i in range(n)], "image_path": [str(p) for p in paths],
-                          "ra": np.linspace(150, 151, n), "dec": np.zeros(n), "source": sources,
-                          "domain": ["demo" if s == "demo" else "sdss" for s in sources]})
+    frame = pd.DataFrame(
+        {
+            "id": [f"g{i}" for i in range(n)],
+            "image_path": [str(p) for p in paths],
+            "ra": np.linspace(150, 151, n),
+            "dec": np.zeros(n),
+            "source": sources,
+            "domain": ["demo" if s == "demo" else "sdss" for s in sources],
+        }
+    )
     fractions = pd.DataFrame(0.5, index=frame.index, columns=list(FRACTION_COLUMNS))
     return pd.concat([frame, fractions], axis=1)
 

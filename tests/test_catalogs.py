@@ -1,4 +1,5 @@
 """Catalog schema and loaders: every source loads into one schema and reports what it skipped."""
+
 from __future__ import annotations
 
 import io
@@ -63,6 +64,7 @@ def random_fractions(rng: np.random.Generator) -> dict[str, float]:
 
 # --- schema -----------------------------------------------------------------------------
 
+
 def test_empty_catalog_follows_the_schema():
     df = empty_catalog()
     assert tuple(df.columns) == CATALOG_COLUMNS
@@ -107,6 +109,7 @@ def test_load_report_reads_as_one_paragraph_and_counts_skips():
 
 # --- GZ2 ---------------------------------------------------------------------------------
 
+
 def test_gz2_sample_loads_2000_rows_and_resolves_the_450_images(shared_data):
     df = load_gz2(shared_data / "gz2-sample" / "gz2_hart16_excerpt.csv")
     assert len(df) == 2000
@@ -131,17 +134,21 @@ def test_gz2_confident_classes_agree_with_vote_fractions_on_the_top_level_task(s
     agree = sum(
         morphology.top_level_tag(morphology.gz2_class_to_tags(row["gz2_class"]))
         == morphology.top_level_tag(morphology.vote_fractions_to_weights(row))
-        for row in confident.to_dict("records"))
+        for row in confident.to_dict("records")
+    )
     assert agree / len(confident) >= 0.95
 
 
 def test_gz2_finds_images_by_asset_id_through_the_mapping_or_by_objid(tmp_path):
     rng = np.random.default_rng(1)
-    rows = [{"dr7objid": objid, "ra": 10.0, "dec": -1.0, "gz2_class": "Ei", **random_fractions(rng)}
-            for objid in ("587722981741363294", "587722981741363295", "587722981741363296")]
+    rows = [
+        {"dr7objid": objid, "ra": 10.0, "dec": -1.0, "gz2_class": "Ei", **random_fractions(rng)}
+        for objid in ("587722981741363294", "587722981741363295", "587722981741363296")
+    ]
     pd.DataFrame(rows).to_csv(tmp_path / "gz2_hart16.csv.gz", index=False)
-    pd.DataFrame({"objid": ["587722981741363294"], "sample": ["original"], "asset_id": [17]}
-                 ).to_csv(tmp_path / "gz2_filename_mapping.csv", index=False)
+    pd.DataFrame({"objid": ["587722981741363294"], "sample": ["original"], "asset_id": [17]}).to_csv(
+        tmp_path / "gz2_filename_mapping.csv", index=False
+    )
     write_jpeg(tmp_path / "images_gz2" / "images" / "17.jpg")
     write_jpeg(tmp_path / "images_gz2" / "images" / "587722981741363295.jpg")
     df = load_catalog("gz2", tmp_path).set_index("id")
@@ -157,6 +164,7 @@ def test_gz2_table_without_fraction_columns_is_rejected_clearly(tmp_path):
 
 
 # --- Kaggle ------------------------------------------------------------------------------
+
 
 def test_kaggle_cumulative_values_convert_back_to_per_question_fractions(tmp_path):
     rng = np.random.default_rng(0)
@@ -188,14 +196,19 @@ def test_kaggle_task_nobody_reached_is_nan_not_a_division_error():
 
 # --- GZ1 ---------------------------------------------------------------------------------
 
+
 def test_gz1_classes_become_hard_gz2_fractions_and_dont_know_is_reported(tmp_path):
-    labels = ["elliptical", "spiral_clockwise", "Spiral anticlockwise", "edge_on", "merger",
-              "don't know"]
+    labels = ["elliptical", "spiral_clockwise", "Spiral anticlockwise", "edge_on", "merger", "don't know"]
     for i in range(len(labels)):
         write_jpeg(tmp_path / "images" / f"{i}.jpeg", seed=i)
-    pd.DataFrame({"objid": range(len(labels)), "filename": [f"{i}.jpeg" for i in range(len(labels))],
-                  "gz1_class": range(len(labels)), "gz1_label": labels}
-                 ).to_csv(tmp_path / "labels.csv", index=False)
+    pd.DataFrame(
+        {
+            "objid": range(len(labels)),
+            "filename": [f"{i}.jpeg" for i in range(len(labels))],
+            "gz1_class": range(len(labels)),
+            "gz1_label": labels,
+        }
+    ).to_csv(tmp_path / "labels.csv", index=False)
     df = load_gz1(tmp_path).set_index("id")
     assert list(df.index) == ["0", "1", "2", "3", "4"]
     assert df.loc["0", [SMOOTH, FEATURES, STAR]].tolist() == [1.0, 0.0, 0.0]
@@ -222,6 +235,7 @@ def test_gz1_sample_loads_every_classified_image(shared_data):
 
 # --- folder, demo, synthetic --------------------------------------------------------------
 
+
 def test_folder_skips_and_reports_exactly_the_truncated_missing_and_nan_rows(tmp_path, caplog):
     for i in range(4):
         write_jpeg(tmp_path / f"g{i}.jpg", seed=i)
@@ -229,8 +243,11 @@ def test_folder_skips_and_reports_exactly_the_truncated_missing_and_nan_rows(tmp
     (tmp_path / "broken.jpg").write_bytes(good[: len(good) // 2])
     write_jpeg(tmp_path / "unlabelled.jpg")
     rows = [{"filename": f"g{i}.jpg", SMOOTH: 0.2 * i, "ra": 150.0 + i} for i in range(4)]
-    rows += [{"filename": "broken.jpg", SMOOTH: 0.5}, {"filename": "gone.jpg", SMOOTH: 0.5},
-             {"filename": "unlabelled.jpg", SMOOTH: np.nan}]
+    rows += [
+        {"filename": "broken.jpg", SMOOTH: 0.5},
+        {"filename": "gone.jpg", SMOOTH: 0.5},
+        {"filename": "unlabelled.jpg", SMOOTH: np.nan},
+    ]
     pd.DataFrame(rows).to_csv(tmp_path / "labels.csv", index=False)
 
     with caplog.at_level(logging.WARNING):
@@ -247,10 +264,15 @@ def test_folder_skips_and_reports_exactly_the_truncated_missing_and_nan_rows(tmp
 
 def test_folder_accepts_base_debiased_and_fraction_column_names_and_keeps_extras(tmp_path):
     write_jpeg(tmp_path / "a.png")
-    pd.DataFrame({"id": ["a"], "t01_smooth_or_features_a01_smooth": [0.7],
-                  "t01_smooth_or_features_a02_features_or_disk_fraction": [0.2],
-                  "t08_odd_feature_a38_dust_lane_debiased": [0.9], "note": ["x"]}
-                 ).to_csv(tmp_path / "catalog.csv", index=False)
+    pd.DataFrame(
+        {
+            "id": ["a"],
+            "t01_smooth_or_features_a01_smooth": [0.7],
+            "t01_smooth_or_features_a02_features_or_disk_fraction": [0.2],
+            "t08_odd_feature_a38_dust_lane_debiased": [0.9],
+            "note": ["x"],
+        }
+    ).to_csv(tmp_path / "catalog.csv", index=False)
     df = load_folder(tmp_path)
     row = df.iloc[0]
     assert row["image_path"].endswith("a.png")
@@ -268,8 +290,16 @@ def test_folder_without_csv_loads_every_image_unlabelled(tmp_path):
 
 def test_demo_and_synthetic_resolve_relative_paths_and_keep_their_columns(tmp_path):
     write_jpeg(tmp_path / "images" / "0.png")
-    row = {"id": "0", "image_path": "images/0.png", "ra": np.nan, "dec": np.nan, "source": "demo",
-           "domain": "demo", **random_fractions(np.random.default_rng(2)), "truth_bar": 1.0}
+    row = {
+        "id": "0",
+        "image_path": "images/0.png",
+        "ra": np.nan,
+        "dec": np.nan,
+        "source": "demo",
+        "domain": "demo",
+        **random_fractions(np.random.default_rng(2)),
+        "truth_bar": 1.0,
+    }
     pd.DataFrame([row]).to_csv(tmp_path / "catalog.csv", index=False)
     demo = load_demo(tmp_path)
     assert demo.loc[0, "image_path"] == str(tmp_path / "images" / "0.png")

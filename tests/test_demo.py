@@ -1,4 +1,5 @@
 """The demo survey: deterministic renders, sane vote fractions, the specified population, physics."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -85,8 +86,10 @@ def test_votes_follow_the_truth_and_blur_for_faint_galaxies(population):
     bright, faint = t["truth_magnitude"] < 15.0, t["truth_magnitude"] > 17.4
     assert t.loc[face_on_spiral & bright, col["features or disk-shaped"]].mean() > 0.85
     assert t.loc[face_on_spiral & bright, col["spiral galaxy"]].mean() > 0.85
-    assert (t.loc[face_on_spiral & faint, col["spiral galaxy"]].mean()
-            < t.loc[face_on_spiral & bright, col["spiral galaxy"]].mean() - 0.1)
+    assert (
+        t.loc[face_on_spiral & faint, col["spiral galaxy"]].mean()
+        < t.loc[face_on_spiral & bright, col["spiral galaxy"]].mean() - 0.1
+    )
     assert t.loc[t["truth_type"] == "elliptical", col["smooth"]].mean() > 0.7
     assert t.loc[t["truth_inclination"] > 86, col["edge-on galaxy"]].mean() > 0.8
     dusty = t["truth_dusty_early_type"]
@@ -98,9 +101,19 @@ def _clean_truth(kind: str, **changes) -> dict:
     """A bright isolated galaxy of ``kind`` without stars, neighbours, bar, ring or dust."""
     truth = sample_truth(200, seed=1)
     row = truth[truth["truth_type"] == kind].iloc[0]
-    clean = {key[len("truth_"):]: value for key, value in row.items()}
-    clean.update(magnitude=14.5, n_stars=0, companion=False, merger=False, bar=False, ring=False,
-                 dust_lane=False, sky_noise=0.5, psf_fwhm=0.03, pa=30.0)
+    clean = {key[len("truth_") :]: value for key, value in row.items()}
+    clean.update(
+        magnitude=14.5,
+        n_stars=0,
+        companion=False,
+        merger=False,
+        bar=False,
+        ring=False,
+        dust_lane=False,
+        sky_noise=0.5,
+        psf_fwhm=0.03,
+        pa=30.0,
+    )
     clean.update(changes)
     return clean
 
@@ -124,10 +137,12 @@ def _axis_ratio(pixels: np.ndarray) -> float:
 def test_edge_on_disk_renders_elongated_and_face_on_round():
     ratios = {}
     for inclination in (5.0, 88.0):
-        truth = _clean_truth("spiral", inclination=inclination, bulge_fraction=0.1,
-                             axis_ratio=np.nan, n_arms=0, arm_strength=0.0)
-        ratios[inclination] = np.mean([_axis_ratio(render_galaxy(truth, 64, np.random.default_rng(s)))
-                                       for s in range(3)])
+        truth = _clean_truth(
+            "spiral", inclination=inclination, bulge_fraction=0.1, axis_ratio=np.nan, n_arms=0, arm_strength=0.0
+        )
+        ratios[inclination] = np.mean(
+            [_axis_ratio(render_galaxy(truth, 64, np.random.default_rng(s))) for s in range(3)]
+        )
     assert ratios[88.0] < 0.4 and ratios[5.0] > 0.8
 
 
@@ -143,7 +158,7 @@ def test_higher_sersic_index_renders_more_concentrated_light():
 
 def test_rendered_pixels_are_uint8_for_every_kind_of_object():
     truth = sample_truth(400, seed=5)
-    records = [{k[len("truth_"):]: v for k, v in row.items()} for row in truth.to_dict(orient="records")]
+    records = [{k[len("truth_") :]: v for k, v in row.items()} for row in truth.to_dict(orient="records")]
     picked = {r["type"]: r for r in records} | {"merger": next(r for r in records if r["merger"])}
     picked["dusty"] = _clean_truth("elliptical", dust_lane=True, dusty_early_type=True)
     for record in picked.values():

@@ -1,4 +1,5 @@
 """The dusty early-type search on a small demo survey with planted dusty early types."""
+
 from __future__ import annotations
 
 import json
@@ -19,19 +20,42 @@ from galaxysd.science.discover_job import discover, main
 from galaxysd.science.dusty_search import SearchSettings
 from galaxysd.science.scan import merge_chunks, scan_chunks
 
-SETTINGS = SearchSettings(n_synthetic=96, n_synthetic_negatives=32, max_negatives=400, epochs=6,
-                          widths=(8, 16, 32), device="cpu")
-CANDIDATE_COLUMNS = ["catalog", "id", "ra", "dec", "score", "rank", "known",
-                     "known_dusty_early_type", "cumulative_smooth", "cumulative_dust_lane",
-                     *FRACTION_COLUMNS, "image_path", "used_in_training", "truth_dusty_early_type",
-                     "thumb"]
+SETTINGS = SearchSettings(
+    n_synthetic=96, n_synthetic_negatives=32, max_negatives=400, epochs=6, widths=(8, 16, 32), device="cpu"
+)
+CANDIDATE_COLUMNS = [
+    "catalog",
+    "id",
+    "ra",
+    "dec",
+    "score",
+    "rank",
+    "known",
+    "known_dusty_early_type",
+    "cumulative_smooth",
+    "cumulative_dust_lane",
+    *FRACTION_COLUMNS,
+    "image_path",
+    "used_in_training",
+    "truth_dusty_early_type",
+    "thumb",
+]
 
 
 def run_search(run: Path, spec: str, cache: Path, **options) -> dict:
     run.mkdir(exist_ok=True)
-    return discover(run, [spec], SETTINGS, cache_root=cache, workers=1,
-                    generator=MatchingRenderer(), image_size=32, scan_chunk=64,
-                    progress=False, **options)
+    return discover(
+        run,
+        [spec],
+        SETTINGS,
+        cache_root=cache,
+        workers=1,
+        generator=MatchingRenderer(),
+        image_size=32,
+        scan_chunk=64,
+        progress=False,
+        **options,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +136,9 @@ def test_sharded_scan_equals_single_process_scan(tmp_path):
     classifier = Classifier(ClassifierConfig(image_size=16, widths=(4, 8), device="cpu"))
     scan_chunks(classifier, images, tmp_path / "one", chunk=64, progress=False)
     for shard in range(3):
-        scan_chunks(classifier, images, tmp_path / "three", chunk=64, process_index=shard,
-                    num_processes=3, progress=False)
+        scan_chunks(
+            classifier, images, tmp_path / "three", chunk=64, process_index=shard, num_processes=3, progress=False
+        )
     single = merge_chunks(tmp_path / "one", 300, chunk=64)
     np.testing.assert_array_equal(single, merge_chunks(tmp_path / "three", 300, chunk=64))
     expected = classifier.predict_proba(images[:64])[:, 0]

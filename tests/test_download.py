@@ -1,4 +1,5 @@
 """Download job: resumable, verified, atomic, against a local HTTP server (no internet)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,7 @@ from galaxysd.morphology import FRACTION_COLUMNS
 class FileServer:
     """Serves ``files`` on 127.0.0.1 with Range support; can cut chosen transfers half-way once."""
 
-    def __init__(self, files: dict[str, bytes], cut_once: tuple[str, ...] = (),
-                 ignore_range: bool = False):
+    def __init__(self, files: dict[str, bytes], cut_once: tuple[str, ...] = (), ignore_range: bool = False):
         self.files, self.cut_pending, self.ignore_range = files, set(cut_once), ignore_range
         self.requests: list[tuple[str, str | None]] = []
         server = self
@@ -95,15 +95,19 @@ def remote(name: str, server: FileServer, **expected) -> RemoteFile:
 def gz2_release(asset_id: int = 42, objid: str = "587722981741363294") -> dict[str, bytes]:
     """A one-galaxy GZ2 release: Hart16 table, filename mapping, images archive."""
     table = io.BytesIO()
-    pd.DataFrame([{"dr7objid": objid, "ra": 1.0, "dec": 2.0, **dict.fromkeys(FRACTION_COLUMNS, 0.5)}]
-                 ).to_csv(table, index=False, compression={"method": "gzip"})
+    pd.DataFrame([{"dr7objid": objid, "ra": 1.0, "dec": 2.0, **dict.fromkeys(FRACTION_COLUMNS, 0.5)}]).to_csv(
+        table, index=False, compression={"method": "gzip"}
+    )
     image, archive = io.BytesIO(), io.BytesIO()
     Image.new("RGB", (32, 32), (200, 100, 50)).save(image, format="JPEG")
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.writestr(f"images/{asset_id}.jpg", image.getvalue())
     mapping = f"objid,sample,asset_id\n{objid},original,{asset_id}\n".encode()
-    return {"gz2_hart16.csv.gz": table.getvalue(), "gz2_filename_mapping.csv": mapping,
-            "images_gz2.zip": archive.getvalue()}
+    return {
+        "gz2_hart16.csv.gz": table.getvalue(),
+        "gz2_filename_mapping.csv": mapping,
+        "images_gz2.zip": archive.getvalue(),
+    }
 
 
 def test_download_job_fetches_extracts_and_the_result_loads_as_gz2(tmp_path):
@@ -120,8 +124,7 @@ def test_download_job_fetches_extracts_and_the_result_loads_as_gz2(tmp_path):
 
 def test_download_skip_images_fetches_only_the_tables(tmp_path):
     with FileServer(gz2_release()) as server:
-        assert main(["download", "gz2", "--dest", str(tmp_path), "--base-url", server.url,
-                     "--skip-images"]) == 0
+        assert main(["download", "gz2", "--dest", str(tmp_path), "--base-url", server.url, "--skip-images"]) == 0
         assert "images_gz2.zip" not in {name for name, _ in server.requests}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gz2_filename_mapping.csv", "gz2_hart16.csv.gz"]
 
@@ -136,8 +139,7 @@ def test_download_job_reports_a_missing_file_in_one_line(tmp_path, capsys):
 def test_transfer_cut_half_way_resumes_with_a_range_request(tmp_path):
     data = payload()
     with FileServer({"big.bin": data}, cut_once=("big.bin",)) as server:
-        path = download_file(remote("big.bin", server, md5=hashlib.md5(data).hexdigest()), tmp_path,
-                             progress=False)
+        path = download_file(remote("big.bin", server, md5=hashlib.md5(data).hexdigest()), tmp_path, progress=False)
     assert path.read_bytes() == data
     assert server.ranges("big.bin") and server.ranges("big.bin")[0] != "bytes=0-"
     assert not (tmp_path / "big.bin.part").exists()
@@ -147,8 +149,9 @@ def test_existing_part_file_is_resumed_not_restarted(tmp_path):
     data = payload()
     (tmp_path / "big.bin.part").write_bytes(data[:100_000])
     with FileServer({"big.bin": data}) as server:
-        download_file(remote("big.bin", server, size=len(data),
-                             sha256=hashlib.sha256(data).hexdigest()), tmp_path, progress=False)
+        download_file(
+            remote("big.bin", server, size=len(data), sha256=hashlib.sha256(data).hexdigest()), tmp_path, progress=False
+        )
     assert server.ranges("big.bin") == ["bytes=100000-"]
     assert (tmp_path / "big.bin").read_bytes() == data
 
@@ -169,8 +172,9 @@ def test_server_that_ignores_range_gives_a_fresh_complete_file(tmp_path):
     assert (tmp_path / "big.bin").read_bytes() == data
 
 
-@pytest.mark.parametrize("expected, message", [
-    ({"md5": "0" * 32}, "md5"), ({"sha256": "f" * 64}, "sha256"), ({"size": 12345}, "size")])
+@pytest.mark.parametrize(
+    "expected, message", [({"md5": "0" * 32}, "md5"), ({"sha256": "f" * 64}, "sha256"), ({"size": 12345}, "size")]
+)
 def test_wrong_checksum_or_size_is_rejected_and_nothing_is_left(tmp_path, expected, message):
     with FileServer({"f.bin": payload(5000)}) as server:
         with pytest.raises(DownloadError, match=f"f.bin.*corrupt.*{message}"):

@@ -1,4 +1,5 @@
 """Evaluating a run: every output written, resumable, checkpoint curves, Pareto sweep, CLI."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,10 @@ from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, load_prompt_f
 from galaxysd.evaluation.run_evaluation import EvalSettings
 from galaxysd.morphology import parse_prompt
 
-PROMPTS = (PromptSpec("R", "round", "sdss, smooth, completely round galaxy"),
-           PromptSpec("E", "edge-on", "sdss, features or disk-shaped, edge-on galaxy"))
+PROMPTS = (
+    PromptSpec("R", "round", "sdss, smooth, completely round galaxy"),
+    PromptSpec("E", "edge-on", "sdss, features or disk-shaped, edge-on galaxy"),
+)
 
 
 def test_paper_prompts_parse_and_name_their_morphology():
@@ -25,7 +28,10 @@ def test_paper_prompts_parse_and_name_their_morphology():
         assert spec.required_tags
     assert set(PAPER_PROMPTS[11].required_tags) >= {"edge-on galaxy", "rounded bulge", "dust lane"}
     assert with_domain(PAPER_PROMPTS[2], "demo").weights == {
-        "demo": 1.0, "features or disk-shaped": 1.0, "edge-on galaxy": 1.0}
+        "demo": 1.0,
+        "features or disk-shaped": 1.0,
+        "edge-on galaxy": 1.0,
+    }
 
 
 def test_prompt_file_names_prompts_and_reports_bad_lines(tmp_path):
@@ -88,8 +94,14 @@ def test_evaluation_writes_every_output_and_resumes_without_regenerating(tmp_pat
         noisy = group[group.guidance == 1.0]["frechet"].min()
         assert noisy > group[group.guidance == 3.0]["frechet"].max()
 
-    for name in ("histograms.csv", "histograms.json", "physical.csv", "samples/R.png",
-                 "samples/E.png", "samples/overview.png"):
+    for name in (
+        "histograms.csv",
+        "histograms.json",
+        "physical.csv",
+        "samples/R.png",
+        "samples/E.png",
+        "samples/overview.png",
+    ):
         assert (eval_dir / name).is_file(), name
     assert Image.open(eval_dir / "samples/E.png").size[1] > 2 * cache.images.shape[1]
 
@@ -99,14 +111,23 @@ def test_evaluation_writes_every_output_and_resumes_without_regenerating(tmp_pat
     assert again == metrics
     pd.testing.assert_frame_equal(pd.read_csv(eval_dir / "curves.csv"), curves)
 
-    more = evaluate_run(run, cache, judge, EvalSettings.quick(max_real=12, n_images=5), PROMPTS,
-                        load=load, parts=("metrics",), progress=False)
+    more = evaluate_run(
+        run,
+        cache,
+        judge,
+        EvalSettings.quick(max_real=12, n_images=5),
+        PROMPTS,
+        load=load,
+        parts=("metrics",),
+        progress=False,
+    )
     assert more["prompts"][0]["n_generated"] == 5  # changed settings are not mistaken for done
 
 
 def test_reference_images_exclude_what_the_judge_was_trained_on(toy_setup):
     cache, judge = toy_setup
     from galaxysd.evaluation.scoring import reference_rows
+
     seen = toy_cache(48, seed=0)  # the judge's own training galaxies
     rows = reference_rows(seen, judge, PROMPTS, max_real=100, seed=0)
     used = {seen.catalog["id"][r] for found in rows.values() for r in found}
@@ -140,35 +161,45 @@ def _tiny_trained_run(tmp_path):
         Image.fromarray(image).save(images_dir / f"{galaxy}.png")
     toy.catalog.to_csv(images_dir / "catalog.csv", index=False)
     spec = f"folder:{images_dir}"
-    build_cache(load_catalog_spec(spec), cache_folder(tmp_path / "caches", spec, 16), size=16,
-                workers=1, progress=False)
+    build_cache(
+        load_catalog_spec(spec), cache_folder(tmp_path / "caches", spec, 16), size=16, workers=1, progress=False
+    )
 
     run = tmp_path / "run"
     torch.manual_seed(0)
     pipe = build_tag_pipeline(PRESETS["tiny"])
     save_pipeline(pipe, run / "model")
     modules = {"unet": pipe.unet, "tag_encoder": pipe.tag_encoder}
-    ema = {f"{n}.{k}": p.detach().clone() for n, m in modules.items()
-           for k, p in m.named_parameters()}
+    ema = {f"{n}.{k}": p.detach().clone() for n, m in modules.items() for k, p in m.named_parameters()}
     optimizer = torch.optim.SGD(pipe.unet.parameters(), lr=0.1)
-    save_checkpoint(run, 5, modules, ema, optimizer,
-                    torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0), {"seed": 0}, 3)
-    (run / "config.yaml").write_text(yaml.safe_dump(
-        {"data": [{"catalog": spec, "domain": "sdss"}], "cache_dir": str(tmp_path / "caches")}))
+    save_checkpoint(
+        run, 5, modules, ema, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0), {"seed": 0}, 3
+    )
+    (run / "config.yaml").write_text(
+        yaml.safe_dump({"data": [{"catalog": spec, "domain": "sdss"}], "cache_dir": str(tmp_path / "caches")})
+    )
     return run, cache_folder(tmp_path / "caches", spec, 16)
 
 
 def test_command_line_trains_the_judge_and_evaluates_a_trained_run(tmp_path, capsys):
     run, cache = _tiny_trained_run(tmp_path)
-    judge_argv = ["judge", "--cache", str(cache), "--out", str(run / "eval" / "judge"),
-                  "--epochs", "2", "--min-examples", "3"]
+    judge_argv = [
+        "judge",
+        "--cache",
+        str(cache),
+        "--out",
+        str(run / "eval" / "judge"),
+        "--epochs",
+        "2",
+        "--min-examples",
+        "3",
+    ]
     assert main(judge_argv) == 0, capsys.readouterr().err
     assert "judge with" in capsys.readouterr().out
     assert main(judge_argv) == 0 and "already trained" in capsys.readouterr().out
     prompts = tmp_path / "prompts.txt"
     prompts.write_text(f"E = {PROMPTS[1].text}\n")
-    argv = ["--run", str(run), "--quick", "--prompts", str(prompts), "--n-images", "2",
-            "--steps", "4"]
+    argv = ["--run", str(run), "--quick", "--prompts", str(prompts), "--n-images", "2", "--steps", "4"]
     assert main(argv) == 0, capsys.readouterr().err
     assert "evaluation written" in capsys.readouterr().out
     judge_report = json.loads((run / "eval" / "judge" / "report.json").read_text())

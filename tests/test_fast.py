@@ -1,4 +1,5 @@
 """Speed settings: the optimised path gives the reference path's images, and falls back cleanly."""
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """The generation job: a catalog that loads like real data, resuming, refusing bad input."""
+
 from __future__ import annotations
 
 import math
@@ -47,7 +48,7 @@ def test_catalog_loads_with_the_catalog_loader_like_real_data(pipe, tmp_path):
     generate.run_job(pipe, _job(seed=40), out, batch_size=4, progress=False)
     catalog = load_catalog_spec(f"synthetic:{out}")
     assert len(catalog) == 10 and catalog["id"].is_unique
-    assert list(catalog.columns[:len(CATALOG_COLUMNS)]) == list(CATALOG_COLUMNS)
+    assert list(catalog.columns[: len(CATALOG_COLUMNS)]) == list(CATALOG_COLUMNS)
     assert (catalog["source"] == "synthetic").all() and catalog["ra"].isna().all()
     assert list(catalog["domain"]) == ["sdss"] * 5 + ["demo"] * 5
     assert list(catalog["seed"]) == list(range(40, 50)) and (catalog["sampler"] == DEFAULT_SAMPLER).all()
@@ -139,30 +140,56 @@ def test_command_line_writes_images_and_catalog(model_dir, tmp_path, capsys):
     prompt_file = tmp_path / "prompts.txt"
     prompt_file.write_text("# round ones\nsdss, smooth, completely round galaxy\n\n")
     out = tmp_path / "cli"
-    code = generate.main(["--run", str(model_dir.parent), "--prompt", "sdss, edge-on galaxy",
-                          "--prompt-file", str(prompt_file), "--n", "3", "--out", str(out),
-                          "--steps", "2", "--sampler", "euler_a", "--seed", "7", "--threads", "1"])
+    code = generate.main(
+        [
+            "--run",
+            str(model_dir.parent),
+            "--prompt",
+            "sdss, edge-on galaxy",
+            "--prompt-file",
+            str(prompt_file),
+            "--n",
+            "3",
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--sampler",
+            "euler_a",
+            "--seed",
+            "7",
+            "--threads",
+            "1",
+        ]
+    )
     assert code == 0 and "wrote 6 images" in capsys.readouterr().out
     catalog = load_catalog_spec(f"synthetic:{out}")
     assert list(catalog["seed"]) == list(range(7, 13)) and (catalog["sampler"] == "euler_a").all()
     assert set(catalog["prompt"]) == {"sdss, edge-on galaxy", "sdss, smooth, completely round galaxy"}
-    assert generate.main(["--run", str(model_dir.parent), "--prompt", "sdss, smooth", "--n", "3",
-                          "--out", str(out), "--steps", "2"]) == 1
+    assert (
+        generate.main(
+            ["--run", str(model_dir.parent), "--prompt", "sdss, smooth", "--n", "3", "--out", str(out), "--steps", "2"]
+        )
+        == 1
+    )
     assert "--overwrite" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("extra, needle", [
-    (["--n", "0"], "--n must be"),
-    (["--n", "10000"], "--n must be"),
-    (["--steps", "0"], "--steps must be"),
-    (["--sampler", "magic"], "unknown sampler"),
-    (["--prompt", "sdss, spirl"], "unknown morphology tag 'spirl'"),
-    (["--prompt", "sdss"], "names no morphology answer"),
-    (["--prompt", "{merger:9}"], "within"),
-    (["--prompt-file", "missing.txt"], "prompt file not found"),
-    (["--batch-size", "0"], "--batch-size must be"),
-    (["--guidance", "nan"], "--guidance must be"),
-])
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--n", "0"], "--n must be"),
+        (["--n", "10000"], "--n must be"),
+        (["--steps", "0"], "--steps must be"),
+        (["--sampler", "magic"], "unknown sampler"),
+        (["--prompt", "sdss, spirl"], "unknown morphology tag 'spirl'"),
+        (["--prompt", "sdss"], "names no morphology answer"),
+        (["--prompt", "{merger:9}"], "within"),
+        (["--prompt-file", "missing.txt"], "prompt file not found"),
+        (["--batch-size", "0"], "--batch-size must be"),
+        (["--guidance", "nan"], "--guidance must be"),
+    ],
+)
 def test_bad_input_is_one_clear_line_and_writes_nothing(model_dir, tmp_path, capsys, extra, needle):
     args = {"--run": str(model_dir.parent), "--n": "2", "--out": str(tmp_path / "out")}
     for flag, value in zip(extra[::2], extra[1::2]):
@@ -177,7 +204,6 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(model_dir, tmp_path, cap
 
 
 def test_missing_model_is_a_clear_error(tmp_path, capsys):
-    argv = ["--run", str(tmp_path / "nowhere"), "--prompt", "sdss, smooth", "--n", "1",
-            "--out", str(tmp_path / "out")]
+    argv = ["--run", str(tmp_path / "nowhere"), "--prompt", "sdss, smooth", "--n", "1", "--out", str(tmp_path / "out")]
     assert generate.main(argv) == 1
     assert "model_index.json" in capsys.readouterr().err and not (tmp_path / "out").exists()

@@ -1,4 +1,5 @@
 """The classifier and the judge: training, saving, tag targets, and sanity on real galaxies."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,9 @@ from galaxysd.evaluation.prompts import cumulative_table, matching_rows
 
 
 def _tiny_config(**overrides) -> ClassifierConfig:
-    values = dict(num_outputs=1, image_size=32, widths=SMALL_WIDTHS, epochs=6, batch_size=16,
-                  device="cpu", learning_rate=5e-3)
+    values = dict(
+        num_outputs=1, image_size=32, widths=SMALL_WIDTHS, epochs=6, batch_size=16, device="cpu", learning_rate=5e-3
+    )
     return ClassifierConfig(**{**values, **overrides})
 
 
@@ -30,18 +32,16 @@ def test_tiny_classifier_training_lowers_loss_and_separates_classes():
 
 def test_classifier_saves_and_reloads_identically(tmp_path):
     cache = toy_cache(32)
-    targets = np.stack([cache.catalog["t02_edgeon_a04_yes_debiased"],
-                        np.full(32, np.nan)], axis=1)  # an all-unknown output trains nothing
-    config = _tiny_config(num_outputs=2, output_names=("edge", "unknown"), epochs=2,
-                          loss="focal")
+    targets = np.stack(
+        [cache.catalog["t02_edgeon_a04_yes_debiased"], np.full(32, np.nan)], axis=1
+    )  # an all-unknown output trains nothing
+    config = _tiny_config(num_outputs=2, output_names=("edge", "unknown"), epochs=2, loss="focal")
     classifier = train_classifier(cache.images, targets, config, progress=False)
     classifier.save(tmp_path / "clf")
-    assert sorted(p.name for p in (tmp_path / "clf").iterdir()) == ["config.json",
-                                                                     "model.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "clf").iterdir()) == ["config.json", "model.safetensors"]
     loaded = Classifier.load(tmp_path / "clf", device="cpu")
     assert loaded.config == classifier.config
-    np.testing.assert_array_equal(loaded.predict_proba(cache.images),
-                                  classifier.predict_proba(cache.images))
+    np.testing.assert_array_equal(loaded.predict_proba(cache.images), classifier.predict_proba(cache.images))
     np.testing.assert_array_equal(loaded.features(cache.images), classifier.features(cache.images))
     assert loaded.features(cache.images).shape == (32, SMALL_WIDTHS[-1])
 
@@ -49,14 +49,13 @@ def test_classifier_saves_and_reloads_identically(tmp_path):
 def test_training_is_seeded():
     cache = toy_cache(32)
     targets = cache.catalog["t02_edgeon_a04_yes_debiased"].to_numpy()
-    runs = [train_classifier(cache.images, targets, _tiny_config(epochs=1), progress=False)
-            for _ in range(2)]
-    np.testing.assert_array_equal(runs[0].predict_proba(cache.images),
-                                  runs[1].predict_proba(cache.images))
+    runs = [train_classifier(cache.images, targets, _tiny_config(epochs=1), progress=False) for _ in range(2)]
+    np.testing.assert_array_equal(runs[0].predict_proba(cache.images), runs[1].predict_proba(cache.images))
 
 
 def test_random_dihedral_only_rotates_and_flips():
     import torch
+
     batch = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(2, 3, 4, 4)
     out = random_dihedral(batch, torch.Generator().manual_seed(1))
     for original, turned in zip(batch, out):
@@ -71,11 +70,14 @@ def test_bad_images_are_rejected_with_a_clear_message():
 
 
 def test_cumulative_table_keeps_unknown_labels_unknown_but_zero_under_absent_parent():
-    catalog = pd.DataFrame({
-        "t01_smooth_or_features_a01_smooth_debiased": [1.0, 0.0, 0.2],
-        "t01_smooth_or_features_a02_features_or_disk_debiased": [0.0, 1.0, 0.8],
-        "t02_edgeon_a05_no_debiased": [np.nan, 1.0, 0.5],
-        "t04_spiral_a08_spiral_debiased": [np.nan, np.nan, 1.0]})
+    catalog = pd.DataFrame(
+        {
+            "t01_smooth_or_features_a01_smooth_debiased": [1.0, 0.0, 0.2],
+            "t01_smooth_or_features_a02_features_or_disk_debiased": [0.0, 1.0, 0.8],
+            "t02_edgeon_a05_no_debiased": [np.nan, 1.0, 0.5],
+            "t04_spiral_a08_spiral_debiased": [np.nan, np.nan, 1.0],
+        }
+    )
     table = cumulative_table(catalog)
     assert table["spiral galaxy"].tolist()[0] == 0.0  # smooth: no disk, so no spiral
     assert np.isnan(table["spiral galaxy"].tolist()[1])  # a disk, spiral question unanswered
@@ -114,8 +116,7 @@ def test_judge_refuses_a_catalog_without_usable_labels():
     cache = toy_cache(16)
     cache.catalog.loc[:, cache.catalog.columns[1:]] = np.nan
     with pytest.raises(ValueError, match="allow no judge tag"):
-        train_judge(cache, JudgeConfig(epochs=1, widths=SMALL_WIDTHS, device="cpu"),
-                    progress=False)
+        train_judge(cache, JudgeConfig(epochs=1, widths=SMALL_WIDTHS, device="cpu"), progress=False)
 
 
 def test_real_judge_finds_smooth_edge_on_and_spiral_far_above_chance(shared_data):
@@ -123,8 +124,11 @@ def test_real_judge_finds_smooth_edge_on_and_spiral_far_above_chance(shared_data
     rows = held_out_rows(shared_data)
     catalog = cache.catalog.iloc[rows].reset_index(drop=True)
     probabilities = judge.predict_tags(cache.batch(rows))
-    prompts = {"smooth": ("smooth",), "edge-on": ("features or disk-shaped", "edge-on galaxy"),
-               "spiral": ("features or disk-shaped", "not edge-on", "spiral galaxy")}
+    prompts = {
+        "smooth": ("smooth",),
+        "edge-on": ("features or disk-shaped", "edge-on galaxy"),
+        "spiral": ("features or disk-shaped", "not edge-on", "spiral galaxy"),
+    }
     for name, tags in prompts.items():
         judged = judge.judged(tags)
         assert judged, f"judge has no output for {name}"

@@ -1,4 +1,5 @@
 """Realism, diversity, consistency and Pareto marking."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,7 +49,7 @@ def test_distances_need_enough_real_images_and_the_floor_matches_the_generated_c
     scores = score_prompt(generated, presence, real, np.ones((40, 1), bool))
     assert np.isfinite(scores["frechet"]) and np.isfinite(scores["diversity"])
     assert scores["frechet_floor"] == pytest.approx(split_frechet(real, size=8))
-    few = score_prompt(generated, presence, real[:MIN_REAL_IMAGES - 1], presence)
+    few = score_prompt(generated, presence, real[: MIN_REAL_IMAGES - 1], presence)
     assert np.isnan(few["frechet"]) and np.isnan(few["frechet_floor"])
     assert np.isnan(few["consistency_real"]) and np.isnan(few["diversity"])
     assert few["consistency"] == 1.0 and few["n_real"] == MIN_REAL_IMAGES - 1
@@ -73,20 +74,29 @@ def test_consistency_counts_images_with_every_tag_found():
 
 def test_pareto_marking_on_a_hand_made_set():
     # columns: Fréchet (lower is better), diversity (higher is better)
-    points = np.array([[1.0, 0.5],   # front: best realism
-                       [2.0, 0.9],   # front
-                       [3.0, 1.2],   # front: most diverse
-                       [2.5, 0.8],   # dominated by (2.0, 0.9)
-                       [3.0, 1.0],   # dominated by (3.0, 1.2)
-                       [1.0, 0.5],   # a tie with the first: both stay
-                       [np.nan, 9.0]])  # unmeasured: never on the front
-    assert pareto_mask(points, (False, True)).tolist() == [True, True, True, False, False, True,
-                                                          False]
+    points = np.array(
+        [
+            [1.0, 0.5],  # front: best realism
+            [2.0, 0.9],  # front
+            [3.0, 1.2],  # front: most diverse
+            [2.5, 0.8],  # dominated by (2.0, 0.9)
+            [3.0, 1.0],  # dominated by (3.0, 1.2)
+            [1.0, 0.5],  # a tie with the first: both stay
+            [np.nan, 9.0],
+        ]
+    )  # unmeasured: never on the front
+    assert pareto_mask(points, (False, True)).tolist() == [True, True, True, False, False, True, False]
 
 
 def test_pareto_fronts_are_marked_per_prompt():
-    points = pd.DataFrame({"prompt": ["A", "A", "B", "B"], "frechet": [1.0, 2.0, 5.0, 6.0],
-                           "diversity": [1.0, 0.5, 0.1, 0.2], "consistency": [0.5, 0.9, 0.3, 0.3]})
+    points = pd.DataFrame(
+        {
+            "prompt": ["A", "A", "B", "B"],
+            "frechet": [1.0, 2.0, 5.0, 6.0],
+            "diversity": [1.0, 0.5, 0.1, 0.2],
+            "consistency": [0.5, 0.9, 0.3, 0.3],
+        }
+    )
     marked = mark_pareto_fronts(points)
     assert marked["pareto_realism_diversity"].tolist() == [True, False, True, True]
     assert marked["pareto_realism_consistency"].tolist() == [True, True, True, False]

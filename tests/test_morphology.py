@@ -1,4 +1,5 @@
 """The GZ2 vocabulary: tree shape, prompt syntax, vote fractions, gz2_class decoding."""
+
 from __future__ import annotations
 
 import math
@@ -25,9 +26,18 @@ def test_answers_carry_paper_wording_hart16_and_kaggle_columns():
     dust = m.answer("dust lane")
     assert dust.column == "t08_odd_feature_a38_dust_lane" and dust.kaggle == "Class8.7"
     assert dust.parent == "odd feature" and dust.task == "t08_odd_feature"
-    for text in ["smooth", "features or disk-shaped", "edge-on galaxy", "bar-shaped structure in the galaxy center",
-                 "tightly wound spiral arms", "2 spiral arms", "obvious bulge prominence",
-                 "in-between round galaxy", "merger", "ring"]:
+    for text in [
+        "smooth",
+        "features or disk-shaped",
+        "edge-on galaxy",
+        "bar-shaped structure in the galaxy center",
+        "tightly wound spiral arms",
+        "2 spiral arms",
+        "obvious bulge prominence",
+        "in-between round galaxy",
+        "merger",
+        "ring",
+    ]:
         assert text in m.ANSWER_TAGS
     assert m.answer("star or artifact").task == "t01_smooth_or_features"
     assert m.question_of("lens or arc").task == "t08_odd_feature"
@@ -43,8 +53,13 @@ def test_every_parent_is_an_earlier_answer():
 
 def test_paper_prompts_parse_to_expected_tags():
     spiral = m.parse_prompt("sdss, spiral galaxy, obvious bulge prominence, tightly wound spiral arms, 2 spiral arms")
-    assert spiral == {"sdss": 1.0, "spiral galaxy": 1.0, "obvious bulge prominence": 1.0,
-                      "tightly wound spiral arms": 1.0, "2 spiral arms": 1.0}
+    assert spiral == {
+        "sdss": 1.0,
+        "spiral galaxy": 1.0,
+        "obvious bulge prominence": 1.0,
+        "tightly wound spiral arms": 1.0,
+        "2 spiral arms": 1.0,
+    }
     dusty = m.parse_prompt("sdss, {completely round:1.3} galaxy, {dust lane:1.3}")
     assert dusty == {"sdss": 1.0, "completely round galaxy": 1.3, "dust lane": 1.3}
 
@@ -61,14 +76,17 @@ def test_format_then_parse_round_trips_random_weights():
         assert m.parse_prompt(m.format_prompt(weights)) == weights
 
 
-@pytest.mark.parametrize("bad, needle", [
-    ("sdss, spirl galaxy", "spiral galaxy"),
-    ("sdss, {dust lane:9}", "within [0, 3]"),
-    ("sdss, {dust lane:nan}", "finite"),
-    ("sdss, {dust lane:inf}", "finite"),
-    ("sdss, {dust lane:abc}", "not a number"),
-    ("sdss, {dust lane:1.2", "unbalanced"),
-])
+@pytest.mark.parametrize(
+    "bad, needle",
+    [
+        ("sdss, spirl galaxy", "spiral galaxy"),
+        ("sdss, {dust lane:9}", "within [0, 3]"),
+        ("sdss, {dust lane:nan}", "finite"),
+        ("sdss, {dust lane:inf}", "finite"),
+        ("sdss, {dust lane:abc}", "not a number"),
+        ("sdss, {dust lane:1.2", "unbalanced"),
+    ],
+)
 def test_bad_prompts_raise_clear_errors(bad, needle):
     with pytest.raises(ValueError, match=needle.replace("[", r"\[").replace("]", r"\]")):
         m.parse_prompt(bad)
@@ -81,9 +99,20 @@ def test_unknown_tag_names_nearest_known_tags():
 
 
 def test_weights_follow_the_tree_and_drop_weak_answers():
-    row = {m.fraction_column(m.answer(t)): v for t, v in {
-        "smooth": 0.1, "features or disk-shaped": 0.9, "not edge-on": 0.8, "edge-on galaxy": 0.2,
-        "spiral galaxy": 0.9, "2 spiral arms": 0.5, "odd feature": 0.6, "dust lane": 0.9, "ring": 0.1}.items()}
+    row = {
+        m.fraction_column(m.answer(t)): v
+        for t, v in {
+            "smooth": 0.1,
+            "features or disk-shaped": 0.9,
+            "not edge-on": 0.8,
+            "edge-on galaxy": 0.2,
+            "spiral galaxy": 0.9,
+            "2 spiral arms": 0.5,
+            "odd feature": 0.6,
+            "dust lane": 0.9,
+            "ring": 0.1,
+        }.items()
+    }
     weights = m.vote_fractions_to_weights(row, domain="sdss")
     assert weights["sdss"] == 1.0
     assert weights["spiral galaxy"] == pytest.approx(0.9 * 0.8 * 0.9, abs=1e-4)
@@ -93,8 +122,10 @@ def test_weights_follow_the_tree_and_drop_weak_answers():
 
 
 def test_nan_vote_fractions_count_as_zero():
-    row = {m.fraction_column(m.answer("smooth")): float("nan"),
-           m.fraction_column(m.answer("features or disk-shaped")): 1.0}
+    row = {
+        m.fraction_column(m.answer("smooth")): float("nan"),
+        m.fraction_column(m.answer("features or disk-shaped")): 1.0,
+    }
     assert m.vote_fractions_to_weights(row) == {"features or disk-shaped": 1.0}
 
 
@@ -111,14 +142,17 @@ def test_vectorised_condition_matrix_matches_per_row_weights():
             assert got[tag] == pytest.approx(expected[tag], abs=2e-4)
 
 
-@pytest.mark.parametrize("code, present", [
-    ("Ei", {"smooth", "in-between round galaxy"}),
-    ("Ser", {"edge-on galaxy", "rounded bulge"}),
-    ("SBb(r)", {"bar-shaped structure in the galaxy center", "obvious bulge prominence", "ring"}),
-    ("Sc2m", {"spiral galaxy", "just noticeable bulge prominence", "2 spiral arms", "medium wound spiral arms"}),
-    ("Sb+t(u)", {"more than 4 spiral arms", "tightly wound spiral arms", "dust lane"}),
-    ("A", {"star or artifact"}),
-])
+@pytest.mark.parametrize(
+    "code, present",
+    [
+        ("Ei", {"smooth", "in-between round galaxy"}),
+        ("Ser", {"edge-on galaxy", "rounded bulge"}),
+        ("SBb(r)", {"bar-shaped structure in the galaxy center", "obvious bulge prominence", "ring"}),
+        ("Sc2m", {"spiral galaxy", "just noticeable bulge prominence", "2 spiral arms", "medium wound spiral arms"}),
+        ("Sb+t(u)", {"more than 4 spiral arms", "tightly wound spiral arms", "dust lane"}),
+        ("A", {"star or artifact"}),
+    ],
+)
 def test_gz2_class_decodes(code, present):
     assert present <= set(m.gz2_class_to_tags(code))
 
@@ -138,7 +172,8 @@ def test_gz2_class_agrees_with_vote_fractions_on_real_sample(shared_data):
             continue
         total += 1
         agree += m.top_level_tag(m.gz2_class_to_tags(row["gz2_class"])) == m.top_level_tag(
-            m.vote_fractions_to_weights(row.to_dict()))
+            m.vote_fractions_to_weights(row.to_dict())
+        )
     assert total > 300
     assert agree / total >= 0.95
 

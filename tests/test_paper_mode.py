@@ -3,6 +3,7 @@
 The Stable Diffusion parts are tiny stand-ins built here (CLIP text encoder, a BPE tokenizer
 from a vocabulary written here, VAE, UNet, scheduler), saved the way a real SD 1.5 folder is.
 """
+
 from __future__ import annotations
 
 import copy
@@ -62,23 +63,44 @@ def write_tiny_stable_diffusion(root) -> None:
     """The five parts of a Stable Diffusion 1.5 folder, tiny, weights as safetensors."""
     torch.manual_seed(0)
     vocab_size = write_bpe_tokenizer(root / "tokenizer")
-    text = CLIPTextConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                          num_attention_heads=4, max_position_embeddings=MAX_TOKENS,
-                          bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1, pad_token_id=vocab_size - 1)
+    text = CLIPTextConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=MAX_TOKENS,
+        bos_token_id=vocab_size - 2,
+        eos_token_id=vocab_size - 1,
+        pad_token_id=vocab_size - 1,
+    )
     text_encoder = CLIPTextModel(text)
     with torch.no_grad():  # a trained CLIP's outputs have a non-zero mean; a fresh final LayerNorm's do not
         final_norm(text_encoder).bias.uniform_(0.0, 1.0)
     text_encoder.save_pretrained(root / "text_encoder", safe_serialization=True)
-    AutoencoderKL(block_out_channels=(8, 16), down_block_types=("DownEncoderBlock2D",) * 2,
-                  up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=8,
-                  sample_size=16).save_pretrained(root / "vae", safe_serialization=True)
-    UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, block_out_channels=(16, 32),
-                         layers_per_block=1, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
-                         attention_head_dim=8, norm_num_groups=8).save_pretrained(root / "unet",
-                                                                                  safe_serialization=True)
-    PNDMScheduler(**SD_SCHEDULE, skip_prk_steps=True, steps_offset=1,
-                  set_alpha_to_one=False).save_pretrained(root / "scheduler")
+    AutoencoderKL(
+        block_out_channels=(8, 16),
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=16,
+    ).save_pretrained(root / "vae", safe_serialization=True)
+    UNet2DConditionModel(
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=8,
+        norm_num_groups=8,
+    ).save_pretrained(root / "unet", safe_serialization=True)
+    PNDMScheduler(**SD_SCHEDULE, skip_prk_steps=True, steps_offset=1, set_alpha_to_one=False).save_pretrained(
+        root / "scheduler"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -101,10 +123,23 @@ def pipe(sd_dir):
 
 
 def paper_config(tmp_path, sd_dir, demo_dir, **overrides) -> TrainConfig:
-    values = dict(run_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "cache"), pretrained=str(sd_dir),
-                  data=[DataSource(f"demo:{demo_dir}", "demo")], batch_size=4, learning_rate=1e-3,
-                  warmup_steps=0, max_steps=5, checkpoint_every=5, sample_every=1000, log_every=1,
-                  sample_steps=2, sample_prompts=["demo, smooth", "demo, spiral galaxy"], workers=1, threads=1)
+    values = dict(
+        run_dir=str(tmp_path / "run"),
+        cache_dir=str(tmp_path / "cache"),
+        pretrained=str(sd_dir),
+        data=[DataSource(f"demo:{demo_dir}", "demo")],
+        batch_size=4,
+        learning_rate=1e-3,
+        warmup_steps=0,
+        max_steps=5,
+        checkpoint_every=5,
+        sample_every=1000,
+        log_every=1,
+        sample_steps=2,
+        sample_prompts=["demo, smooth", "demo, spiral galaxy"],
+        workers=1,
+        threads=1,
+    )
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -118,8 +153,9 @@ def frozen_module(sd_dir, name):
 def test_prompt_text_is_the_papers_style_whatever_the_tag_order(pipe):
     encoder = WeightedCLIPEncoder(pipe.tokenizer, pipe.text_encoder)
     ids, weights = encoder.tokens({"obvious bulge": 1.0, "spiral galaxy": 1.0, "sdss": 1.0})
-    expected = pipe.tokenizer("sdss, spiral galaxy, obvious bulge prominence", padding="max_length",
-                              max_length=MAX_TOKENS, truncation=True).input_ids
+    expected = pipe.tokenizer(
+        "sdss, spiral galaxy, obvious bulge prominence", padding="max_length", max_length=MAX_TOKENS, truncation=True
+    ).input_ids
     assert ids == expected and len(ids) == MAX_TOKENS
     assert weights == [1.0] * MAX_TOKENS
 
@@ -127,7 +163,7 @@ def test_prompt_text_is_the_papers_style_whatever_the_tag_order(pipe):
     dust = pipe.tokenizer("dust lane", add_special_tokens=False).input_ids
     assert ids == pipe.tokenizer("sdss, smooth, dust lane", padding="max_length", max_length=MAX_TOKENS).input_ids
     start = ids.index(dust[0])
-    assert weights[start:start + len(dust)] == [1.3] * len(dust)
+    assert weights[start : start + len(dust)] == [1.3] * len(dust)
     assert sum(w != 1.0 for w in weights) == len(dust)
 
 
@@ -166,8 +202,7 @@ def test_pretrained_folder_becomes_a_paper_mode_pipeline(pipe):
     assert pipe.scheduler.config.prediction_type == "epsilon"
     assert pipe.scheduler.config.beta_schedule == "scaled_linear"
     assert pipe.scheduler.betas[-1].item() == pytest.approx(0.012, rel=1e-4)
-    out = pipe("sdss, smooth, completely round galaxy", num_images=2, steps=3, sampler="euler_a",
-               guidance_scale=6.5)
+    out = pipe("sdss, smooth, completely round galaxy", num_images=2, steps=3, sampler="euler_a", guidance_scale=6.5)
     assert out.arrays.shape == (2, 16, 16, 3) and out.arrays.dtype == np.uint8
 
 
@@ -185,8 +220,20 @@ def test_missing_parts_and_pickle_weights_are_clear_errors(sd_dir, demo_dir, tmp
     shutil.rmtree(no_text / "text_encoder")
     with pytest.raises(FileNotFoundError, match="text_encoder/ is missing"):
         load_pretrained_pipeline(no_text)
-    code = main(["--pretrained", str(no_text), "--data", f"demo:{demo_dir}@demo", "--max-steps", "5",
-                 "--run-dir", str(tmp_path / "run"), "--cache-dir", str(tmp_path / "cache")])
+    code = main(
+        [
+            "--pretrained",
+            str(no_text),
+            "--data",
+            f"demo:{demo_dir}@demo",
+            "--max-steps",
+            "5",
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "text_encoder/ is missing" in err and "Traceback" not in err
     assert not (tmp_path / "run" / "model").exists()
@@ -207,13 +254,42 @@ def test_missing_parts_and_pickle_weights_are_clear_errors(sd_dir, demo_dir, tmp
 # ----------------------------------------------------------------- training
 def test_full_fine_tune_trains_five_steps_and_the_run_samples(sd_dir, demo_dir, tmp_path):
     config_file = tmp_path / "paper.yaml"
-    config_file.write_text(yaml.safe_dump({
-        "cache_dir": str(tmp_path / "cache"), "learning_rate": 1e-3, "warmup_steps": 0, "batch_size": 4,
-        "checkpoint_every": 5, "log_every": 1, "sample_steps": 2, "sample_sampler": "euler_a",
-        "sample_prompts": ["sdss, smooth", "demo, spiral galaxy"], "workers": 1, "threads": 1}))
+    config_file.write_text(
+        yaml.safe_dump(
+            {
+                "cache_dir": str(tmp_path / "cache"),
+                "learning_rate": 1e-3,
+                "warmup_steps": 0,
+                "batch_size": 4,
+                "checkpoint_every": 5,
+                "log_every": 1,
+                "sample_steps": 2,
+                "sample_sampler": "euler_a",
+                "sample_prompts": ["sdss, smooth", "demo, spiral galaxy"],
+                "workers": 1,
+                "threads": 1,
+            }
+        )
+    )
     run = tmp_path / "run"
-    assert main(["--config", str(config_file), "--pretrained", str(sd_dir), "--data", f"demo:{demo_dir}@demo",
-                 "--max-steps", "5", "--train-text-encoder", "--run-dir", str(run)]) == 0
+    assert (
+        main(
+            [
+                "--config",
+                str(config_file),
+                "--pretrained",
+                str(sd_dir),
+                "--data",
+                f"demo:{demo_dir}@demo",
+                "--max-steps",
+                "5",
+                "--train-text-encoder",
+                "--run-dir",
+                str(run),
+            ]
+        )
+        == 0
+    )
 
     log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3, 4, 5] and all(np.isfinite(r["loss"]) for r in log)
@@ -228,11 +304,23 @@ def test_full_fine_tune_trains_five_steps_and_the_run_samples(sd_dir, demo_dir, 
         before, after = frozen_module(sd_dir, name), getattr(pipe, name).state_dict()
         differs = any(not torch.equal(before[k], after[k]) for k in before)
         assert differs == changed, name
-    out = pipe("sdss, spiral galaxy, obvious bulge prominence", num_images=2, seed=3, steps=3,
-               sampler="euler_a", guidance_scale=6.5)
+    out = pipe(
+        "sdss, spiral galaxy, obvious bulge prominence",
+        num_images=2,
+        seed=3,
+        steps=3,
+        sampler="euler_a",
+        guidance_scale=6.5,
+    )
     assert out.arrays.shape == (2, 16, 16, 3) and out.arrays.std() > 0
-    again = pipe("sdss, spiral galaxy, obvious bulge prominence", num_images=2, seed=3, steps=3,
-                 sampler="euler_a", guidance_scale=6.5)
+    again = pipe(
+        "sdss, spiral galaxy, obvious bulge prominence",
+        num_images=2,
+        seed=3,
+        steps=3,
+        sampler="euler_a",
+        guidance_scale=6.5,
+    )
     assert np.array_equal(out.arrays, again.arrays)
     with torch.no_grad():
         noise = pipe.initial_noise([0, 1])
@@ -263,8 +351,9 @@ def test_lora_trains_only_the_adapters_and_saves_a_merged_unet(sd_dir, demo_dir,
 
 
 def test_lora_run_resumes_bit_for_bit(sd_dir, demo_dir, tmp_path):
-    straight = train(paper_config(tmp_path / "a", sd_dir, demo_dir, lora_rank=2, max_steps=4, checkpoint_every=2),
-                     progress=False)
+    straight = train(
+        paper_config(tmp_path / "a", sd_dir, demo_dir, lora_rank=2, max_steps=4, checkpoint_every=2), progress=False
+    )
     config = paper_config(tmp_path / "b", sd_dir, demo_dir, lora_rank=2, max_steps=2, checkpoint_every=2)
     train(config, progress=False)
     config.max_steps = 4

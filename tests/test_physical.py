@@ -1,4 +1,5 @@
 """statmorph statistics of rendered and degenerate images; comparing distributions."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,12 +17,12 @@ from galaxysd.evaluation.physical import (
 )
 
 
-def render_sersic(n: float, size: int = 64, r_eff: float = 7.0, ellip: float = 0.3,
-                  seed: int = 0) -> np.ndarray:
+def render_sersic(n: float, size: int = 64, r_eff: float = 7.0, ellip: float = 0.3, seed: int = 0) -> np.ndarray:
     """A Sérsic profile as an 8-bit RGB image with a faint sky and noise."""
     y, x = np.mgrid[:size, :size]
-    profile = Sersic2D(amplitude=1.0, r_eff=r_eff, n=n, x_0=(size - 1) / 2, y_0=(size - 1) / 2,
-                       ellip=ellip, theta=0.5)(x, y)
+    profile = Sersic2D(amplitude=1.0, r_eff=r_eff, n=n, x_0=(size - 1) / 2, y_0=(size - 1) / 2, ellip=ellip, theta=0.5)(
+        x, y
+    )
     light = profile / profile.max() * 230 + 10 + np.random.default_rng(seed).normal(0, 2, (size, size))
     grey = np.clip(np.round(light), 0, 255).astype(np.uint8)
     return np.repeat(grey[..., None], 3, axis=2)
@@ -64,8 +65,10 @@ def test_wasserstein_distance_is_zero_for_the_same_values_and_grows_with_a_shift
 
 def test_histograms_share_bins_and_integrate_to_one():
     rng = np.random.default_rng(1)
-    sets = {"real": pd.DataFrame({n: rng.normal(size=50) for n in STATISTICS}),
-            "generated": pd.DataFrame({n: rng.normal(1, 1, size=40) for n in STATISTICS})}
+    sets = {
+        "real": pd.DataFrame({n: rng.normal(size=50) for n in STATISTICS}),
+        "generated": pd.DataFrame({n: rng.normal(1, 1, size=40) for n in STATISTICS}),
+    }
     table = histogram_table(sets, bins=10)
     for (name, _), group in table.groupby(["statistic", "set"]):
         width = group["bin_right"] - group["bin_left"]

@@ -1,4 +1,5 @@
 """The diffusion pipeline: conditioning, determinism, save/reload, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -72,15 +73,18 @@ def test_fp16_save_is_half_the_size_and_still_loads(pipe, tmp_path):
     assert np.isfinite(out.arrays).all()
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    ({"prompt": "sdss, spirl"}, "unknown morphology tag"),
-    ({"prompt": {"merger": 1e9}}, "within"),
-    ({"num_images": 0}, "num_images"),
-    ({"num_images": 10_000}, "num_images"),
-    ({"steps": 0}, "steps"),
-    ({"guidance_scale": float("nan")}, "guidance_scale"),
-    ({"sampler": "magic"}, "unknown sampler"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"prompt": "sdss, spirl"}, "unknown morphology tag"),
+        ({"prompt": {"merger": 1e9}}, "within"),
+        ({"num_images": 0}, "num_images"),
+        ({"num_images": 10_000}, "num_images"),
+        ({"steps": 0}, "steps"),
+        ({"guidance_scale": float("nan")}, "guidance_scale"),
+        ({"sampler": "magic"}, "unknown sampler"),
+    ],
+)
 def test_bad_input_is_a_clear_error(pipe, kwargs, needle):
     args = {"prompt": "sdss, smooth", "num_images": 1, "steps": 2, **kwargs}
     with pytest.raises(ValueError, match=needle):

@@ -1,4 +1,5 @@
 """Samplers: each one runs, stochastic noise is per image, image-to-image and morphs behave."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,6 +24,7 @@ class LatentSpy:
         def spy(latents):
             self.latents.append(latents.clone())
             return original(latents)
+
         monkeypatch.setattr(pipe, "latents_to_images", spy)
 
 
@@ -36,6 +38,7 @@ class DenoiseCounter:
         def counted(*args):
             self.calls += 1
             return original(*args)
+
         monkeypatch.setattr(pipe, "denoise", counted)
 
 
@@ -60,8 +63,10 @@ def test_sampler_names_aliases_and_unknown_names():
 
 
 def test_samplers_differ_and_step_count_matters(pipe):
-    images = {s: pipe("sdss, merger", num_images=2, seed=1, steps=6, sampler=s).arrays.astype(float)
-              for s in ("dpmpp", "euler_a", "ddim")}
+    images = {
+        s: pipe("sdss, merger", num_images=2, seed=1, steps=6, sampler=s).arrays.astype(float)
+        for s in ("dpmpp", "euler_a", "ddim")
+    }
     assert np.abs(images["dpmpp"] - images["euler_a"]).mean() > 1.0
     fewer = pipe("sdss, merger", num_images=2, seed=1, steps=2, sampler="dpmpp").arrays.astype(float)
     assert np.abs(fewer - images["dpmpp"]).mean() > 0.5
@@ -93,8 +98,7 @@ def test_image_to_image_runs_strength_times_steps_and_keeps_the_reference(pipe, 
 @pytest.mark.parametrize("strength", [0.0, 1.5, float("nan")])
 def test_image_to_image_rejects_bad_strength(pipe, strength):
     with pytest.raises(ValueError, match="strength"):
-        pipe("sdss, smooth", num_images=1, steps=2, reference=np.zeros((16, 16, 3), np.uint8),
-             strength=strength)
+        pipe("sdss, smooth", num_images=1, steps=2, reference=np.zeros((16, 16, 3), np.uint8), strength=strength)
 
 
 def test_interpolation_endpoints_match_the_plain_prompts(pipe):

@@ -1,5 +1,6 @@
 """The shipped default run carries its evaluation, augmentation and discovery outputs, complete
 and consistent, and no real survey image."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,9 @@ from galaxysd.evaluation.run_evaluation import CURVE_COLUMNS
 from galaxysd.runs import DEFAULT_RUN
 from galaxysd.science.augment_study import RESULT_COLUMNS
 
-pytestmark = pytest.mark.skipif(not (DEFAULT_RUN / "eval" / "metrics.json").is_file(),
-                                reason="the shipped run's evaluation is not in this checkout")
+pytestmark = pytest.mark.skipif(
+    not (DEFAULT_RUN / "eval" / "metrics.json").is_file(), reason="the shipped run's evaluation is not in this checkout"
+)
 
 
 def test_metrics_report_every_number_and_the_papers_ceiling():
@@ -64,7 +66,8 @@ def test_candidates_are_ranked_with_coordinates_and_no_real_thumbnail_is_shipped
         assert list(table["rank"]) == list(range(1, len(table) + 1))
     real = candidates[~candidates["catalog"].str.startswith("demo:")]
     located = real[["ra", "dec"]].notna().all(axis=1) | real.apply(
-        lambda row: ct.sdss_object_id(row.to_dict()) is not None, axis=1)
+        lambda row: ct.sdss_object_id(row.to_dict()) is not None, axis=1
+    )
     assert len(real) and located.all()  # GZ1 rows have no RA/Dec, only SDSS object ids
     thumbs = DEFAULT_RUN / "discover" / "thumbs"
     shipped = {p.relative_to(thumbs).parts[0] for p in thumbs.rglob("*.png")}

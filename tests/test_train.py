@@ -1,4 +1,5 @@
 """The training job: loss goes down, exact resume after a kill, run directory, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -26,11 +27,24 @@ def demo_dir(tmp_path_factory):
 
 
 def tiny_config(tmp_path, demo_dir, **overrides) -> TrainConfig:
-    values = dict(run_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "cache"),
-                  data=[DataSource(f"demo:{demo_dir}", "demo")], model="tiny", batch_size=8,
-                  learning_rate=2e-3, warmup_steps=5, max_steps=20, checkpoint_every=10, sample_every=1000,
-                  log_every=5, sample_steps=2, sample_prompts=["demo, smooth", "demo, edge-on galaxy"],
-                  workers=1, threads=1, min_snr_gamma=5.0)
+    values = dict(
+        run_dir=str(tmp_path / "run"),
+        cache_dir=str(tmp_path / "cache"),
+        data=[DataSource(f"demo:{demo_dir}", "demo")],
+        model="tiny",
+        batch_size=8,
+        learning_rate=2e-3,
+        warmup_steps=5,
+        max_steps=20,
+        checkpoint_every=10,
+        sample_every=1000,
+        log_every=5,
+        sample_steps=2,
+        sample_prompts=["demo, smooth", "demo, edge-on galaxy"],
+        workers=1,
+        threads=1,
+        min_snr_gamma=5.0,
+    )
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -114,12 +128,15 @@ def test_orientation_augmentation_preserves_pixels():
         assert torch.equal(a.flatten().sort().values, b.flatten().sort().values)
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--max-steps", "5"], "no training data"),
-    (["--data", "demo:/nonexistent@demo", "--batch-size", "0"], "batch_size"),
-    (["--data", "demo:/nonexistent@demo", "--model", "tiny", "--max-steps", "2"], "nonexistent"),
-    (["--config", "/nonexistent.yaml"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--max-steps", "5"], "no training data"),
+        (["--data", "demo:/nonexistent@demo", "--batch-size", "0"], "batch_size"),
+        (["--data", "demo:/nonexistent@demo", "--model", "tiny", "--max-steps", "2"], "nonexistent"),
+        (["--config", "/nonexistent.yaml"], "does not exist"),
+    ],
+)
 def test_cli_bad_input_is_one_line_and_exit_1(tmp_path, argv, needle, capsys):
     code = main([*argv, "--run-dir", str(tmp_path / "run"), "--cache-dir", str(tmp_path / "cache")])
     assert code == 1
@@ -217,8 +234,9 @@ def test_balanced_sampling_draws_rare_tags_more_often_and_is_deterministic():
     assert not torch.equal(first[0], other[0])
 
 
-@pytest.mark.parametrize("preset,size,channels", [("cpu-default", 16, 48), ("cpu-unshuffle2", 32, 12),
-                                                   ("cpu-wide", 16, 48)])
+@pytest.mark.parametrize(
+    "preset,size,channels", [("cpu-default", 16, 48), ("cpu-unshuffle2", 32, 12), ("cpu-wide", 16, 48)]
+)
 def test_presets_build_a_unet_with_the_right_shape(preset, size, channels):
     from galaxysd.model.saving import build_tag_pipeline
     from galaxysd.model.unet_presets import PRESETS
@@ -228,6 +246,10 @@ def test_presets_build_a_unet_with_the_right_shape(preset, size, channels):
     pipe = build_tag_pipeline(spec)
     cond = pipe.tag_encoder.encode([{"sdss": 1.0, "bar": 1.0}] * 2)
     with torch.no_grad():
-        out = pipe.unet(torch.randn(2, channels, size, size), torch.tensor([10, 500]),
-                        encoder_hidden_states=cond.context, class_labels=cond.class_vector).sample
+        out = pipe.unet(
+            torch.randn(2, channels, size, size),
+            torch.tensor([10, 500]),
+            encoder_hidden_states=cond.context,
+            class_labels=cond.class_vector,
+        ).sample
     assert out.shape == (2, channels, size, size)

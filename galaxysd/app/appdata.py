@@ -5,6 +5,7 @@ the SQLite database and the status files of background jobs. ``GALAXYSD_DATABASE
 points the database anywhere SQLAlchemy can reach (e.g. PostgreSQL); ``GALAXYSD_RUN``
 names the run directory the app opens first (default: the shipped ``assets/default-run``).
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ the README's screenshots).
 Needs Debian's ``chromium`` and ``chromium-driver`` packages and the ``selenium`` package;
 nothing is downloaded at run time.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,19 +21,28 @@ from typing import Iterator
 
 from galaxysd.runs import REPO_ROOT
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-first-run", "--disable-quic", "--hide-scrollbars")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--hide-scrollbars",
+)
 #: url path of each page (``st.Page`` derives it from the file name), in menu order.
-PAGES = ("", "generate", "real_vs_synthetic", "quiz", "metrics", "explore", "augmentation",
-         "candidates", "train")
+PAGES = ("", "generate", "real_vs_synthetic", "quiz", "metrics", "explore", "augmentation", "candidates", "train")
 
 
 def chromium_paths() -> tuple[str, str] | None:
     """(browser, driver) executables, or ``None`` when Chromium is not installed."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver") or (
-        "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)
+        "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None
+    )
     return (browser, driver) if browser and driver else None
 
 
@@ -44,17 +54,35 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(env: dict[str, str] | None = None, timeout_s: float = 120.0,
-               log: Path | None = None) -> Iterator[str]:
+def app_server(env: dict[str, str] | None = None, timeout_s: float = 120.0, log: Path | None = None) -> Iterator[str]:
     """``streamlit run streamlit_app.py`` on a free local port; yields its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
-               "--server.headless", "true", "--server.address", "127.0.0.1",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO_ROOT / "streamlit_app.py"),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     log_file = open(log or os.devnull, "wb")
-    server = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **(env or {})},
-                              stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout_s
@@ -105,7 +133,8 @@ def script_state(driver) -> str | None:
     """The app's script state as the page reports it: ``initial``, ``running``, ``notRunning``."""
     return driver.execute_script(
         "const app = document.querySelector('[data-testid=stApp]');"
-        "return app ? app.getAttribute('data-test-script-state') : null;")
+        "return app ? app.getAttribute('data-test-script-state') : null;"
+    )
 
 
 def charts_drawn(driver) -> bool:
@@ -114,7 +143,8 @@ def charts_drawn(driver) -> bool:
         "const plots = document.querySelectorAll('[data-testid=stPlotlyChart]');"
         "const vegas = document.querySelectorAll('[data-testid=stVegaLiteChart]');"
         "return Array.from(plots).every(p => p.querySelector('.main-svg'))"
-        " && Array.from(vegas).every(v => v.querySelector('svg, canvas'));")
+        " && Array.from(vegas).every(v => v.querySelector('svg, canvas'));"
+    )
 
 
 def wait_until_idle(driver, timeout_s: float = 90.0, settle_s: float = 0.5) -> None:
@@ -137,8 +167,10 @@ def image_sources(driver) -> list[str]:
     """``src`` of every image in the page's main area."""
     from selenium.webdriver.common.by import By  # test-only dependency
 
-    return [img.get_attribute("src") for img in
-            driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMain"] [data-testid="stImage"] img')]
+    return [
+        img.get_attribute("src")
+        for img in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMain"] [data-testid="stImage"] img')
+    ]
 
 
 def open_page(driver, base_url: str, page: str, timeout_s: float = 90.0) -> None:

@@ -6,6 +6,7 @@ in a ``thumbnail`` column or as ``discover/thumbs/<id>.png|.jpg``; real survey i
 not shipped, so a galaxy may have no local image, and the app shows the survey's own
 cutout of its coordinates instead (loaded by the user's browser).
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,14 @@ from galaxysd.runs import RunDir, read_json, resolve_project_path
 
 KNOWN_CHOICES = ("all", "new", "known")
 #: Columns shown with a candidate's details when the search wrote them.
-FACT_COLUMNS = ("catalog", "known_dusty_early_type", "cumulative_smooth", "cumulative_dust_lane",
-                "used_in_training", "truth_dusty_early_type")
+FACT_COLUMNS = (
+    "catalog",
+    "known_dusty_early_type",
+    "cumulative_smooth",
+    "cumulative_dust_lane",
+    "used_in_training",
+    "truth_dusty_early_type",
+)
 MARK_CHOICES = ("all", "unmarked", "confirmed", "rejected")
 THUMB_SUFFIXES = (".png", ".jpg", ".jpeg")
 CUTOUT_PIXELS = 256
@@ -69,8 +76,13 @@ def search_summary(run: RunDir) -> pd.DataFrame | None:
     summary = read_json(run.discover_dir / "summary.json")
     if not summary:
         return None
-    return pd.DataFrame({catalog: {k: str(v) for k, v in values.items()}
-                         for catalog, values in summary.items() if isinstance(values, dict)})
+    return pd.DataFrame(
+        {
+            catalog: {k: str(v) for k, v in values.items()}
+            for catalog, values in summary.items()
+            if isinstance(values, dict)
+        }
+    )
 
 
 def with_marks(candidates: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
@@ -82,9 +94,15 @@ def with_marks(candidates: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def filter_candidates(table: pd.DataFrame, min_score: float = -math.inf, known: str = "all",
-                      mark: str = "all", sort_by: str = "score", descending: bool = True,
-                      catalog: str | None = None) -> pd.DataFrame:
+def filter_candidates(
+    table: pd.DataFrame,
+    min_score: float = -math.inf,
+    known: str = "all",
+    mark: str = "all",
+    sort_by: str = "score",
+    descending: bool = True,
+    catalog: str | None = None,
+) -> pd.DataFrame:
     """Candidates with ``score >= min_score``, known/new, mark and catalog filters, sorted."""
     if known not in KNOWN_CHOICES or mark not in MARK_CHOICES:
         raise ValueError(f"known is one of {KNOWN_CHOICES}, mark one of {MARK_CHOICES}")
@@ -104,7 +122,7 @@ def page_of(table: pd.DataFrame, page: int, per_page: int) -> tuple[pd.DataFrame
     """Rows of 1-based ``page`` and the number of pages (at least 1)."""
     pages = max(1, math.ceil(len(table) / per_page))
     page = min(max(1, int(page)), pages)
-    return table.iloc[(page - 1) * per_page:page * per_page], pages
+    return table.iloc[(page - 1) * per_page : page * per_page], pages
 
 
 def vote_fractions(record: dict) -> pd.DataFrame:
@@ -113,22 +131,25 @@ def vote_fractions(record: dict) -> pd.DataFrame:
     for ans in ANSWERS:
         value = record.get(fraction_column(ans))
         if isinstance(value, (int, float)) and math.isfinite(value):
-            rows.append({"question": question_of(ans.tag).text, "answer": ans.tag,
-                         "fraction": round(float(value), 3)})
+            rows.append({"question": question_of(ans.tag).text, "answer": ans.tag, "fraction": round(float(value), 3)})
     return pd.DataFrame(rows, columns=["question", "answer", "fraction"])
 
 
 def candidate_facts(record: dict) -> dict:
     """The search's extra facts about a candidate (catalog, cumulative fractions, truth...)."""
-    return {column: record[column] for column in FACT_COLUMNS
-            if column in record and record[column] == record[column] and record[column] != ""}
+    return {
+        column: record[column]
+        for column in FACT_COLUMNS
+        if column in record and record[column] == record[column] and record[column] != ""
+    }
 
 
 def has_coordinates(record: dict) -> bool:
     """True when ``ra`` and ``dec`` are finite and in range."""
     ra, dec = record.get("ra"), record.get("dec")
-    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in (ra, dec)) \
-        and 0 <= ra <= 360 and -90 <= dec <= 90
+    return (
+        all(isinstance(v, (int, float)) and math.isfinite(v) for v in (ra, dec)) and 0 <= ra <= 360 and -90 <= dec <= 90
+    )
 
 
 def sdss_object_id(record: dict) -> int | None:
@@ -147,15 +168,13 @@ def sdss_explore_url(object_id: int) -> str:
 
 def sdss_cutout_url(ra: float, dec: float, pixels: int = CUTOUT_PIXELS) -> str:
     """SDSS SkyServer colour cutout JPEG centred on (ra, dec), 0.4 arcsec per pixel."""
-    query = urlencode({"ra": f"{ra:.6f}", "dec": f"{dec:.6f}", "scale": 0.4,
-                       "width": pixels, "height": pixels})
+    query = urlencode({"ra": f"{ra:.6f}", "dec": f"{dec:.6f}", "scale": 0.4, "width": pixels, "height": pixels})
     return f"https://skyserver.sdss.org/dr16/SkyServerWS/ImgCutout/getjpeg?{query}"
 
 
 def legacy_cutout_url(ra: float, dec: float, pixels: int = CUTOUT_PIXELS) -> str:
     """Legacy Surveys DR10 colour cutout JPEG centred on (ra, dec)."""
-    query = urlencode({"ra": f"{ra:.6f}", "dec": f"{dec:.6f}", "layer": "ls-dr10",
-                       "pixscale": 0.262, "size": pixels})
+    query = urlencode({"ra": f"{ra:.6f}", "dec": f"{dec:.6f}", "layer": "ls-dr10", "pixscale": 0.262, "size": pixels})
     return f"https://www.legacysurvey.org/viewer/cutout.jpg?{query}"
 
 

@@ -3,6 +3,7 @@
 SQLite in the app data folder by default; any SQLAlchemy URL through
 ``GALAXYSD_DATABASE_URL`` (see :mod:`galaxysd.app.appdata`). Tables are created on first use.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -74,19 +75,24 @@ class AppDatabase:
                 raise ValueError(f"{name} must be an image position 0-{CHOICES - 1}, got {value}")
         correct = int(chosen) == int(fake)
         with Session(self.engine) as session, session.begin():
-            session.add(QuizAnswer(player=player, run=run, prompt=prompt, chosen=int(chosen),
-                                   fake=int(fake), correct=correct))
+            session.add(
+                QuizAnswer(player=player, run=run, prompt=prompt, chosen=int(chosen), fake=int(fake), correct=correct)
+            )
         return correct
 
     def leaderboard(self, run: str | None = None) -> pd.DataFrame:
         """Players by accuracy (then by answers): ``player, answers, found, accuracy``."""
-        query = select(QuizAnswer.player, func.count().label("answers"),
-                       func.sum(func.cast(QuizAnswer.correct, Integer)).label("found"))
+        query = select(
+            QuizAnswer.player,
+            func.count().label("answers"),
+            func.sum(func.cast(QuizAnswer.correct, Integer)).label("found"),
+        )
         if run is not None:
             query = query.where(QuizAnswer.run == run)
         with self.engine.connect() as conn:
-            table = pd.DataFrame(conn.execute(query.group_by(QuizAnswer.player)).all(),
-                                 columns=["player", "answers", "found"])
+            table = pd.DataFrame(
+                conn.execute(query.group_by(QuizAnswer.player)).all(), columns=["player", "answers", "found"]
+            )
         table["accuracy"] = table["found"] / table["answers"]
         return table.sort_values(["accuracy", "answers"], ascending=False).reset_index(drop=True)
 
@@ -106,21 +112,21 @@ class AppDatabase:
         if len(note) > MAX_NOTE:
             raise ValueError(f"the note is {len(note)} characters long; the limit is {MAX_NOTE}")
         with Session(self.engine) as session, session.begin():
-            mark = session.scalar(select(CandidateMark).where(
-                CandidateMark.run == run, CandidateMark.candidate_id == str(candidate_id)))
+            mark = session.scalar(
+                select(CandidateMark).where(CandidateMark.run == run, CandidateMark.candidate_id == str(candidate_id))
+            )
             if mark is None:
-                session.add(CandidateMark(run=run, candidate_id=str(candidate_id), status=status,
-                                          note=note))
+                session.add(CandidateMark(run=run, candidate_id=str(candidate_id), status=status, note=note))
             else:
                 mark.status, mark.note, mark.updated_at = status, note, _now()
 
     def candidate_marks(self, run: str) -> pd.DataFrame:
         """Marks of a run's candidates: ``candidate_id, status, note, updated_at``."""
-        query = select(CandidateMark.candidate_id, CandidateMark.status, CandidateMark.note,
-                       CandidateMark.updated_at).where(CandidateMark.run == run)
+        query = select(
+            CandidateMark.candidate_id, CandidateMark.status, CandidateMark.note, CandidateMark.updated_at
+        ).where(CandidateMark.run == run)
         with self.engine.connect() as conn:
-            return pd.DataFrame(conn.execute(query).all(),
-                                columns=["candidate_id", "status", "note", "updated_at"])
+            return pd.DataFrame(conn.execute(query).all(), columns=["candidate_id", "status", "note", "updated_at"])
 
 
 def clean_player(name: str) -> str:

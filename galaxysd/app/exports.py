@@ -1,4 +1,5 @@
 """Downloads of generated galaxies: single PNGs, and a zip with a CSV of the settings."""
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,15 @@ def settings_table(output: GalaxyOutput, run: str) -> pd.DataFrame:
     """One row per image: file, prompt, seed and every sampling setting."""
     rows = []
     for i, (prompt, seed) in enumerate(zip(output.prompts, output.seeds)):
-        rows.append({"file": image_filename(i, seed), "prompt": format_prompt(prompt), "seed": seed,
-                     **output.settings, "run": run})
+        rows.append(
+            {
+                "file": image_filename(i, seed),
+                "prompt": format_prompt(prompt),
+                "seed": seed,
+                **output.settings,
+                "run": run,
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -3,6 +3,7 @@
 Each function takes the table a job wrote and returns a figure; the app's pages only
 place them. Dark template to match the app's theme.
 """
+
 from __future__ import annotations
 
 import altair as alt
@@ -19,34 +20,60 @@ CURVE_METRICS = {
     "frechet": ("Fréchet distance to real (judge features)", "frechet_floor", False),
     "diversity": ("Diversity relative to real", None, True),
 }
-REFERENCE_LABELS = {"consistency_real": "real images (ceiling)",
-                    "frechet_floor": "real vs real (floor)"}
+REFERENCE_LABELS = {"consistency_real": "real images (ceiling)", "frechet_floor": "real vs real (floor)"}
 
 
 def curve_figure(curves: pd.DataFrame, prompt: str, metric: str) -> go.Figure:
     """One metric vs. training step for one prompt (``all`` = mean), with its real reference."""
     label, reference, _ = CURVE_METRICS[metric]
     rows = curves[curves["prompt"].astype(str) == str(prompt)].sort_values("step")
-    fig = go.Figure(go.Scatter(x=rows["step"], y=rows[metric], mode="lines+markers",
-                               name="generated", line={"color": COLOURS["generated"]}))
+    fig = go.Figure(
+        go.Scatter(
+            x=rows["step"], y=rows[metric], mode="lines+markers", name="generated", line={"color": COLOURS["generated"]}
+        )
+    )
     if reference and reference in rows:
-        fig.add_trace(go.Scatter(x=rows["step"], y=rows[reference], mode="lines",
-                                 name=REFERENCE_LABELS[reference],
-                                 line={"color": COLOURS["real"], "dash": "dash"}))
-    fig.update_layout(template=TEMPLATE, title=label, xaxis_title="training step",
-                      height=320, margin={"t": 50, "b": 40}, legend={"orientation": "h"})
+        fig.add_trace(
+            go.Scatter(
+                x=rows["step"],
+                y=rows[reference],
+                mode="lines",
+                name=REFERENCE_LABELS[reference],
+                line={"color": COLOURS["real"], "dash": "dash"},
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        title=label,
+        xaxis_title="training step",
+        height=320,
+        margin={"t": 50, "b": 40},
+        legend={"orientation": "h"},
+    )
     return fig
 
 
 def loss_figure(log: pd.DataFrame) -> go.Figure:
     """Training loss vs. step from ``train_log.jsonl`` (with a rolling mean)."""
     rows = log.dropna(subset=["loss"]).sort_values("step")
-    fig = go.Figure(go.Scatter(x=rows["step"], y=rows["loss"], mode="lines", name="loss",
-                               line={"color": "#565f89"}))
-    fig.add_trace(go.Scatter(x=rows["step"], y=rows["loss"].rolling(20, min_periods=1).mean(),
-                             mode="lines", name="rolling mean", line={"color": COLOURS["generated"]}))
-    fig.update_layout(template=TEMPLATE, title="Training loss", xaxis_title="step", height=320,
-                      margin={"t": 50, "b": 40}, legend={"orientation": "h"})
+    fig = go.Figure(go.Scatter(x=rows["step"], y=rows["loss"], mode="lines", name="loss", line={"color": "#565f89"}))
+    fig.add_trace(
+        go.Scatter(
+            x=rows["step"],
+            y=rows["loss"].rolling(20, min_periods=1).mean(),
+            mode="lines",
+            name="rolling mean",
+            line={"color": COLOURS["generated"]},
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        title="Training loss",
+        xaxis_title="step",
+        height=320,
+        margin={"t": 50, "b": 40},
+        legend={"orientation": "h"},
+    )
     return fig
 
 
@@ -55,16 +82,35 @@ def pareto_figure(points: pd.DataFrame, prompt: str, other: str) -> go.Figure:
     the Pareto front joined by a line; hover shows guidance, steps and sampler."""
     front_column = f"pareto_realism_{other}"
     rows = points[points["prompt"].astype(str) == str(prompt)].copy()
-    rows["on front"] = rows[front_column].astype(str).str.lower() == "true" \
-        if front_column in rows else False
-    fig = px.scatter(rows, x="frechet", y=other, color="on front", symbol="sampler",
-                     hover_data=["guidance", "steps", "sampler"], template=TEMPLATE,
-                     color_discrete_map={True: COLOURS["real"], False: COLOURS["generated"]})
+    rows["on front"] = rows[front_column].astype(str).str.lower() == "true" if front_column in rows else False
+    fig = px.scatter(
+        rows,
+        x="frechet",
+        y=other,
+        color="on front",
+        symbol="sampler",
+        hover_data=["guidance", "steps", "sampler"],
+        template=TEMPLATE,
+        color_discrete_map={True: COLOURS["real"], False: COLOURS["generated"]},
+    )
     front = rows[rows["on front"]].sort_values("frechet")
-    fig.add_trace(go.Scatter(x=front["frechet"], y=front[other], mode="lines", name="front",
-                             line={"color": COLOURS["real"], "dash": "dot"}, hoverinfo="skip"))
-    fig.update_layout(title=f"Realism vs. {other} ({prompt})", height=380, margin={"t": 50},
-                      xaxis_title="Fréchet distance (lower = more realistic)", yaxis_title=other)
+    fig.add_trace(
+        go.Scatter(
+            x=front["frechet"],
+            y=front[other],
+            mode="lines",
+            name="front",
+            line={"color": COLOURS["real"], "dash": "dot"},
+            hoverinfo="skip",
+        )
+    )
+    fig.update_layout(
+        title=f"Realism vs. {other} ({prompt})",
+        height=380,
+        margin={"t": 50},
+        xaxis_title="Fréchet distance (lower = more realistic)",
+        yaxis_title=other,
+    )
     return fig
 
 
@@ -73,12 +119,25 @@ def histogram_figure(histograms: pd.DataFrame, statistic: str) -> go.Figure:
     rows = histograms[histograms["statistic"] == statistic]
     fig = go.Figure()
     for name, group in rows.groupby("set"):
-        fig.add_trace(go.Bar(x=(group["bin_left"] + group["bin_right"]) / 2, y=group["density"],
-                             width=group["bin_right"] - group["bin_left"], name=str(name),
-                             marker={"color": COLOURS.get(str(name))}, opacity=0.6))
-    fig.update_layout(template=TEMPLATE, barmode="overlay", title=statistic, height=260,
-                      margin={"t": 40, "b": 30, "l": 30, "r": 10}, showlegend=True,
-                      legend={"orientation": "h"})
+        fig.add_trace(
+            go.Bar(
+                x=(group["bin_left"] + group["bin_right"]) / 2,
+                y=group["density"],
+                width=group["bin_right"] - group["bin_left"],
+                name=str(name),
+                marker={"color": COLOURS.get(str(name))},
+                opacity=0.6,
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        barmode="overlay",
+        title=statistic,
+        height=260,
+        margin={"t": 40, "b": 30, "l": 30, "r": 10},
+        showlegend=True,
+        legend={"orientation": "h"},
+    )
     return fig
 
 
@@ -89,8 +148,10 @@ def augment_figure(table: pd.DataFrame, task: str, setting: str, metric: str) ->
     means = table.dropna(subset=[metric]).groupby([task, setting], as_index=False)[columns].mean()
     bounds = {}
     if len(columns) == 3:
-        bounds = {"error_y": means[f"{metric}_high"] - means[metric],
-                  "error_y_minus": means[metric] - means[f"{metric}_low"]}
+        bounds = {
+            "error_y": means[f"{metric}_high"] - means[metric],
+            "error_y_minus": means[metric] - means[f"{metric}_low"],
+        }
     fig = px.bar(means, x=task, y=metric, color=setting, barmode="group", template=TEMPLATE, **bounds)
     fig.update_layout(title=metric, height=340, margin={"t": 50}, yaxis_range=[0, 1.05])
     return fig
@@ -99,10 +160,20 @@ def augment_figure(table: pd.DataFrame, task: str, setting: str, metric: str) ->
 def umap_chart(table: pd.DataFrame, colour: str) -> alt.Chart:
     """The galaxy map: one point per galaxy coloured by ``colour``; the tooltip shows the image."""
     data = table.rename(columns={"thumbnail": "image"})
-    scale = (alt.Scale(domain=list(COLOURS), range=list(COLOURS.values())) if colour == "source"
-             else alt.Scale(scheme="tableau10"))
-    return (alt.Chart(data).mark_circle(size=45, opacity=0.8)
-            .encode(x=alt.X("x", axis=None), y=alt.Y("y", axis=None),
-                    color=alt.Color(colour, scale=scale, legend=alt.Legend(orient="bottom")),
-                    tooltip=["image", "source", "morphology", "prompt", "galaxy_id"])
-            .properties(height=600).interactive())
+    scale = (
+        alt.Scale(domain=list(COLOURS), range=list(COLOURS.values()))
+        if colour == "source"
+        else alt.Scale(scheme="tableau10")
+    )
+    return (
+        alt.Chart(data)
+        .mark_circle(size=45, opacity=0.8)
+        .encode(
+            x=alt.X("x", axis=None),
+            y=alt.Y("y", axis=None),
+            color=alt.Color(colour, scale=scale, legend=alt.Legend(orient="bottom")),
+            tooltip=["image", "source", "morphology", "prompt", "galaxy_id"],
+        )
+        .properties(height=600)
+        .interactive()
+    )

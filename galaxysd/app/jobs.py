@@ -7,6 +7,7 @@ is in those files, so a page reload (or a restarted app) finds a running job aga
 cancel it. States: ``starting``, ``running``, ``finished``, ``failed``, ``cancelled``, and
 ``lost`` for a job whose supervisor disappeared without a word (e.g. a reboot).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -137,13 +138,11 @@ def module_command(module: str, options: dict) -> list[str]:
     return command
 
 
-def start_job(kind: str, command: Sequence[str], run_dir: str | None = None,
-              home: Path | None = None) -> JobStatus:
+def start_job(kind: str, command: Sequence[str], run_dir: str | None = None, home: Path | None = None) -> JobStatus:
     """Launch ``command`` (an argv list) in the background; ``JobRunning`` if one is active."""
     current = job_status(kind, home)
     if current is not None and current.active:
-        raise JobRunning(f"a {kind} job is already running (pid {current.pid}); "
-                         "wait for it or cancel it")
+        raise JobRunning(f"a {kind} job is already running (pid {current.pid}); wait for it or cancel it")
     path = status_path(kind, home)
     status = JobStatus(kind=kind, state="starting", command=list(command), run_dir=run_dir)
     _write_status(path, status)
@@ -151,8 +150,13 @@ def start_job(kind: str, command: Sequence[str], run_dir: str | None = None,
         with log_path(kind, home).open("wb") as log:
             child = subprocess.Popen(
                 [sys.executable, "-m", "galaxysd.app.jobs", "--status", str(path), "--", *command],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO_ROOT,
-                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=REPO_ROOT,
+                start_new_session=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
     except OSError:
         status.state, status.ended = "failed", time.time()
         _write_status(path, status)
@@ -195,8 +199,7 @@ def log_tail(kind: str, lines: int = 15, home: Path | None = None) -> str:
 
 def supervise(status_file: Path, command: Sequence[str]) -> int:
     """Run ``command``, recording its state in ``status_file``; SIGTERM cancels it."""
-    status = _read_status(status_file) or JobStatus(kind=status_file.stem, state="starting",
-                                                   command=list(command))
+    status = _read_status(status_file) or JobStatus(kind=status_file.stem, state="starting", command=list(command))
     cancelled = False
 
     def on_terminate(signum, frame):
@@ -221,9 +224,10 @@ def supervise(status_file: Path, command: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Supervisor entry point: ``python -m galaxysd.app.jobs --status FILE -- COMMAND...``."""
-    parser = argparse.ArgumentParser(prog="python -m galaxysd.app.jobs",
-                                     description="Run a command as an app job, recording its "
-                                                 "state in a status file.")
+    parser = argparse.ArgumentParser(
+        prog="python -m galaxysd.app.jobs",
+        description="Run a command as an app job, recording its state in a status file.",
+    )
     parser.add_argument("--status", required=True, metavar="FILE", help="status file to maintain")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the job's command, after --")
     args = parser.parse_args(argv)

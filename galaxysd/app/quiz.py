@@ -1,4 +1,4 @@
-""""Spot the fake": one generated galaxy among real ones, and the human realism score.
+""" "Spot the fake": one generated galaxy among real ones, and the human realism score.
 
 A round takes a random real galaxy, turns its vote fractions into a prompt, generates one
 galaxy from that prompt and shows it with that real galaxy and two more real ones of the
@@ -9,6 +9,7 @@ the time. The score rescales the share of rounds in which users were fooled so t
 1 means "no better than guessing" (the fakes are indistinguishable from real galaxies)
 and 0 means "always found":  ``clip((1 - accuracy) / (1 - 1/CHOICES), 0, 1)``.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,8 +44,7 @@ def human_realism(accuracy: float, choices: int = CHOICES) -> float:
     return float(np.clip((1.0 - accuracy) / (1.0 - 1.0 / choices), 0.0, 1.0))
 
 
-def make_round(real: RealGalaxies, generate: GenerateOne, seed: int,
-               domain: str | None = None) -> QuizRound:
+def make_round(real: RealGalaxies, generate: GenerateOne, seed: int, domain: str | None = None) -> QuizRound:
     """A new round from ``real`` galaxies (of ``domain`` when given) and one generated one.
 
     Raises ``ValueError`` when fewer than ``CHOICES - 1`` real galaxies are available.
@@ -52,16 +52,18 @@ def make_round(real: RealGalaxies, generate: GenerateOne, seed: int,
     rng = np.random.default_rng(seed)
     pool = real.rows(domain)
     if len(pool) < CHOICES - 1:
-        raise ValueError(f"a quiz round needs {CHOICES - 1} real galaxies; "
-                         f"this run has {len(pool)}")
+        raise ValueError(f"a quiz round needs {CHOICES - 1} real galaxies; this run has {len(pool)}")
     picked = rng.choice(pool, CHOICES - 1, replace=False)
     weights = real.prompt_of(picked[0])
     fake = generate(weights, int(rng.integers(0, 2**31 - 1)))
     real_images = real.images(picked)
     if fake.shape != real_images.shape[1:]:
-        raise ValueError(f"generated image {fake.shape} and real images {real_images.shape[1:]} "
-                         "differ in size")
+        raise ValueError(f"generated image {fake.shape} and real images {real_images.shape[1:]} differ in size")
     fake_index = int(rng.integers(0, CHOICES))
     images = np.insert(real_images, fake_index, fake, axis=0)
-    return QuizRound(images=images, fake_index=fake_index, prompt=format_prompt(weights),
-                     real_ids=[str(i) for i in real.catalog["id"].to_numpy()[picked]])
+    return QuizRound(
+        images=images,
+        fake_index=fake_index,
+        prompt=format_prompt(weights),
+        real_ids=[str(i) for i in real.catalog["id"].to_numpy()[picked]],
+    )

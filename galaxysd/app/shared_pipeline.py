@@ -4,6 +4,7 @@ PyTorch modules are not safe to run from several threads at once, and on a small
 parallel requests would only slow each other down: a lock serialises them, so two browser
 sessions generating together both get their images, one after the other.
 """
+
 from __future__ import annotations
 
 import threading

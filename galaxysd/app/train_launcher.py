@@ -1,5 +1,6 @@
 """Training from the app: a validated request -> a ``python -m galaxysd.train`` background job,
 and its progress read back from the run directory."""
+
 from __future__ import annotations
 
 import re
@@ -45,26 +46,41 @@ class TrainingRequest:
         for line in data:
             if ":" not in line.split("@")[0]:
                 raise ValueError(f"catalog {line!r} must look like KIND:PATH[@DOMAIN][*WEIGHT]")
-        config = TrainConfig(run_dir=str(self.run_dir), data=[parse_source(d) for d in data],
-                             model=self.model, max_steps=self.max_steps, batch_size=self.batch_size,
-                             learning_rate=self.learning_rate, seed=self.seed,
-                             time_budget_minutes=self.time_budget_minutes,
-                             checkpoint_every=self.checkpoint_every, sample_every=self.sample_every)
+        config = TrainConfig(
+            run_dir=str(self.run_dir),
+            data=[parse_source(d) for d in data],
+            model=self.model,
+            max_steps=self.max_steps,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+            time_budget_minutes=self.time_budget_minutes,
+            checkpoint_every=self.checkpoint_every,
+            sample_every=self.sample_every,
+        )
         config.validate()
         if checkpoint_dirs(self.run_dir) and not self.resume:
-            raise ValueError(f"runs/{self.name} already has checkpoints: tick 'resume' to continue "
-                             "it, or choose a new name")
+            raise ValueError(
+                f"runs/{self.name} already has checkpoints: tick 'resume' to continue it, or choose a new name"
+            )
         self.data = data
         return self
 
     def command(self) -> list[str]:
         """The training command line."""
-        options = {"run_dir": self.run_dir, "data": self.data, "model": self.model,
-                   "max_steps": self.max_steps, "batch_size": self.batch_size,
-                   "learning_rate": self.learning_rate, "seed": self.seed,
-                   "time_budget_minutes": self.time_budget_minutes,
-                   "checkpoint_every": self.checkpoint_every, "sample_every": self.sample_every,
-                   "resume": "latest" if self.resume else None}
+        options = {
+            "run_dir": self.run_dir,
+            "data": self.data,
+            "model": self.model,
+            "max_steps": self.max_steps,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "seed": self.seed,
+            "time_budget_minutes": self.time_budget_minutes,
+            "checkpoint_every": self.checkpoint_every,
+            "sample_every": self.sample_every,
+            "resume": "latest" if self.resume else None,
+        }
         return module_command("galaxysd.train", options)
 
 
@@ -73,8 +89,7 @@ def data_lines(run: RunDir) -> list[str]:
     lines = []
     for entry in run.config().get("data") or []:
         source = parse_source(entry)
-        lines.append(f"{source.catalog}@{source.domain}" +
-                     (f"*{source.weight:g}" if source.weight != 1 else ""))
+        lines.append(f"{source.catalog}@{source.domain}" + (f"*{source.weight:g}" if source.weight != 1 else ""))
     return lines
 
 
@@ -91,7 +106,11 @@ def training_progress(run_dir: str | Path) -> dict:
     max_steps = int(run.config().get("max_steps") or 0)
     step = int(log["step"].iloc[-1]) if len(log) else 0
     last = log.iloc[-1] if len(log) else {}
-    return {"step": step, "max_steps": max_steps,
-            "fraction": min(1.0, step / max_steps) if max_steps else 0.0,
-            "loss": last.get("loss") if len(log) else None,
-            "images_per_s": last.get("images_per_s") if len(log) else None, "log": log}
+    return {
+        "step": step,
+        "max_steps": max_steps,
+        "fraction": min(1.0, step / max_steps) if max_steps else 0.0,
+        "loss": last.get("loss") if len(log) else None,
+        "images_per_s": last.get("images_per_s") if len(log) else None,
+        "log": log,
+    }

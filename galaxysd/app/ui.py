@@ -5,6 +5,7 @@ The only module of the package that imports Streamlit; pages call these helpers 
 core modules, and hold layout only. State shared between pages lives in
 ``st.session_state``: the chosen run, the current prompt weights, the sampling settings.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,15 +34,13 @@ from galaxysd.runs import RunDir, model_image_size
 RUN_KEY, WEIGHTS_KEY, PROMPT_KEY, PRESET_KEY = "run_label", "weights", "prompt_text", "preset"
 DOMAIN_KEY, ERROR_KEY, GENERATED_KEY = "domain_choice", "prompt_error", "generated"
 SLIDER_PREFIX = "tag::"
-SAMPLING_DEFAULTS = {"seed": 0, "num_images": 4, "steps": 10, "guidance_scale": 3.0,
-                     "sampler": DEFAULT_SAMPLER}
+SAMPLING_DEFAULTS = {"seed": 0, "num_images": 4, "steps": 10, "guidance_scale": 3.0, "sampler": DEFAULT_SAMPLER}
 SLIDER_MAX, SLIDER_STEP = 2.0, 0.05
 NO_DOMAIN, CUSTOM = "(none)", "(custom prompt)"
 DEFAULT_PROMPT = "features or disk-shaped, not edge-on, spiral galaxy, 2 spiral arms"
 DISPLAY_PIXELS = 192
 NEIGHBOUR_POOL = 2000
-PERSISTENT_KEYS = (PROMPT_KEY, DOMAIN_KEY, PRESET_KEY, *SAMPLING_DEFAULTS,
-                   *(SLIDER_PREFIX + t for t in ANSWER_TAGS))
+PERSISTENT_KEYS = (PROMPT_KEY, DOMAIN_KEY, PRESET_KEY, *SAMPLING_DEFAULTS, *(SLIDER_PREFIX + t for t in ANSWER_TAGS))
 
 
 # ---------------------------------------------------------------------- runs
@@ -52,13 +51,16 @@ def run_selector() -> RunDir:
             st.session_state[key] = st.session_state[key]
     runs = available_runs()
     if not runs:
-        st.error("No run found under assets/ or runs/. Train one on the Train page or with "
-                 "`python -m galaxysd.train`.")
+        st.error("No run found under assets/ or runs/. Train one on the Train page or with `python -m galaxysd.train`.")
         st.stop()
     labels = [run_label(r) for r in runs]
     current = st.session_state.get(RUN_KEY)
-    choice = st.sidebar.selectbox("Run", labels, index=labels.index(current) if current in labels else 0,
-                                  help="A run directory: a trained model and what the jobs measured")
+    choice = st.sidebar.selectbox(
+        "Run",
+        labels,
+        index=labels.index(current) if current in labels else 0,
+        help="A run directory: a trained model and what the jobs measured",
+    )
     st.session_state[RUN_KEY] = choice
     return runs[labels.index(choice)]
 
@@ -67,8 +69,10 @@ def require_model(run: RunDir) -> None:
     """Stop the page with a message when the run has no trained model yet."""
     if not run.has_model():
         status = run.config().get("status", "unknown")
-        st.info(f"Run `{run.name}` has no trained model yet (status: {status}). Pick another run "
-                "in the sidebar, or wait for training to finish.")
+        st.info(
+            f"Run `{run.name}` has no trained model yet (status: {status}). Pick another run "
+            "in the sidebar, or wait for training to finish."
+        )
         st.stop()
 
 
@@ -203,10 +207,16 @@ def prompt_box(run: RunDir) -> dict[str, float]:
     st.session_state.setdefault(PROMPT_KEY, format_prompt(weights))
     if st.session_state.get(PRESET_KEY) not in presets:
         st.session_state[PRESET_KEY] = CUSTOM
-    st.selectbox("Preset prompt (the paper's A-P)", [CUSTOM, *presets], key=PRESET_KEY,
-                 on_change=_on_preset, args=(presets,))
-    st.text_area("Prompt", key=PROMPT_KEY, on_change=_on_prompt, height=90,
-                 help="Comma-separated tags; weight one with {tag:1.3}. Press Ctrl+Enter to apply.")
+    st.selectbox(
+        "Preset prompt (the paper's A-P)", [CUSTOM, *presets], key=PRESET_KEY, on_change=_on_preset, args=(presets,)
+    )
+    st.text_area(
+        "Prompt",
+        key=PROMPT_KEY,
+        on_change=_on_prompt,
+        height=90,
+        help="Comma-separated tags; weight one with {tag:1.3}. Press Ctrl+Enter to apply.",
+    )
     if st.session_state.get(ERROR_KEY):
         st.error(f"Prompt not applied: {st.session_state[ERROR_KEY]}")
     return weights
@@ -219,15 +229,28 @@ def tag_sliders(run: RunDir) -> dict[str, float]:
     domains = run_domains(run)
     st.session_state.setdefault(DOMAIN_KEY, _domain_of(weights))
     options = [*domains, *(d for d in DOMAIN_TAGS if d not in domains), NO_DOMAIN]
-    st.selectbox("Survey", options, key=DOMAIN_KEY, on_change=_on_domain,
-                 help=f"This run was trained on: {', '.join(domains) or 'unknown'}")
+    st.selectbox(
+        "Survey",
+        options,
+        key=DOMAIN_KEY,
+        on_change=_on_domain,
+        help=f"This run was trained on: {', '.join(domains) or 'unknown'}",
+    )
     for question in TREE:
         with st.expander(question.text, expanded=question is TREE[0]):
             for ans in question.answers:
                 key = SLIDER_PREFIX + ans.tag
                 st.session_state.setdefault(key, min(float(weights.get(ans.tag, 0.0)), SLIDER_MAX))
-                st.slider(ans.tag, 0.0, SLIDER_MAX, step=SLIDER_STEP, key=key, on_change=_on_slider,
-                          args=(ans.tag,), help=f"asked when: {question.parent}" if question.parent else None)
+                st.slider(
+                    ans.tag,
+                    0.0,
+                    SLIDER_MAX,
+                    step=SLIDER_STEP,
+                    key=key,
+                    on_change=_on_slider,
+                    args=(ans.tag,),
+                    help=f"asked when: {question.parent}" if question.parent else None,
+                )
     return current_weights(run)
 
 
@@ -244,17 +267,28 @@ def sampling_controls() -> dict:
     seed_col.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed")
     button_col.button("New seed", on_click=_new_seed, width="stretch")
     st.slider("Images", 1, 16, key="num_images")
-    st.slider("Steps", 1, 100, key="steps", help="DPM-Solver++ needs about 10-15; the SDE variant (cleaner images) 20 or more")
-    st.slider("Guidance", 0.0, 15.0, step=0.5, key="guidance_scale",
-              help="Classifier-free guidance: higher follows the prompt more, with less variety")
+    st.slider(
+        "Steps", 1, 100, key="steps", help="DPM-Solver++ needs about 10-15; the SDE variant (cleaner images) 20 or more"
+    )
+    st.slider(
+        "Guidance",
+        0.0,
+        15.0,
+        step=0.5,
+        key="guidance_scale",
+        help="Classifier-free guidance: higher follows the prompt more, with less variety",
+    )
     st.selectbox("Sampler", list(SAMPLERS), key="sampler")
     return {key: st.session_state[key] for key in SAMPLING_DEFAULTS}
 
 
 def reference_image() -> tuple[np.ndarray | None, float]:
     """Optional uploaded image to start from (image-to-image), and the noise strength."""
-    upload = st.file_uploader("Reference image (optional)", type=["png", "jpg", "jpeg"],
-                              help="Start from this galaxy, noised to the strength below")
+    upload = st.file_uploader(
+        "Reference image (optional)",
+        type=["png", "jpg", "jpeg"],
+        help="Start from this galaxy, noised to the strength below",
+    )
     strength = st.slider("Strength", 0.05, 1.0, 0.6, step=0.05, disabled=upload is None)
     if upload is None:
         return None, strength
@@ -265,23 +299,32 @@ def reference_image() -> tuple[np.ndarray | None, float]:
         return None, strength
 
 
-def generate(run: RunDir, weights: dict[str, float], settings: dict,
-             reference: np.ndarray | None = None, strength: float = 0.6,
-             slot: str = GENERATED_KEY) -> GalaxyOutput | None:
+def generate(
+    run: RunDir,
+    weights: dict[str, float],
+    settings: dict,
+    reference: np.ndarray | None = None,
+    strength: float = 0.6,
+    slot: str = GENERATED_KEY,
+) -> GalaxyOutput | None:
     """Images for the settings, regenerated only when something changed; errors shown.
 
     ``slot`` names the session-state entry remembering the last result (one per page).
     """
     ref_hash = hashlib.sha1(reference.tobytes()).hexdigest() if reference is not None else None
-    key = (str(run.model_dir), _stamp(run.model_dir / "model_index.json"),
-           tuple(sorted(weights.items())), tuple(sorted(settings.items())), ref_hash,
-           strength if reference is not None else None)
+    key = (
+        str(run.model_dir),
+        _stamp(run.model_dir / "model_index.json"),
+        tuple(sorted(weights.items())),
+        tuple(sorted(settings.items())),
+        ref_hash,
+        strength if reference is not None else None,
+    )
     memo = st.session_state.get(slot)
     if memo and memo["key"] == key:
         return memo["output"]
     try:
-        output, seconds = cached_pipeline(run).generate(weights, reference=reference,
-                                                        strength=strength, **settings)
+        output, seconds = cached_pipeline(run).generate(weights, reference=reference, strength=strength, **settings)
     except ValueError as error:
         st.error(f"Cannot generate: {error}")
         return None
@@ -303,24 +346,30 @@ def display_image(image: np.ndarray, pixels: int = DISPLAY_PIXELS) -> Image.Imag
     return picture.resize((pixels, pixels), Image.NEAREST) if picture.width < pixels else picture
 
 
-def image_grid(images: np.ndarray, captions: list[str] | None = None, columns: int = 4,
-               pixels: int = DISPLAY_PIXELS) -> None:
+def image_grid(
+    images: np.ndarray, captions: list[str] | None = None, columns: int = 4, pixels: int = DISPLAY_PIXELS
+) -> None:
     """Images in rows of ``columns``, each with its caption."""
     for start in range(0, len(images), columns):
         cells = st.columns(columns)
-        for offset, image in enumerate(images[start:start + columns]):
+        for offset, image in enumerate(images[start : start + columns]):
             caption = captions[start + offset] if captions else None
             cells[offset].image(display_image(image, pixels), caption=caption)
 
 
-_BOX = ("aspect-ratio:1;background:#161a26;border-radius:0.5rem;overflow:hidden;"
-        "margin-bottom:0.5rem;color:#8a90a6;display:flex;align-items:center;justify-content:center")
+_BOX = (
+    "aspect-ratio:1;background:#161a26;border-radius:0.5rem;overflow:hidden;"
+    "margin-bottom:0.5rem;color:#8a90a6;display:flex;align-items:center;justify-content:center"
+)
 
 
 def remote_image(url: str, caption: str | None = None, alt: str = "survey cutout") -> None:
     """An image the user's browser loads from ``url`` (square box kept when offline)."""
-    st.markdown(f'<div style="{_BOX}"><img src="{html.escape(url)}" alt="{html.escape(alt)}" '
-                f'style="width:100%;height:100%;object-fit:cover"></div>', unsafe_allow_html=True)
+    st.markdown(
+        f'<div style="{_BOX}"><img src="{html.escape(url)}" alt="{html.escape(alt)}" '
+        f'style="width:100%;height:100%;object-fit:cover"></div>',
+        unsafe_allow_html=True,
+    )
     if caption:
         st.caption(caption)
 
@@ -332,13 +381,23 @@ def empty_box(text: str) -> None:
 
 def downloads(output: GalaxyOutput, run: RunDir) -> None:
     """A PNG download per image and a zip of all with ``settings.csv``."""
-    st.download_button("Download all (zip with settings.csv)", images_zip(output, run_label(run)),
-                       file_name="galaxies.zip", mime="application/zip", on_click="ignore")
+    st.download_button(
+        "Download all (zip with settings.csv)",
+        images_zip(output, run_label(run)),
+        file_name="galaxies.zip",
+        mime="application/zip",
+        on_click="ignore",
+    )
     cells = st.columns(min(len(output.arrays), 8))
     for i, (image, seed) in enumerate(zip(output.arrays, output.seeds)):
-        cells[i % len(cells)].download_button(f"PNG {i + 1}", png_bytes(image), key=f"png_{i}",
-                                              file_name=image_filename(i, seed), mime="image/png",
-                                              on_click="ignore")
+        cells[i % len(cells)].download_button(
+            f"PNG {i + 1}",
+            png_bytes(image),
+            key=f"png_{i}",
+            file_name=image_filename(i, seed),
+            mime="image/png",
+            on_click="ignore",
+        )
 
 
 # ---------------------------------------------------------------------- background jobs

@@ -1,4 +1,5 @@
 """``python -m galaxysd.data {download,cache,demo,info}``: the data jobs on the command line."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,10 @@ from galaxysd.data.demo import render_demo_survey
 from galaxysd.data.download import download_dataset
 from galaxysd.data.loaders import LOADERS, load_catalog_spec
 
-SPEC_HELP = (f"a catalog as KIND:PATH[?option=value&...], KIND one of {', '.join(LOADERS)}; "
-             "e.g. gz1:../shared/data/gz1-sdss or gz2:data/gz2?images_only=true")
+SPEC_HELP = (
+    f"a catalog as KIND:PATH[?option=value&...], KIND one of {', '.join(LOADERS)}; "
+    "e.g. gz1:../shared/data/gz1-sdss or gz2:data/gz2?images_only=true"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,48 +29,63 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line of the data jobs (``ValueError`` on bad usage)."""
-    parser = _Parser(prog="python -m galaxysd.data",
-                                     description="Download Galaxy Zoo data, build image caches, "
-                                                 "render the demo survey, inspect catalogs.")
+    parser = _Parser(
+        prog="python -m galaxysd.data",
+        description="Download Galaxy Zoo data, build image caches, render the demo survey, inspect catalogs.",
+    )
     jobs = parser.add_subparsers(dest="job", required=True, metavar="{download,cache,demo,info}")
 
-    download = jobs.add_parser("download", help="fetch a public data set (resumable, verified)",
-                               description="Fetch a public data set into DEST; run it again to "
-                                           "resume an interrupted download.")
-    download.add_argument("dataset", choices=["gz2"],
-                          help="gz2: Hart et al. (2016) table, filename mapping and images (~3 GB)")
+    download = jobs.add_parser(
+        "download",
+        help="fetch a public data set (resumable, verified)",
+        description="Fetch a public data set into DEST; run it again to resume an interrupted download.",
+    )
+    download.add_argument(
+        "dataset", choices=["gz2"], help="gz2: Hart et al. (2016) table, filename mapping and images (~3 GB)"
+    )
     download.add_argument("--dest", required=True, metavar="DIR", help="folder to download into")
-    download.add_argument("--base-url", metavar="URL",
-                          help="fetch every file from URL/NAME instead of its public host (a mirror)")
-    download.add_argument("--skip-images", action="store_true",
-                          help="fetch only the tables, not the images archive")
-    download.add_argument("--keep-archives", action="store_true",
-                          help="keep archives after extracting them (default: delete)")
+    download.add_argument(
+        "--base-url", metavar="URL", help="fetch every file from URL/NAME instead of its public host (a mirror)"
+    )
+    download.add_argument("--skip-images", action="store_true", help="fetch only the tables, not the images archive")
+    download.add_argument(
+        "--keep-archives", action="store_true", help="keep archives after extracting them (default: delete)"
+    )
 
-    cache = jobs.add_parser("cache", help="decode catalogs' images once into an image cache",
-                            description="Build an image cache from one or more catalogs "
-                                        "(rows without an image are left out).")
-    cache.add_argument("--catalog", action="append", required=True, metavar="SPEC",
-                       help=SPEC_HELP + "; repeat to combine catalogs")
+    cache = jobs.add_parser(
+        "cache",
+        help="decode catalogs' images once into an image cache",
+        description="Build an image cache from one or more catalogs (rows without an image are left out).",
+    )
+    cache.add_argument(
+        "--catalog", action="append", required=True, metavar="SPEC", help=SPEC_HELP + "; repeat to combine catalogs"
+    )
     cache.add_argument("--out", required=True, metavar="DIR", help="folder to write the cache into")
-    cache.add_argument("--size", type=int, default=64,
-                       help="side of the square images in pixels (default 64)")
-    cache.add_argument("--crop", type=float, metavar="F",
-                       help="keep the central fraction F of every image before resizing "
-                            "(default: each source's standard framing)")
+    cache.add_argument("--size", type=int, default=64, help="side of the square images in pixels (default 64)")
+    cache.add_argument(
+        "--crop",
+        type=float,
+        metavar="F",
+        help="keep the central fraction F of every image before resizing (default: each source's standard framing)",
+    )
     cache.add_argument("--workers", type=int, default=2, help="decoding processes (default 2)")
 
-    demo = jobs.add_parser("demo", help="render the built-in demo survey",
-                           description="Render N synthetic demo-survey galaxies with catalog.csv.")
+    demo = jobs.add_parser(
+        "demo",
+        help="render the built-in demo survey",
+        description="Render N synthetic demo-survey galaxies with catalog.csv.",
+    )
     demo.add_argument("--n", type=int, required=True, help="number of galaxies")
-    demo.add_argument("--out", required=True, metavar="DIR",
-                      help="folder for catalog.csv and images/")
+    demo.add_argument("--out", required=True, metavar="DIR", help="folder for catalog.csv and images/")
     demo.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--workers", type=int, default=2, help="rendering processes (default 2)")
 
-    info = jobs.add_parser("info", help="load a catalog and print what was kept and skipped",
-                           description="Load a catalog and print its row count and load report.")
+    info = jobs.add_parser(
+        "info",
+        help="load a catalog and print what was kept and skipped",
+        description="Load a catalog and print its row count and load report.",
+    )
     info.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     return parser.parse_args(argv)
 
@@ -87,8 +105,9 @@ def _quiet(logger_name: str) -> Iterator[None]:
 def run_download(args: argparse.Namespace) -> None:
     """The ``download`` job."""
 
-    dest = download_dataset(args.dataset, args.dest, base_url=args.base_url,
-                            skip_images=args.skip_images, keep_archives=args.keep_archives)
+    dest = download_dataset(
+        args.dataset, args.dest, base_url=args.base_url, skip_images=args.skip_images, keep_archives=args.keep_archives
+    )
     print(f"{args.dataset} ready in {dest}; load it as {args.dataset}:{dest}")
 
 
@@ -110,8 +129,7 @@ def run_demo(args: argparse.Namespace) -> None:
 
     if args.n < 1:
         raise ValueError(f"--n must be at least 1, got {args.n}")
-    catalog = render_demo_survey(args.n, args.out, size=args.size, seed=args.seed,
-                                 workers=args.workers)
+    catalog = render_demo_survey(args.n, args.out, size=args.size, seed=args.seed, workers=args.workers)
     print(f"rendered {len(catalog):,} demo galaxies in {args.out}; load them as demo:{args.out}")
 
 

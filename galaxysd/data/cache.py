@@ -26,6 +26,7 @@ source pixel contributes, as with area averaging) while staying sharper than a b
 on spiral arms and bars; the cutouts are oversampled relative to the seeing, so Lanczos
 ringing is negligible.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,8 +49,12 @@ log = logging.getLogger(__name__)
 
 #: Centre-crop fraction of a standard-width cutout, by catalog ``source``.
 DEFAULT_CROP_BY_SOURCE: dict[str, float] = {
-    "gz2": 0.5, "kaggle": 0.5, "gz1": 0.4,
-    "demo": 1.0, "folder": 1.0, "synthetic": 1.0,
+    "gz2": 0.5,
+    "kaggle": 0.5,
+    "gz1": 0.4,
+    "demo": 1.0,
+    "folder": 1.0,
+    "synthetic": 1.0,
 }
 #: Widths (px) of the standard SDSS Galaxy Zoo cutouts that the source crops refer to.
 STANDARD_CUTOUT_WIDTHS: tuple[int, ...] = (423, 424)
@@ -68,8 +73,9 @@ def default_crop(source: str | None, width: int) -> float:
     return DEFAULT_CROP_BY_SOURCE.get(str(source), 1.0)
 
 
-def load_image(path: str | os.PathLike, size: int = 64, crop: float | None = None,
-               source: str | None = None) -> np.ndarray:
+def load_image(
+    path: str | os.PathLike, size: int = 64, crop: float | None = None, source: str | None = None
+) -> np.ndarray:
     """Decode an image as RGB, keep its central ``crop`` fraction and resize to ``size``.
 
     ``crop=None`` picks :func:`default_crop` for ``source``. A non-square image is cropped
@@ -115,8 +121,9 @@ class ImageCache:
         """Open a finished cache folder (``FileNotFoundError`` if the build never finished)."""
         root = Path(path)
         if not (root / META_FILE).is_file():
-            raise FileNotFoundError(f"no finished image cache in {root} (missing {META_FILE}); "
-                                    "build it first, an interrupted build resumes")
+            raise FileNotFoundError(
+                f"no finished image cache in {root} (missing {META_FILE}); build it first, an interrupted build resumes"
+            )
         meta = json.loads((root / META_FILE).read_text())
         images = np.load(root / IMAGES_FILE, mmap_mode="r")
         catalog = pd.read_parquet(root / INDEX_FILE)
@@ -154,8 +161,7 @@ class ImageCache:
                 raise ValueError(f"mask has {len(picked)} entries for a cache of {len(self)}")
             picked = np.flatnonzero(picked)
         catalog = self.catalog.iloc[picked].reset_index(drop=True)
-        return ImageCache(root=self.root, images=self.images, catalog=catalog, meta=self.meta,
-                          failed=self.failed)
+        return ImageCache(root=self.root, images=self.images, catalog=catalog, meta=self.meta, failed=self.failed)
 
 
 def _row_crops(catalog: pd.DataFrame, crop: float | None) -> list[float | None]:
@@ -168,8 +174,9 @@ def _row_crops(catalog: pd.DataFrame, crop: float | None) -> list[float | None]:
     return [None] * len(catalog)
 
 
-def _decode_chunk(array_path: str, start: int, paths: list[str], crops: list[float | None],
-                  sources: list[str], size: int) -> list[tuple[int, str, float]]:
+def _decode_chunk(
+    array_path: str, start: int, paths: list[str], crops: list[float | None], sources: list[str], size: int
+) -> list[tuple[int, str, float]]:
     """Decode rows ``start..`` into the partial array; returns (row, failure or '', crop)."""
     images = np.load(array_path, mmap_mode="r+")
     results = []
@@ -213,9 +220,15 @@ def _start_or_resume(partial: Path, fingerprint: str, shape: tuple[int, ...]) ->
     return array_path
 
 
-def build_cache(catalog: pd.DataFrame, out_dir: str | os.PathLike, size: int = 64,
-                crop: float | None = None, workers: int = 2, progress: bool = True,
-                chunk: int = 512) -> ImageCache:
+def build_cache(
+    catalog: pd.DataFrame,
+    out_dir: str | os.PathLike,
+    size: int = 64,
+    crop: float | None = None,
+    workers: int = 2,
+    progress: bool = True,
+    chunk: int = 512,
+) -> ImageCache:
     """Decode every catalog image once into ``out_dir`` and return the opened cache.
 
     ``catalog`` needs ``id``, ``image_path`` (absolute) and ``source``; other columns are
@@ -254,10 +267,24 @@ def _decode_all(catalog, crops, size, chunk, workers, progress, array_path, chun
             todo.append(start)
     paths = [str(path) for path in catalog["image_path"]]
     sources = [str(source) for source in catalog["source"]]
-    jobs = {start: (str(array_path), start, paths[start:start + chunk], crops[start:start + chunk],
-                    sources[start:start + chunk], size) for start in todo}
-    bar = tqdm(total=len(catalog), initial=len(catalog) - sum(len(j[2]) for j in jobs.values()),
-               disable=not progress, unit="img", desc="caching images")
+    jobs = {
+        start: (
+            str(array_path),
+            start,
+            paths[start : start + chunk],
+            crops[start : start + chunk],
+            sources[start : start + chunk],
+            size,
+        )
+        for start in todo
+    }
+    bar = tqdm(
+        total=len(catalog),
+        initial=len(catalog) - sum(len(j[2]) for j in jobs.values()),
+        disable=not progress,
+        unit="img",
+        desc="caching images",
+    )
 
     def record(start, chunk_results):
         _write_atomic(chunk_dir / f"{start:09d}.json", lambda p: p.write_text(json.dumps(chunk_results)))
@@ -285,22 +312,37 @@ def _finish(catalog, results, out, partial, array_path, size, crop, fingerprint)
     index = catalog.iloc[good].reset_index(drop=True)
     index["crop"] = [results[row][2] for row in good]
     index["cache_index"] = np.arange(len(good), dtype=np.int64)
-    failed = pd.DataFrame({"id": [str(catalog["id"].iat[r]) for r, _ in failed_rows],
-                           "image_path": [str(catalog["image_path"].iat[r]) for r, _ in failed_rows],
-                           "reason": [reason for _, reason in failed_rows]})
+    failed = pd.DataFrame(
+        {
+            "id": [str(catalog["id"].iat[r]) for r, _ in failed_rows],
+            "image_path": [str(catalog["image_path"].iat[r]) for r, _ in failed_rows],
+            "reason": [reason for _, reason in failed_rows],
+        }
+    )
     if failed_rows:
-        log.warning("%d of %d images could not be read and were left out of the cache, e.g. %s (%s)",
-                    len(failed), len(catalog), failed["image_path"].iat[0], failed["reason"].iat[0])
+        log.warning(
+            "%d of %d images could not be read and were left out of the cache, e.g. %s (%s)",
+            len(failed),
+            len(catalog),
+            failed["image_path"].iat[0],
+            failed["reason"].iat[0],
+        )
         _write_compacted(array_path, good, out / IMAGES_FILE)
     else:
         os.replace(array_path, out / IMAGES_FILE)
     _write_atomic(out / FAILED_FILE, lambda p: failed.to_csv(p, index=False))
     _write_atomic(out / INDEX_FILE, lambda p: index.to_parquet(p, index=False))
-    meta = {"size": size, "crop": crop if crop is not None else "by source",
-            "crop_by_source": DEFAULT_CROP_BY_SOURCE, "count": int(len(index)),
-            "failed": int(len(failed)), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "sources": {str(k): int(v) for k, v in index["source"].value_counts().items()},
-            "resampling": RESAMPLING.name, "fingerprint": fingerprint}
+    meta = {
+        "size": size,
+        "crop": crop if crop is not None else "by source",
+        "crop_by_source": DEFAULT_CROP_BY_SOURCE,
+        "count": int(len(index)),
+        "failed": int(len(failed)),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sources": {str(k): int(v) for k, v in index["source"].value_counts().items()},
+        "resampling": RESAMPLING.name,
+        "fingerprint": fingerprint,
+    }
     _write_atomic(out / META_FILE, lambda p: p.write_text(json.dumps(meta, indent=2)))
     shutil.rmtree(partial, ignore_errors=True)
     return ImageCache.open(out)
@@ -312,7 +354,7 @@ def _write_compacted(array_path: Path, good: np.ndarray, target: Path, block: in
     tmp = target.with_name(target.name + ".tmp.npy")
     dest = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(good),) + source.shape[1:])
     for begin in range(0, len(good), block):
-        dest[begin:begin + block] = source[good[begin:begin + block]]
+        dest[begin : begin + block] = source[good[begin : begin + block]]
     dest.flush()
     del dest
     os.replace(tmp, target)

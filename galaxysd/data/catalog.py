@@ -16,6 +16,7 @@ are NaN.
 Loaders drop unusable rows and say so: the :class:`LoadReport` is kept in
 ``df.attrs["load_report"]`` and logged (warning level when anything was skipped).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,8 +67,7 @@ def validate_catalog(df: pd.DataFrame) -> pd.DataFrame:
     for column, allowed in (("source", SOURCES), ("domain", DOMAIN_TAGS)):
         unknown = sorted(set(df[column].dropna().astype(str)) - set(allowed))
         if unknown:
-            raise ValueError(f"catalog column {column!r} has unknown value(s) {unknown}; "
-                             f"allowed: {', '.join(allowed)}")
+            raise ValueError(f"catalog column {column!r} has unknown value(s) {unknown}; allowed: {', '.join(allowed)}")
     return df
 
 
@@ -92,7 +92,7 @@ class Skipped:
         """Count ``items`` and keep the first :data:`MAX_EXAMPLES` of them."""
         items = [str(item) for item in items]
         self.count += len(items)
-        self.examples.extend(items[:MAX_EXAMPLES - len(self.examples)])
+        self.examples.extend(items[: MAX_EXAMPLES - len(self.examples)])
 
 
 @dataclass
@@ -115,10 +115,12 @@ class LoadReport:
         return sum(s.count for s in self._reasons().values())
 
     def _reasons(self) -> dict[str, Skipped]:
-        return {"with no image file": self.missing_images,
-                "with a corrupt or truncated image": self.corrupt_images,
-                "with all vote fractions NaN": self.nan_labels,
-                "without a usable label": self.unusable_labels}
+        return {
+            "with no image file": self.missing_images,
+            "with a corrupt or truncated image": self.corrupt_images,
+            "with all vote fractions NaN": self.nan_labels,
+            "without a usable label": self.unusable_labels,
+        }
 
     def __str__(self) -> str:
         where = f" ({self.origin})" if self.origin else ""
@@ -127,8 +129,9 @@ class LoadReport:
             text += f" ({self.without_image:,} of them without an image file)"
         if not self.total_skipped:
             return text + "; nothing skipped."
-        parts = [f"{s.count:,} {reason} (e.g. {', '.join(s.examples)})"
-                 for reason, s in self._reasons().items() if s.count]
+        parts = [
+            f"{s.count:,} {reason} (e.g. {', '.join(s.examples)})" for reason, s in self._reasons().items() if s.count
+        ]
         return text + f"; skipped {self.total_skipped:,}: " + "; ".join(parts) + "."
 
 
@@ -159,8 +162,9 @@ def check_images(paths: Iterable[str], workers: int = 4) -> list[str | None]:
         return list(pool.map(check_image, paths))
 
 
-def find_images(stems: pd.Series, images_dir: str | os.PathLike,
-                suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> pd.Series:
+def find_images(
+    stems: pd.Series, images_dir: str | os.PathLike, suffixes: tuple[str, ...] = IMAGE_SUFFIXES
+) -> pd.Series:
     """Absolute path of ``{images_dir}/{stem}{suffix}`` for the first suffix that exists, else ``""``.
 
     Missing (NaN or empty) stems give ``""``.
@@ -179,8 +183,14 @@ def find_images(stems: pd.Series, images_dir: str | os.PathLike,
     return found
 
 
-def finish_catalog(df: pd.DataFrame, report: LoadReport, *, require_image: bool = True,
-                   labelled: bool = True, verify_images: bool = False) -> pd.DataFrame:
+def finish_catalog(
+    df: pd.DataFrame,
+    report: LoadReport,
+    *,
+    require_image: bool = True,
+    labelled: bool = True,
+    verify_images: bool = False,
+) -> pd.DataFrame:
     """Drop unusable rows into ``report``, order the columns, attach and log the report.
 
     ``df`` already holds every schema column. In order, rows are skipped when all vote
@@ -204,11 +214,9 @@ def finish_catalog(df: pd.DataFrame, report: LoadReport, *, require_image: bool 
         df = df.assign(image_path=df["image_path"].where(exists, ""))
     if verify_images:
         with_image = df["image_path"] != ""
-        problems = pd.Series(check_images(df.loc[with_image, "image_path"]),
-                             index=df.index[with_image], dtype=object)
+        problems = pd.Series(check_images(df.loc[with_image, "image_path"]), index=df.index[with_image], dtype=object)
         bad = problems.notna()
-        report.corrupt_images.add(f"{p} ({why})" for p, why in
-                                  zip(df.loc[bad[bad].index, "image_path"], problems[bad]))
+        report.corrupt_images.add(f"{p} ({why})" for p, why in zip(df.loc[bad[bad].index, "image_path"], problems[bad]))
         df = df.drop(index=bad[bad].index)
     extras = [c for c in df.columns if c not in CATALOG_COLUMNS]
     df = df[list(CATALOG_COLUMNS) + extras].reset_index(drop=True)
@@ -232,7 +240,7 @@ def holdout_mask(ids: Iterable[str], fraction: float = DEFAULT_HOLDOUT) -> np.nd
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"holdout fraction must be within (0, 1), got {fraction}")
-    unit = [int.from_bytes(hashlib.sha1(str(i).encode()).digest()[:8], "big") / 2.0 ** 64 for i in ids]
+    unit = [int.from_bytes(hashlib.sha1(str(i).encode()).digest()[:8], "big") / 2.0**64 for i in ids]
     return np.asarray(unit, dtype=np.float64) < fraction
 
 

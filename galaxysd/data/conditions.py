@@ -1,4 +1,5 @@
 """Catalog rows -> conditioning weight vectors, vectorised over a whole catalog."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -18,8 +19,11 @@ def cumulative_fraction_matrix(catalog: pd.DataFrame, suffix: str = "debiased") 
     position = {}
     for j, ans in enumerate(morphology.ANSWERS):
         column = morphology.fraction_column(ans, suffix)
-        values = (pd.to_numeric(catalog[column], errors="coerce").to_numpy(np.float32)
-                  if column in catalog else np.zeros(len(catalog), np.float32))
+        values = (
+            pd.to_numeric(catalog[column], errors="coerce").to_numpy(np.float32)
+            if column in catalog
+            else np.zeros(len(catalog), np.float32)
+        )
         values = np.clip(np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0)
         if ans.parent:
             values = values * out[:, position[ans.parent]]
@@ -28,8 +32,13 @@ def cumulative_fraction_matrix(catalog: pd.DataFrame, suffix: str = "debiased") 
     return out
 
 
-def condition_matrix(catalog: pd.DataFrame, tags: Sequence[str], domain: str | None = None,
-                     threshold: float = morphology.DEFAULT_THRESHOLD, suffix: str = "debiased") -> np.ndarray:
+def condition_matrix(
+    catalog: pd.DataFrame,
+    tags: Sequence[str],
+    domain: str | None = None,
+    threshold: float = morphology.DEFAULT_THRESHOLD,
+    suffix: str = "debiased",
+) -> np.ndarray:
     """(N, len(tags)) weights per row: cumulative fractions >= threshold, plus the domain tag.
 
     Equals ``vote_fractions_to_weights(row, threshold=..., domain=...)`` laid out in ``tags``

@@ -25,6 +25,7 @@ Truth columns (``truth_`` + name; lengths in units of the image side, angles in 
 ``companion``, ``n_stars``, ``colour`` (g - r), ``psf_fwhm``, ``sky_noise``, ``clarity``
 (0-1: how well volunteers could see the features).
 """
+
 from __future__ import annotations
 
 import os
@@ -70,12 +71,14 @@ def sample_truth(n: int, seed: int = 0) -> pd.DataFrame:
     round_q = 1 - 0.7 * rng.beta(1.5, 2.5, n)
     round_q = np.where(dusty_early, np.maximum(round_q, rng.uniform(0.55, 1.0, n)), round_q)
     disk_re = np.where(disk, np.clip(0.115 * rng.lognormal(0, 0.22, n), 0.06, 0.22), np.nan)
-    bulge_fraction = np.select([elliptical, lenticular, spiral],
-                               [1.0, rng.uniform(0.3, 0.75, n), 0.8 * rng.beta(1.2, 3.5, n)], 0.0)
+    bulge_fraction = np.select(
+        [elliptical, lenticular, spiral], [1.0, rng.uniform(0.3, 0.75, n), 0.8 * rng.beta(1.2, 3.5, n)], 0.0
+    )
     elliptical_re = np.clip(0.08 * rng.lognormal(0, 0.25, n), 0.035, 0.18)
     bulge_re = np.where(elliptical, elliptical_re, np.nan_to_num(disk_re) * rng.uniform(0.15, 0.35, n))
-    sersic_n = np.select([elliptical, lenticular], [rng.uniform(2.5, 5.0, n), rng.uniform(1.5, 4.0, n)],
-                         rng.uniform(1.0, 3.5, n))
+    sersic_n = np.select(
+        [elliptical, lenticular], [rng.uniform(2.5, 5.0, n), rng.uniform(1.5, 4.0, n)], rng.uniform(1.0, 3.5, n)
+    )
 
     n_arms = np.where(spiral, rng.choice(ARM_COUNTS, size=n, p=ARM_COUNT_PROBABILITIES), 0)
     winding = np.where(spiral, rng.choice(list(WINDINGS), size=n, p=WINDING_PROBABILITIES), "none")
@@ -88,25 +91,42 @@ def sample_truth(n: int, seed: int = 0) -> pd.DataFrame:
     edge_on_dust = disk & (inclination > 76) & (rng.random(n) < np.where(spiral, 0.75, 0.4))
     psf_fwhm = np.clip(0.028 + 0.008 * (magnitude - 14.0) + rng.normal(0, 0.004, n), 0.022, 0.065)
 
-    truth = pd.DataFrame({
-        "type": kind, "magnitude": magnitude,
-        "half_light_radius": np.where(star, 0.0, np.where(elliptical, elliptical_re, disk_re)),
-        "bulge_fraction": bulge_fraction, "sersic_n": sersic_n, "bulge_re": bulge_re,
-        "bulge_axis_ratio": np.maximum(disk_q, rng.uniform(0.6, 0.95, n)),
-        "disk_re": disk_re, "inclination": inclination,
-        "axis_ratio": np.select([elliptical, disk], [round_q, disk_q], 1.0),
-        "pa": rng.uniform(0, 180, n), "n_arms": n_arms, "pitch": pitch, "winding": winding,
-        "arm_strength": np.where(spiral, rng.uniform(0.3, 0.6, n), 0.0),
-        "bar": bar, "bar_length": np.where(bar, np.nan_to_num(disk_re) * rng.uniform(0.6, 1.0, n), 0.0),
-        "bar_angle": rng.uniform(0, 180, n), "ring": ring,
-        "dust_lane": dusty_early | edge_on_dust, "dusty_early_type": dusty_early,
-        "merger": ~star & (rng.random(n) < 0.05), "companion": rng.random(n) < 0.15,
-        "n_stars": rng.poisson(0.8, n),
-        "colour": np.select([elliptical, lenticular], [rng.normal(0.78, 0.05, n), rng.normal(0.72, 0.06, n)],
-                            rng.normal(0.55, 0.10, n)),
-        "psf_fwhm": psf_fwhm, "sky_noise": rng.lognormal(0, 0.15, n),
-        "clarity": _clarity(magnitude, psf_fwhm),
-    })
+    truth = pd.DataFrame(
+        {
+            "type": kind,
+            "magnitude": magnitude,
+            "half_light_radius": np.where(star, 0.0, np.where(elliptical, elliptical_re, disk_re)),
+            "bulge_fraction": bulge_fraction,
+            "sersic_n": sersic_n,
+            "bulge_re": bulge_re,
+            "bulge_axis_ratio": np.maximum(disk_q, rng.uniform(0.6, 0.95, n)),
+            "disk_re": disk_re,
+            "inclination": inclination,
+            "axis_ratio": np.select([elliptical, disk], [round_q, disk_q], 1.0),
+            "pa": rng.uniform(0, 180, n),
+            "n_arms": n_arms,
+            "pitch": pitch,
+            "winding": winding,
+            "arm_strength": np.where(spiral, rng.uniform(0.3, 0.6, n), 0.0),
+            "bar": bar,
+            "bar_length": np.where(bar, np.nan_to_num(disk_re) * rng.uniform(0.6, 1.0, n), 0.0),
+            "bar_angle": rng.uniform(0, 180, n),
+            "ring": ring,
+            "dust_lane": dusty_early | edge_on_dust,
+            "dusty_early_type": dusty_early,
+            "merger": ~star & (rng.random(n) < 0.05),
+            "companion": rng.random(n) < 0.15,
+            "n_stars": rng.poisson(0.8, n),
+            "colour": np.select(
+                [elliptical, lenticular],
+                [rng.normal(0.78, 0.05, n), rng.normal(0.72, 0.06, n)],
+                rng.normal(0.55, 0.10, n),
+            ),
+            "psf_fwhm": psf_fwhm,
+            "sky_noise": rng.lognormal(0, 0.15, n),
+            "clarity": _clarity(magnitude, psf_fwhm),
+        }
+    )
     return truth.add_prefix("truth_")
 
 
@@ -131,8 +151,9 @@ def _render_chunk(records: list[dict], start: int, size: int, seed: int, out_dir
     return len(records)
 
 
-def render_demo_survey(n: int, out_dir: str | os.PathLike, size: int = 64, seed: int = 0,
-                       workers: int = 2, progress: bool = True) -> pd.DataFrame:
+def render_demo_survey(
+    n: int, out_dir: str | os.PathLike, size: int = 64, seed: int = 0, workers: int = 2, progress: bool = True
+) -> pd.DataFrame:
     """Render ``n`` demo galaxies into ``out_dir`` and return their catalog.
 
     Writes ``out_dir/images/demo_{i:06d}.png`` and ``out_dir/catalog.csv``: ``id``,
@@ -145,15 +166,20 @@ def render_demo_survey(n: int, out_dir: str | os.PathLike, size: int = 64, seed:
     (out / "images").mkdir(parents=True, exist_ok=True)
     truth = sample_truth(n, seed)
     fractions = truth_to_vote_fractions(truth, seed)
-    identity = pd.DataFrame({"id": [f"demo_{i:06d}" for i in range(n)],
-                             "image_path": [demo_image_name(i) for i in range(n)],
-                             "ra": np.nan, "dec": np.nan, "source": "demo", "domain": "demo"})
+    identity = pd.DataFrame(
+        {
+            "id": [f"demo_{i:06d}" for i in range(n)],
+            "image_path": [demo_image_name(i) for i in range(n)],
+            "ra": np.nan,
+            "dec": np.nan,
+            "source": "demo",
+            "domain": "demo",
+        }
+    )
     catalog = pd.concat([identity, fractions, truth], axis=1)
 
-    records = [{key[len("truth_"):]: value for key, value in row.items()}
-               for row in truth.to_dict(orient="records")]
-    jobs = [(records[start:start + RENDER_CHUNK], start, size, seed, str(out))
-            for start in range(0, n, RENDER_CHUNK)]
+    records = [{key[len("truth_") :]: value for key, value in row.items()} for row in truth.to_dict(orient="records")]
+    jobs = [(records[start : start + RENDER_CHUNK], start, size, seed, str(out)) for start in range(0, n, RENDER_CHUNK)]
     with tqdm(total=n, disable=not progress, unit="galaxy", desc="rendering demo survey") as bar:
         if workers <= 1 or len(jobs) <= 1:
             for job in jobs:

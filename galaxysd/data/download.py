@@ -5,6 +5,7 @@ interruption), checked against its expected size and checksum, then renamed into
 so a file under its final name is always complete. Archives are extracted into a
 folder the same way (``FOLDER.partial`` renamed when done).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,8 +52,9 @@ MANIFESTS: dict[str, tuple[RemoteFile, ...]] = {
     "gz2": (
         RemoteFile("gz2_hart16.csv.gz", "https://gz2hart.s3.amazonaws.com/gz2_hart16.csv.gz"),
         RemoteFile("gz2_filename_mapping.csv", f"{_ZENODO_GZ2}/gz2_filename_mapping.csv?download=1"),
-        RemoteFile("images_gz2.zip", f"{_ZENODO_GZ2}/images_gz2.zip?download=1",
-                   extract_to="images_gz2", is_images=True),
+        RemoteFile(
+            "images_gz2.zip", f"{_ZENODO_GZ2}/images_gz2.zip?download=1", extract_to="images_gz2", is_images=True
+        ),
     ),
 }
 
@@ -80,8 +82,9 @@ def _verify(path: Path, remote: RemoteFile, size: int | None) -> None:
                 problems.append(f"{algorithm} {got}, expected {expected}")
     if problems:
         path.unlink()
-        raise DownloadError(f"{remote.name} from {remote.url} is corrupt ({'; '.join(problems)}); "
-                            "deleted it, run the download again")
+        raise DownloadError(
+            f"{remote.name} from {remote.url} is corrupt ({'; '.join(problems)}); deleted it, run the download again"
+        )
 
 
 def _total_size(response: requests.Response, offset: int) -> int | None:
@@ -93,8 +96,7 @@ def _total_size(response: requests.Response, offset: int) -> int | None:
     return int(length) + offset if length is not None else None
 
 
-def _fetch_once(url: str, part: Path, session: requests.Session, progress: bool,
-                label: str) -> int | None:
+def _fetch_once(url: str, part: Path, session: requests.Session, progress: bool, label: str) -> int | None:
     """Append the rest of ``url`` to ``part``; returns the full size the server announced."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Accept-Encoding": "identity"}  # the bytes as stored, so sizes and checksums hold
@@ -108,18 +110,26 @@ def _fetch_once(url: str, part: Path, session: requests.Session, progress: bool,
         if offset and response.status_code != 206:  # server ignored Range: start again
             offset = 0
         total = _total_size(response, offset)
-        with open(part, "ab" if offset else "wb") as out, \
-                tqdm(total=total, initial=offset, unit="B", unit_scale=True, desc=label,
-                     disable=not progress, leave=False) as bar:
+        with (
+            open(part, "ab" if offset else "wb") as out,
+            tqdm(
+                total=total, initial=offset, unit="B", unit_scale=True, desc=label, disable=not progress, leave=False
+            ) as bar,
+        ):
             for block in response.iter_content(CHUNK_BYTES):
                 out.write(block)
                 bar.update(len(block))
     return total
 
 
-def download_file(remote: RemoteFile, dest_dir: str | os.PathLike, base_url: str | None = None,
-                  session: requests.Session | None = None, progress: bool = True,
-                  retries: int = RETRIES) -> Path:
+def download_file(
+    remote: RemoteFile,
+    dest_dir: str | os.PathLike,
+    base_url: str | None = None,
+    session: requests.Session | None = None,
+    progress: bool = True,
+    retries: int = RETRIES,
+) -> Path:
     """Fetch one file into ``dest_dir`` (resuming a ``.part`` file), verify it, rename it into place.
 
     ``base_url`` replaces the host: the file is fetched from ``{base_url}/{name}``.
@@ -137,17 +147,17 @@ def download_file(remote: RemoteFile, dest_dir: str | os.PathLike, base_url: str
     for attempt in range(retries + 1):
         try:
             announced = _fetch_once(url, part, session, progress, remote.name)
-        except (requests.ConnectionError, requests.Timeout,
-                requests.exceptions.ChunkedEncodingError) as error:
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
             log.warning("%s interrupted (%s); resuming", remote.name, error)
         else:
             if announced is None or part.stat().st_size >= announced:
                 break
             log.warning("%s ended early at %s bytes; resuming", remote.name, part.stat().st_size)
         if attempt == retries:
-            raise DownloadError(f"{url}: transfer kept failing after {retries} retries; "
-                                f"run again to resume from {part}")
-        time.sleep(min(RETRY_WAIT_S * 2 ** attempt, 30.0))
+            raise DownloadError(
+                f"{url}: transfer kept failing after {retries} retries; run again to resume from {part}"
+            )
+        time.sleep(min(RETRY_WAIT_S * 2**attempt, 30.0))
     if remote.size is not None and announced is not None and announced != remote.size:
         log.warning("%s: server announces %s bytes, manifest says %s", remote.name, announced, remote.size)
     _verify(part, remote, remote.size if remote.size is not None else announced)
@@ -170,8 +180,9 @@ def extract_zip(archive: str | os.PathLike, target: str | os.PathLike, progress:
         prefix = f"{target.name}/"
         strip = len(prefix) if members and all(m.filename.startswith(prefix) for m in members) else 0
         root = staging.resolve()
-        for member in tqdm(members, desc=f"extract {Path(archive).name}", unit="file",
-                           disable=not progress, leave=False):
+        for member in tqdm(
+            members, desc=f"extract {Path(archive).name}", unit="file", disable=not progress, leave=False
+        ):
             out = (staging / member.filename[strip:]).resolve()
             if root not in out.parents:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -183,9 +194,14 @@ def extract_zip(archive: str | os.PathLike, target: str | os.PathLike, progress:
     return target
 
 
-def download_dataset(name: str, dest: str | os.PathLike, base_url: str | None = None,
-                     skip_images: bool = False, keep_archives: bool = False,
-                     progress: bool = True) -> Path:
+def download_dataset(
+    name: str,
+    dest: str | os.PathLike,
+    base_url: str | None = None,
+    skip_images: bool = False,
+    keep_archives: bool = False,
+    progress: bool = True,
+) -> Path:
     """Download (and unpack) every file of a data set in :data:`MANIFESTS` into ``dest``.
 
     Files already in place are skipped, so running it again finishes an interrupted

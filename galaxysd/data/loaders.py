@@ -4,6 +4,7 @@ Every loader returns a DataFrame with the :class:`~galaxysd.data.catalog.LoadRep
 ``df.attrs["load_report"]``. :func:`load_catalog_spec` reads the ``KIND:PATH`` strings
 used in config files and on the command line.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -49,8 +50,12 @@ def _label_key(label: object) -> str:
     return "".join(ch for ch in str(label).lower() if ch.isalpha())
 
 
-def _read_table(path: str | os.PathLike, required: list[str],
-                optional: tuple[str, ...] | None = (), id_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+def _read_table(
+    path: str | os.PathLike,
+    required: list[str],
+    optional: tuple[str, ...] | None = (),
+    id_columns: tuple[str, ...] = (),
+) -> pd.DataFrame:
     """Read a CSV (or .csv.gz): the required and optional columns, or all if ``optional`` is None.
 
     Id columns are read as text; ``ValueError`` names missing required columns.
@@ -58,19 +63,25 @@ def _read_table(path: str | os.PathLike, required: list[str],
     if not os.path.isfile(path):
         raise FileNotFoundError(f"table not found: {path}")
     wanted = None if optional is None else set(required) | set(optional)
-    table = pd.read_csv(path, usecols=None if wanted is None else (lambda c: c in wanted),
-                        dtype={c: str for c in id_columns}, low_memory=False)
+    table = pd.read_csv(
+        path,
+        usecols=None if wanted is None else (lambda c: c in wanted),
+        dtype={c: str for c in id_columns},
+        low_memory=False,
+    )
     missing = [c for c in required if c not in table.columns]
     if missing:
-        raise ValueError(f"{path} lacks column(s) {', '.join(missing[:6])}"
-                         + (f" (+{len(missing) - 6} more)" if len(missing) > 6 else ""))
+        raise ValueError(
+            f"{path} lacks column(s) {', '.join(missing[:6])}"
+            + (f" (+{len(missing) - 6} more)" if len(missing) > 6 else "")
+        )
     return table
 
 
 def _first_existing(root: Path, names: tuple[str, ...], want_dir: bool = False) -> Path | None:
     for name in names:
         candidate = root / name
-        if (candidate.is_dir() if want_dir else candidate.is_file()):
+        if candidate.is_dir() if want_dir else candidate.is_file():
             return candidate
     return None
 
@@ -91,9 +102,13 @@ def _gz2_paths(hart16_csv, images_dir, mapping_csv) -> tuple[Path, Path | None, 
     return path, images_dir and Path(images_dir), mapping_csv and Path(mapping_csv)
 
 
-def load_gz2(hart16_csv: str | os.PathLike, images_dir: str | os.PathLike | None = None,
-             mapping_csv: str | os.PathLike | None = None, images_only: bool = False,
-             verify_images: bool = False) -> pd.DataFrame:
+def load_gz2(
+    hart16_csv: str | os.PathLike,
+    images_dir: str | os.PathLike | None = None,
+    mapping_csv: str | os.PathLike | None = None,
+    images_only: bool = False,
+    verify_images: bool = False,
+) -> pd.DataFrame:
     """Load the Galaxy Zoo 2 Hart et al. (2016) table, with images where present.
 
     ``hart16_csv`` is ``gz2_hart16.csv[.gz]`` or the folder holding it. Unless given,
@@ -104,8 +119,9 @@ def load_gz2(hart16_csv: str | os.PathLike, images_dir: str | os.PathLike | None
     ``gz2_class`` and ``sample``; fractions are the Hart16 debiased ones.
     """
     table_path, images_dir, mapping_csv = _gz2_paths(hart16_csv, images_dir, mapping_csv)
-    table = _read_table(table_path, ["dr7objid", *FRACTION_COLUMNS],
-                        ("ra", "dec", "gz2_class", "sample"), id_columns=("dr7objid",))
+    table = _read_table(
+        table_path, ["dr7objid", *FRACTION_COLUMNS], ("ra", "dec", "gz2_class", "sample"), id_columns=("dr7objid",)
+    )
     ids = table["dr7objid"].astype(str)
     paths = pd.Series("", index=table.index, dtype=str)
     if images_dir is not None:
@@ -137,8 +153,9 @@ def kaggle_to_vote_fractions(solutions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=solutions.index)
 
 
-def load_kaggle(solutions_csv: str | os.PathLike, images_dir: str | os.PathLike | None = None,
-                verify_images: bool = False) -> pd.DataFrame:
+def load_kaggle(
+    solutions_csv: str | os.PathLike, images_dir: str | os.PathLike | None = None, verify_images: bool = False
+) -> pd.DataFrame:
     """Load the Galaxy Zoo Challenge ``training_solutions_rev1.csv`` with ``{GalaxyID}.jpg`` images.
 
     ``solutions_csv`` may be the folder holding it; ``images_dir`` defaults to the
@@ -179,17 +196,15 @@ def load_gz1(root: str | os.PathLike, verify_images: bool = False) -> pd.DataFra
     about stay NaN. "don't know" (and unknown) labels are skipped and reported.
     """
     root = Path(root).expanduser()
-    table = _read_table(root / "labels.csv", ["filename", "gz1_label"], ("objid",),
-                        id_columns=("objid", "filename"))
+    table = _read_table(root / "labels.csv", ["filename", "gz1_label"], ("objid",), id_columns=("objid", "filename"))
     ids = table["objid"] if "objid" in table else table["filename"].str.rsplit(".", n=1).str[0]
     keys = table["gz1_label"].map(_label_key)
     templates = _gz1_class_fractions()
     usable = keys.isin(templates.index)
     report = LoadReport("gz1", str(root), rows_read=len(table))
-    report.unusable_labels.add(f"{i} ({label})" for i, label in
-                               zip(ids[~usable], table.loc[~usable, "gz1_label"]))
+    report.unusable_labels.add(f"{i} ({label})" for i, label in zip(ids[~usable], table.loc[~usable, "gz1_label"]))
     fractions = templates.reindex(keys[usable]).set_axis(keys.index[usable])
-    paths = (str((root / "images").resolve()) + os.sep + table.loc[usable, "filename"])
+    paths = str((root / "images").resolve()) + os.sep + table.loc[usable, "filename"]
     catalog = _with_identity(fractions, ids[usable], paths, "gz1", "sdss")
     catalog["gz1_label"] = table.loc[usable, "gz1_label"]
     return finish_catalog(catalog, report, verify_images=verify_images)
@@ -202,14 +217,18 @@ def _folder_csv(folder: Path, csv_path) -> Path | None:
         return folder / FOLDER_CATALOG_NAME
     tables = sorted(folder.glob("*.csv"))
     if len(tables) > 1:
-        raise ValueError(f"{folder} holds several CSV files ({', '.join(t.name for t in tables)}); "
-                         "name the one to use")
+        raise ValueError(f"{folder} holds several CSV files ({', '.join(t.name for t in tables)}); name the one to use")
     return tables[0] if tables else None
 
 
-def load_folder(folder: str | os.PathLike, csv_path: str | os.PathLike | None = None, *,
-                source: str = "folder", domain: str = "sdss",
-                verify_images: bool = True) -> pd.DataFrame:
+def load_folder(
+    folder: str | os.PathLike,
+    csv_path: str | os.PathLike | None = None,
+    *,
+    source: str = "folder",
+    domain: str = "sdss",
+    verify_images: bool = True,
+) -> pd.DataFrame:
     """Load a folder of images described by a CSV.
 
     The CSV (default: ``catalog.csv`` or the folder's only ``*.csv``) needs an ``id`` or
@@ -232,12 +251,13 @@ def load_folder(folder: str | os.PathLike, csv_path: str | os.PathLike | None = 
         table = _read_table(csv_file, [], None, id_columns=("id", *FILENAME_COLUMNS))
     name_column = next((c for c in FILENAME_COLUMNS if c in table), None)
     if name_column is None and "id" not in table:
-        raise ValueError(f"{csv_file} needs an 'id' or a file-name column "
-                         f"({', '.join(FILENAME_COLUMNS)}); found: {', '.join(table.columns)}")
+        raise ValueError(
+            f"{csv_file} needs an 'id' or a file-name column "
+            f"({', '.join(FILENAME_COLUMNS)}); found: {', '.join(table.columns)}"
+        )
     if name_column is not None:
         names = table[name_column].fillna("").astype(str)
-        paths = pd.Series([os.path.join(folder, n) if n else "" for n in names],
-                          index=table.index, dtype=str)
+        paths = pd.Series([os.path.join(folder, n) if n else "" for n in names], index=table.index, dtype=str)
         ids = table["id"] if "id" in table else names.map(lambda n: Path(n).stem)
     else:
         ids = table["id"].astype(str)
@@ -246,12 +266,10 @@ def load_folder(folder: str | os.PathLike, csv_path: str | os.PathLike | None = 
     for ans in ANSWERS:
         spellings = [ans.column + suffix for suffix in FRACTION_SUFFIXES]
         found = next((s for s in spellings if s in table), None)
-        fractions[fraction_column(ans)] = (pd.to_numeric(table[found], errors="coerce")
-                                           if found else np.nan)
+        fractions[fraction_column(ans)] = pd.to_numeric(table[found], errors="coerce") if found else np.nan
         used.update(spellings)
         labelled = labelled or found is not None
-    catalog = _with_identity(pd.DataFrame(fractions, index=table.index), ids.astype(str), paths,
-                             source, domain)
+    catalog = _with_identity(pd.DataFrame(fractions, index=table.index), ids.astype(str), paths, source, domain)
     for column in ("ra", "dec"):
         if column in table:
             catalog[column] = pd.to_numeric(table[column], errors="coerce")
@@ -267,29 +285,39 @@ def load_folder(folder: str | os.PathLike, csv_path: str | os.PathLike | None = 
 def load_demo(root: str | os.PathLike, verify_images: bool = False) -> pd.DataFrame:
     """Load the built-in demo survey (``root/catalog.csv`` with ``truth_*`` columns, ``root/images/``)."""
     root = Path(root).expanduser()
-    return load_folder(root, root / FOLDER_CATALOG_NAME, source="demo", domain="demo",
-                       verify_images=verify_images)
+    return load_folder(root, root / FOLDER_CATALOG_NAME, source="demo", domain="demo", verify_images=verify_images)
 
 
 def load_synthetic(folder: str | os.PathLike, verify_images: bool = False) -> pd.DataFrame:
     """Load generated galaxies: a folder whose ``catalog.csv`` follows the catalog schema."""
     folder = Path(folder).expanduser()
-    return load_folder(folder, folder / FOLDER_CATALOG_NAME, source="synthetic",
-                       verify_images=verify_images)
+    return load_folder(folder, folder / FOLDER_CATALOG_NAME, source="synthetic", verify_images=verify_images)
 
 
-def _with_identity(fractions: pd.DataFrame, ids: pd.Series, paths: pd.Series, source: str,
-                   domain: str) -> pd.DataFrame:
+def _with_identity(fractions: pd.DataFrame, ids: pd.Series, paths: pd.Series, source: str, domain: str) -> pd.DataFrame:
     """Put the identity columns in front of ``fractions`` (which may hold other columns)."""
-    identity = pd.DataFrame({"id": ids.astype(str), "image_path": paths.astype(str),
-                             "ra": fractions.get("ra", np.nan), "dec": fractions.get("dec", np.nan),
-                             "source": source, "domain": domain}, index=fractions.index)
+    identity = pd.DataFrame(
+        {
+            "id": ids.astype(str),
+            "image_path": paths.astype(str),
+            "ra": fractions.get("ra", np.nan),
+            "dec": fractions.get("dec", np.nan),
+            "source": source,
+            "domain": domain,
+        },
+        index=fractions.index,
+    )
     return pd.concat([identity, fractions.drop(columns=["ra", "dec"], errors="ignore")], axis=1)
 
 
 LOADERS: dict[str, Callable[..., pd.DataFrame]] = {
-    "gz2": load_gz2, "gz1": load_gz1, "kaggle": load_kaggle, "folder": load_folder,
-    "demo": load_demo, "synthetic": load_synthetic}
+    "gz2": load_gz2,
+    "gz1": load_gz1,
+    "kaggle": load_kaggle,
+    "folder": load_folder,
+    "demo": load_demo,
+    "synthetic": load_synthetic,
+}
 
 
 def load_catalog(kind: str, path: str | os.PathLike, **options) -> pd.DataFrame:
@@ -300,8 +328,7 @@ def load_catalog(kind: str, path: str | os.PathLike, **options) -> pd.DataFrame:
     accepted = list(inspect.signature(loader).parameters)[1:]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise ValueError(f"{kind} catalogs take no option(s) {', '.join(unknown)}; "
-                         f"options: {', '.join(accepted)}")
+        raise ValueError(f"{kind} catalogs take no option(s) {', '.join(unknown)}; options: {', '.join(accepted)}")
     return loader(path, **options)
 
 
@@ -325,8 +352,10 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
     """
     kind, colon, rest = str(spec).partition(":")
     if not colon or not rest:
-        raise ValueError(f"catalog spec {spec!r} must look like KIND:PATH "
-                         f"(KIND one of {', '.join(LOADERS)}), e.g. gz1:../shared/data/gz1-sdss")
+        raise ValueError(
+            f"catalog spec {spec!r} must look like KIND:PATH "
+            f"(KIND one of {', '.join(LOADERS)}), e.g. gz1:../shared/data/gz1-sdss"
+        )
     path, _, query = rest.partition("?")
     options = {key: _option_value(value) for key, value in parse_qsl(query, keep_blank_values=True)}
     split, fraction = options.pop("split", None), options.pop("holdout", DEFAULT_HOLDOUT)

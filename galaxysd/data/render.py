@@ -12,6 +12,7 @@ populations, blue star-forming disks. As in Galaxy Zoo cutouts, whose pixel scal
 with the galaxy, a brighter galaxy is mostly bigger on the sky: in the frame it is only a
 little brighter per pixel, but binned from more sky pixels, so less noisy.
 """
+
 from __future__ import annotations
 
 from typing import Mapping
@@ -40,13 +41,18 @@ class Canvas:
 
     def __init__(self, size: int):
         side = size * OVERSAMPLE
-        axis = ((np.arange(side, dtype=np.float32) + 0.5) / side - 0.5)
+        axis = (np.arange(side, dtype=np.float32) + 0.5) / side - 0.5
         self.y, self.x = np.meshgrid(axis, axis, indexing="ij")
         self.side = side
         self.bands = np.zeros((3, side, side), dtype=np.float32)
 
-    def add(self, profile: np.ndarray, flux: float, colour: np.ndarray,
-            window: tuple[slice, slice] = (slice(None), slice(None))) -> None:
+    def add(
+        self,
+        profile: np.ndarray,
+        flux: float,
+        colour: np.ndarray,
+        window: tuple[slice, slice] = (slice(None), slice(None)),
+    ) -> None:
         """Add ``profile`` (drawn over ``window``) scaled to total r-band ``flux`` in ``colour``."""
         total = float(profile.sum())
         if total > 0:
@@ -84,8 +90,18 @@ def colour_shift(colour: np.ndarray, g_minus_r_offset: float) -> np.ndarray:
     return colour * np.array([factor, 1.0, 1.0 / np.sqrt(factor)], dtype=np.float32)
 
 
-def draw_spheroid(canvas: Canvas, x, y, flux, half_light, n, axis_ratio, pa, colour,
-                  window: tuple[slice, slice] = (slice(None), slice(None))) -> None:
+def draw_spheroid(
+    canvas: Canvas,
+    x,
+    y,
+    flux,
+    half_light,
+    n,
+    axis_ratio,
+    pa,
+    colour,
+    window: tuple[slice, slice] = (slice(None), slice(None)),
+) -> None:
     """An elliptical Sérsic spheroid (bulge or early-type galaxy); x, y cover ``window``."""
     u, v = rotated(x, y, pa)
     radius = np.sqrt(u * u + (v / axis_ratio) ** 2)
@@ -129,7 +145,7 @@ def draw_disk(canvas: Canvas, t: Mapping, x, y, flux: float, rng: np.random.Gene
         u, v = rotated(radius * np.cos(azimuth), radius * np.sin(azimuth), t["bar_angle"])
         length = t["bar_length"]
         bar = np.exp(-((np.abs(u) / length) ** 3) - (v / (0.22 * length)) ** 2)
-        canvas.add(bar * base ** 0.3, flux * 0.12, colour_shift(OLD_STARS, offset / 2))
+        canvas.add(bar * base**0.3, flux * 0.12, colour_shift(OLD_STARS, offset / 2))
     if t["ring"]:
         ring_radius = t["bar_length"] if t["bar"] else 1.6 * scale
         ring = np.exp(-0.5 * ((radius - ring_radius) / (0.12 * ring_radius)) ** 2)
@@ -165,13 +181,31 @@ def draw_galaxy(canvas: Canvas, t: Mapping, x, y, flux: float, rng: np.random.Ge
     """The main galaxy: spheroid, or bulge plus disk, with dust where the truth says so."""
     offset = t["colour"] - 0.75
     if t["type"] == "elliptical":
-        draw_spheroid(canvas, x, y, flux, t["half_light_radius"], t["sersic_n"], t["axis_ratio"],
-                      t["pa"], colour_shift(OLD_STARS, offset))
+        draw_spheroid(
+            canvas,
+            x,
+            y,
+            flux,
+            t["half_light_radius"],
+            t["sersic_n"],
+            t["axis_ratio"],
+            t["pa"],
+            colour_shift(OLD_STARS, offset),
+        )
     else:
         bulge = t["bulge_fraction"]
         if bulge > 0:
-            draw_spheroid(canvas, x, y, flux * bulge, t["bulge_re"], t["sersic_n"],
-                          t["bulge_axis_ratio"], t["pa"], colour_shift(OLD_STARS, offset / 2))
+            draw_spheroid(
+                canvas,
+                x,
+                y,
+                flux * bulge,
+                t["bulge_re"],
+                t["sersic_n"],
+                t["bulge_axis_ratio"],
+                t["pa"],
+                colour_shift(OLD_STARS, offset / 2),
+            )
         draw_disk(canvas, t, x, y, flux * (1 - bulge), rng)
     if t["dust_lane"]:
         canvas.bands *= dust_transmission(canvas, x, y, t, rng)
@@ -183,9 +217,17 @@ def draw_merger(canvas: Canvas, t: Mapping, flux: float, rng: np.random.Generato
     distance = t["half_light_radius"] * rng.uniform(1.4, 2.6)
     cx, cy = distance * np.cos(np.deg2rad(angle)), distance * np.sin(np.deg2rad(angle))
     partner_re = t["half_light_radius"] * rng.uniform(0.5, 1.0)
-    draw_spheroid(canvas, canvas.x - cx, canvas.y - cy, flux * rng.uniform(0.3, 0.9), partner_re,
-                  rng.uniform(1.0, 4.0), rng.uniform(0.5, 1.0), rng.uniform(0, 180),
-                  colour_shift(OLD_STARS if rng.random() < 0.6 else DISK_STARS, rng.normal(0, 0.1)))
+    draw_spheroid(
+        canvas,
+        canvas.x - cx,
+        canvas.y - cy,
+        flux * rng.uniform(0.3, 0.9),
+        partner_re,
+        rng.uniform(1.0, 4.0),
+        rng.uniform(0.5, 1.0),
+        rng.uniform(0, 180),
+        colour_shift(OLD_STARS if rng.random() < 0.6 else DISK_STARS, rng.normal(0, 0.1)),
+    )
     spin = 1.0 if rng.random() < 0.5 else -1.0
     for centre, phase in (((0.0, 0.0), np.deg2rad(angle) + np.pi), ((cx, cy), np.deg2rad(angle))):
         dx, dy = canvas.x - centre[0], canvas.y - centre[1]
@@ -200,9 +242,18 @@ def draw_small_galaxy(canvas: Canvas, position, flux: float, half_light: float, 
     """A neighbour or background galaxy: a small Sérsic blob of random shape and colour."""
     colour = colour_shift(OLD_STARS if rng.random() < 0.5 else DISK_STARS, rng.normal(0, 0.15))
     window = canvas.window(position, 8 * half_light)
-    draw_spheroid(canvas, canvas.x[window] - position[0], canvas.y[window] - position[1], flux,
-                  half_light, rng.uniform(0.8, 3.0), rng.uniform(0.3, 1.0), rng.uniform(0, 180),
-                  colour, window)
+    draw_spheroid(
+        canvas,
+        canvas.x[window] - position[0],
+        canvas.y[window] - position[1],
+        flux,
+        half_light,
+        rng.uniform(0.8, 3.0),
+        rng.uniform(0.3, 1.0),
+        rng.uniform(0, 180),
+        colour,
+        window,
+    )
 
 
 def add_star(canvas: Canvas, position, flux: float, colour: np.ndarray, spikes: bool) -> None:
@@ -247,8 +298,7 @@ def render_galaxy(t: Mapping, size: int, rng: np.random.Generator) -> np.ndarray
         side = rng.uniform(0.25, 0.42) * rng.choice([-1, 1], 2)
         draw_small_galaxy(canvas, side, flux * rng.uniform(0.05, 0.3), rng.uniform(0.015, 0.04), rng)
     for _ in range(int(rng.poisson(0.8))):
-        draw_small_galaxy(canvas, rng.uniform(-0.48, 0.48, 2), rng.uniform(0.01, 0.05),
-                          rng.uniform(0.005, 0.012), rng)
+        draw_small_galaxy(canvas, rng.uniform(-0.48, 0.48, 2), rng.uniform(0.01, 0.05), rng.uniform(0.005, 0.012), rng)
     for _ in range(int(t["n_stars"])):
         star_flux = float(rng.lognormal(-2.0, 1.2))
         add_star(canvas, rng.uniform(-0.48, 0.48, 2), star_flux, star_colour(rng), spikes=star_flux > 8)

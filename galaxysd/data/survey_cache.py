@@ -3,6 +3,7 @@
 The caches live where training keeps its own (:func:`galaxysd.data.cache.cache_folder`
 under ``.data/cache`` by default), so a catalog the run was trained on is decoded once.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,9 @@ from galaxysd.runs import DEFAULT_CACHE_ROOT, RunDir, model_image_size
 REAL_SOURCES = ("gz2", "gz1", "kaggle", "folder")
 
 
-def open_survey(spec: str, size: int, cache_root: str | os.PathLike = DEFAULT_CACHE_ROOT,
-                workers: int = 2, progress: bool = True) -> ImageCache:
+def open_survey(
+    spec: str, size: int, cache_root: str | os.PathLike = DEFAULT_CACHE_ROOT, workers: int = 2, progress: bool = True
+) -> ImageCache:
     """Load catalog ``spec`` and build (or reuse) its image cache at ``size`` px.
 
     Rows without an image are dropped; ``ValueError`` when none is left.
@@ -26,8 +28,9 @@ def open_survey(spec: str, size: int, cache_root: str | os.PathLike = DEFAULT_CA
     catalog = catalog[catalog["image_path"].astype(str).str.len() > 0].reset_index(drop=True)
     if catalog.empty:
         raise ValueError(f"catalog {spec!r} has no galaxies with images")
-    return build_cache(catalog, cache_folder(Path(cache_root), spec, size), size=size,
-                       workers=workers, progress=progress)
+    return build_cache(
+        catalog, cache_folder(Path(cache_root), spec, size), size=size, workers=workers, progress=progress
+    )
 
 
 def survey_tag(spec: str, cache: ImageCache, run: RunDir | None = None) -> str:
@@ -51,6 +54,5 @@ def run_image_size(run: RunDir) -> int:
     """The image size of a run's model (``FileNotFoundError`` when it has none yet)."""
     size = model_image_size(run)
     if size is None:
-        raise FileNotFoundError(f"run {run.path} has no model yet "
-                                f"({run.model_dir / 'model_index.json'} is missing)")
+        raise FileNotFoundError(f"run {run.path} has no model yet ({run.model_dir / 'model_index.json'} is missing)")
     return size

@@ -8,6 +8,7 @@ that is unknown for that image: it is left out of the loss. Training augments wi
 
 The model is saved as ``model.safetensors`` plus ``config.json``; nothing is pickled.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,8 +72,9 @@ class ClassifierConfig:
 
 
 def _conv_bn_relu(cin: int, cout: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
 
 
 class GalaxyCNN(nn.Module):
@@ -108,8 +110,9 @@ def _to_tensor(images: np.ndarray, image_size: int, device: torch.device) -> tor
     batch = torch.from_numpy(np.ascontiguousarray(images)).to(device)
     batch = batch.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
     if batch.shape[-1] != image_size or batch.shape[-2] != image_size:
-        batch = F.interpolate(batch, size=(image_size, image_size), mode="bilinear",
-                              antialias=True, align_corners=False)
+        batch = F.interpolate(
+            batch, size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False
+        )
     return batch.contiguous(memory_format=torch.channels_last)
 
 
@@ -128,45 +131,38 @@ def random_dihedral(batch: torch.Tensor, generator: torch.Generator) -> torch.Te
 
 def _check_images(images: np.ndarray) -> None:
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
-        raise ValueError(f"expected uint8 images of shape (N, H, W, 3), got {images.dtype} "
-                         f"{tuple(images.shape)}")
+        raise ValueError(f"expected uint8 images of shape (N, H, W, 3), got {images.dtype} {tuple(images.shape)}")
 
 
 class Classifier:
     """A trained :class:`GalaxyCNN` with its config; inference runs in batches."""
 
-    def __init__(self, config: ClassifierConfig, model: GalaxyCNN | None = None,
-                 history: list[dict] | None = None):
+    def __init__(self, config: ClassifierConfig, model: GalaxyCNN | None = None, history: list[dict] | None = None):
         self.config = config
         self.device = _resolve_device(config.device)
         self.model = (model or GalaxyCNN(config)).to(self.device, memory_format=torch.channels_last)
         self.model.eval()
         self.history = list(history or [])
 
-    def _batched(self, images: np.ndarray, compute, width: int, batch_size: int,
-                 progress: bool) -> np.ndarray:
+    def _batched(self, images: np.ndarray, compute, width: int, batch_size: int, progress: bool) -> np.ndarray:
         _check_images(images)
         self.model.eval()
         chunks = []
         starts = range(0, len(images), batch_size)
         with torch.inference_mode():
             for start in tqdm(starts, desc="classify", disable=not progress, leave=False):
-                batch = _to_tensor(images[start:start + batch_size], self.config.image_size,
-                                   self.device)
+                batch = _to_tensor(images[start : start + batch_size], self.config.image_size, self.device)
                 chunks.append(compute(batch).float().cpu().numpy())
         return np.concatenate(chunks) if chunks else np.zeros((0, width), dtype=np.float32)
 
-    def predict_proba(self, images: np.ndarray, batch_size: int = 256,
-                      progress: bool = False) -> np.ndarray:
+    def predict_proba(self, images: np.ndarray, batch_size: int = 256, progress: bool = False) -> np.ndarray:
         """Probability of each output, shape ``(N, num_outputs)``, for uint8 ``(N, H, W, 3)``."""
         logits = self._batched(images, self.model, self.config.num_outputs, batch_size, progress)
         return expit(logits)
 
-    def features(self, images: np.ndarray, batch_size: int = 256,
-                 progress: bool = False) -> np.ndarray:
+    def features(self, images: np.ndarray, batch_size: int = 256, progress: bool = False) -> np.ndarray:
         """Penultimate-layer features, shape ``(N, widths[-1])``."""
-        return self._batched(images, self.model.features, self.config.widths[-1], batch_size,
-                             progress)
+        return self._batched(images, self.model.features, self.config.widths[-1], batch_size, progress)
 
     def save(self, directory: str | Path) -> Path:
         """Write ``model.safetensors`` and ``config.json`` into ``directory`` (atomically each)."""
@@ -184,8 +180,7 @@ class Classifier:
         """Load a classifier written by :meth:`save`."""
         directory = Path(directory)
         if not (directory / WEIGHTS_FILE).is_file() or not (directory / CONFIG_FILE).is_file():
-            raise FileNotFoundError(f"no classifier in {directory} (needs {WEIGHTS_FILE} and "
-                                    f"{CONFIG_FILE})")
+            raise FileNotFoundError(f"no classifier in {directory} (needs {WEIGHTS_FILE} and {CONFIG_FILE})")
         meta = json.loads((directory / CONFIG_FILE).read_text())
         config = ClassifierConfig(**{**meta["config"], "device": device})
         model = GalaxyCNN(config)
@@ -203,8 +198,13 @@ def _balanced_weights(targets: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray
     return pos.astype(np.float32), neg.astype(np.float32)
 
 
-def _loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor,
-          element_weight: torch.Tensor, config: ClassifierConfig) -> torch.Tensor:
+def _loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    mask: torch.Tensor,
+    element_weight: torch.Tensor,
+    config: ClassifierConfig,
+) -> torch.Tensor:
     loss = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
     if config.loss == "focal":
         prob = torch.sigmoid(logits)
@@ -214,9 +214,13 @@ def _loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor,
     return (loss * weight).sum() / mask.sum().clamp(min=1.0)
 
 
-def train_classifier(images: np.ndarray, targets: np.ndarray, config: ClassifierConfig,
-                     sample_weight: np.ndarray | None = None,
-                     progress: bool = True) -> Classifier:
+def train_classifier(
+    images: np.ndarray,
+    targets: np.ndarray,
+    config: ClassifierConfig,
+    sample_weight: np.ndarray | None = None,
+    progress: bool = True,
+) -> Classifier:
     """Train a :class:`Classifier` on uint8 ``(N, H, W, 3)`` images.
 
     ``targets`` is ``(N,)`` or ``(N, K)`` in [0, 1] (soft allowed, NaN = unknown, ignored);
@@ -227,8 +231,7 @@ def train_classifier(images: np.ndarray, targets: np.ndarray, config: Classifier
     _check_images(images)
     targets = np.asarray(targets, dtype=np.float32).reshape(len(images), -1)
     if targets.shape[1] != config.num_outputs:
-        raise ValueError(f"targets have {targets.shape[1]} columns, config expects "
-                         f"{config.num_outputs} outputs")
+        raise ValueError(f"targets have {targets.shape[1]} columns, config expects {config.num_outputs} outputs")
     if len(images) == 0:
         raise ValueError("no images to train on")
     mask = ~np.isnan(targets)
@@ -237,19 +240,17 @@ def train_classifier(images: np.ndarray, targets: np.ndarray, config: Classifier
         pos_w, neg_w = _balanced_weights(clean, mask)
     else:
         pos_w = neg_w = np.ones(config.num_outputs, dtype=np.float32)
-    sample_weight = (np.ones(len(images), np.float32) if sample_weight is None
-                     else np.asarray(sample_weight, np.float32))
+    sample_weight = np.ones(len(images), np.float32) if sample_weight is None else np.asarray(sample_weight, np.float32)
 
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     classifier = Classifier(config)
     model, device = classifier.model, classifier.device
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
-                                  weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(images) / config.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.learning_rate, total_steps=config.epochs * steps_per_epoch,
-        pct_start=0.15)
+        optimizer, max_lr=config.learning_rate, total_steps=config.epochs * steps_per_epoch, pct_start=0.15
+    )
     pos_t, neg_t = torch.from_numpy(pos_w).to(device), torch.from_numpy(neg_w).to(device)
 
     epochs = tqdm(range(config.epochs), desc="train classifier", disable=not progress)
@@ -258,7 +259,7 @@ def train_classifier(images: np.ndarray, targets: np.ndarray, config: Classifier
         order = torch.randperm(len(images), generator=generator).numpy()
         total, seen = 0.0, 0
         for start in range(0, len(order), config.batch_size):
-            index = np.sort(order[start:start + config.batch_size])
+            index = np.sort(order[start : start + config.batch_size])
             if len(index) < 2:  # batch norm needs two samples
                 continue
             batch = _to_tensor(images[index], config.image_size, device)
@@ -281,8 +282,13 @@ def train_classifier(images: np.ndarray, targets: np.ndarray, config: Classifier
     return classifier
 
 
-def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, config: ClassifierConfig,
-                          device: torch.device, max_images: int = BATCHNORM_IMAGES) -> None:
+def recalibrate_batchnorm(
+    model: nn.Module,
+    images: np.ndarray,
+    config: ClassifierConfig,
+    device: torch.device,
+    max_images: int = BATCHNORM_IMAGES,
+) -> None:
     """Recompute batch-norm running statistics as exact averages over training images.
 
     Running averages still drift towards early-training values after a short training run,
@@ -296,7 +302,7 @@ def recalibrate_batchnorm(model: nn.Module, images: np.ndarray, config: Classifi
     model.train()
     with torch.no_grad():
         for start in range(0, len(chosen), config.batch_size):
-            index = chosen[start:start + config.batch_size]
+            index = chosen[start : start + config.batch_size]
             if len(index) >= 2:
                 model.features(_to_tensor(images[index], config.image_size, device))
     for norm in norms:

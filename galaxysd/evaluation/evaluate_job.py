@@ -23,6 +23,7 @@ there first on those real images. Work in progress is kept under ``eval/parts/``
 evaluation resumes where it stopped, and changed settings, prompts, data, model or judge
 start afresh.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,9 +51,10 @@ from galaxysd.training.config import parse_source
 
 def pipeline_generator(pipe) -> Generator:
     """Wrap a ``GalaxyPipeline`` as a :data:`~galaxysd.evaluation.scoring.Generator`."""
+
     def generate(weights, n, seed, steps, guidance, sampler):
-        return pipe(weights, num_images=n, seed=seed, steps=steps, guidance_scale=guidance,
-                    sampler=sampler).arrays
+        return pipe(weights, num_images=n, seed=seed, steps=steps, guidance_scale=guidance, sampler=sampler).arrays
+
     return generate
 
 
@@ -67,25 +69,30 @@ def load_generator(folder: Path) -> Generator:
     if not (folder / "ema.safetensors").is_file():
         return pipeline_generator(load_pipeline(folder))
 
-
     pipe = load_pipeline(folder.parent.parent / "model")
     ema = load_file(str(folder / "ema.safetensors"))
     names = sorted({key.split(".", 1)[0] for key in ema})
     modules = {name: getattr(pipe, name, None) for name in names}
     missing = [name for name, module in modules.items() if module is None]
     if missing:
-        raise ValueError(f"checkpoint {folder} has weights for {', '.join(missing)}, which the "
-                         "run's model does not have")
+        raise ValueError(
+            f"checkpoint {folder} has weights for {', '.join(missing)}, which the run's model does not have"
+        )
     ema_weights_into(modules, ema)
     return pipeline_generator(pipe)
 
 
-def evaluate_run(run_dir: str | Path, cache: ImageSet, judge: Judge,
-                 settings: EvalSettings | None = None,
-                 prompts: Sequence[PromptSpec] = PAPER_PROMPTS,
-                 load: Callable[[Path], Generator] = load_generator,
-                 parts: Sequence[str] = PARTS, judge_dir: Path | None = None,
-                 progress: bool = True) -> dict:
+def evaluate_run(
+    run_dir: str | Path,
+    cache: ImageSet,
+    judge: Judge,
+    settings: EvalSettings | None = None,
+    prompts: Sequence[PromptSpec] = PAPER_PROMPTS,
+    load: Callable[[Path], Generator] = load_generator,
+    parts: Sequence[str] = PARTS,
+    judge_dir: Path | None = None,
+    progress: bool = True,
+) -> dict:
     """Evaluate a run directory (see the module docstring for what is written).
 
     ``load(folder) -> generator`` turns ``RUN/model`` or a checkpoint folder into a
@@ -93,8 +100,9 @@ def evaluate_run(run_dir: str | Path, cache: ImageSet, judge: Judge,
     (empty when ``"metrics"`` is not among ``parts``).
     """
     check_parts(parts)
-    evaluation = RunEvaluation(Path(run_dir), cache, judge, judge_dir, settings or EvalSettings(),
-                               prompts, load, progress)
+    evaluation = RunEvaluation(
+        Path(run_dir), cache, judge, judge_dir, settings or EvalSettings(), prompts, load, progress
+    )
     metrics = evaluation.evaluate_metrics() if "metrics" in parts else {}
     if "curves" in parts:
         evaluation.evaluate_curves()
@@ -109,6 +117,7 @@ def _numbers(kind):
             return tuple(kind(part) for part in text.split(",") if part.strip())
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+
     return parse
 
 
@@ -118,58 +127,84 @@ def _names(text: str) -> tuple[str, ...]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line (``ValueError`` on bad usage)."""
-    parser = JobParser(prog="python -m galaxysd.evaluate",
-                     description="Evaluate a run (--run RUN), or train the judge "
-                                 "(judge --cache CACHE --out DIR).")
+    parser = JobParser(
+        prog="python -m galaxysd.evaluate",
+        description="Evaluate a run (--run RUN), or train the judge (judge --cache CACHE --out DIR).",
+    )
     parser.add_argument("--run", metavar="DIR", help="run directory to evaluate")
-    parser.add_argument("--cache", metavar="DIR",
-                        help="image cache of real galaxies, the reference for every metric "
-                             "(default: the caches the run was trained on)")
-    parser.add_argument("--judge", metavar="DIR",
-                        help="trained judge (default RUN/eval/judge, trained on the real images "
-                             "if missing)")
-    parser.add_argument("--quick", action="store_true",
-                        help="few images and a 2x2 sweep (smoke test, minutes on a CPU)")
-    parser.add_argument("--parts", default=",".join(PARTS),
-                        help=f"comma-separated parts to run (default {','.join(PARTS)})")
-    parser.add_argument("--prompts", metavar="FILE",
-                        help="prompt file, one 'KEY = prompt' per line (default: the A-P set)")
-    parser.add_argument("--domain", help="survey tag to put in every prompt, e.g. demo (default: "
-                                         "that of the run's first data source; with --cache: "
-                                         "the prompts' own)")
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="image cache of real galaxies, the reference for every metric "
+        "(default: the caches the run was trained on)",
+    )
+    parser.add_argument(
+        "--judge", metavar="DIR", help="trained judge (default RUN/eval/judge, trained on the real images if missing)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="few images and a 2x2 sweep (smoke test, minutes on a CPU)"
+    )
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help=f"comma-separated parts to run (default {','.join(PARTS)})"
+    )
+    parser.add_argument(
+        "--prompts", metavar="FILE", help="prompt file, one 'KEY = prompt' per line (default: the A-P set)"
+    )
+    parser.add_argument(
+        "--domain",
+        help="survey tag to put in every prompt, e.g. demo (default: "
+        "that of the run's first data source; with --cache: "
+        "the prompts' own)",
+    )
     parser.add_argument("--n-images", type=int, help="generated images per prompt")
     parser.add_argument("--steps", type=int, help="sampling steps (default 20)")
     parser.add_argument("--guidance", type=float, help="guidance scale (default 3.0)")
     parser.add_argument("--sampler", help="sampler: dpmpp (default), dpmpp_sde, euler_a, ddim, ddpm")
     parser.add_argument("--seed", type=int, help="first seed (default 0)")
-    parser.add_argument("--pareto-guidance", type=_numbers(float), metavar="G1,G2,...",
-                        help="guidance scales of the sweep (default 1,2,3,5,7.5)")
-    parser.add_argument("--pareto-steps", type=_numbers(int), metavar="S1,S2,...",
-                        help="step counts of the sweep (default 10,20,40)")
-    parser.add_argument("--pareto-samplers", type=_names, metavar="NAME,...",
-                        help="samplers of the sweep (default dpmpp,dpmpp_sde,euler_a)")
-    parser.add_argument("--fresh", action="store_true",
-                        help="discard unfinished and earlier work under RUN/eval/parts first")
+    parser.add_argument(
+        "--pareto-guidance",
+        type=_numbers(float),
+        metavar="G1,G2,...",
+        help="guidance scales of the sweep (default 1,2,3,5,7.5)",
+    )
+    parser.add_argument(
+        "--pareto-steps", type=_numbers(int), metavar="S1,S2,...", help="step counts of the sweep (default 10,20,40)"
+    )
+    parser.add_argument(
+        "--pareto-samplers",
+        type=_names,
+        metavar="NAME,...",
+        help="samplers of the sweep (default dpmpp,dpmpp_sde,euler_a)",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="discard unfinished and earlier work under RUN/eval/parts first"
+    )
     jobs = parser.add_subparsers(dest="job", metavar="{judge}")
-    judge = jobs.add_parser("judge", help="train the judge on real images",
-                            description="Train the tag-presence judge on a real-image cache "
-                                        "and write it with its held-out report.")
-    judge.add_argument("--cache", required=True, action="append", metavar="DIR",
-                       help="real-image cache; repeat to train on several")
+    judge = jobs.add_parser(
+        "judge",
+        help="train the judge on real images",
+        description="Train the tag-presence judge on a real-image cache and write it with its held-out report.",
+    )
+    judge.add_argument(
+        "--cache", required=True, action="append", metavar="DIR", help="real-image cache; repeat to train on several"
+    )
     judge.add_argument("--out", required=True, metavar="DIR", help="folder for the judge")
-    judge.add_argument("--epochs", type=int, default=JudgeConfig.epochs,
-                       help="training epochs (default %(default)s)")
+    judge.add_argument("--epochs", type=int, default=JudgeConfig.epochs, help="training epochs (default %(default)s)")
     judge.add_argument("--max-images", type=int, help="train on a random subset this large")
-    judge.add_argument("--min-examples", type=int, default=JudgeConfig.min_examples,
-                       help="labelled positives and negatives a tag needs (default %(default)s)")
-    judge.add_argument("--hard-targets", action="store_true",
-                       help="train on cumulative fraction >= 0.5 instead of the fractions")
+    judge.add_argument(
+        "--min-examples",
+        type=int,
+        default=JudgeConfig.min_examples,
+        help="labelled positives and negatives a tag needs (default %(default)s)",
+    )
+    judge.add_argument(
+        "--hard-targets", action="store_true", help="train on cumulative fraction >= 0.5 instead of the fractions"
+    )
     judge.add_argument("--seed", type=int, default=0, help="seed of the split and training")
     judge.add_argument("--force", action="store_true", help="retrain over an existing judge")
     args = parser.parse_args(argv)
     if args.job is None and not args.run:
-        raise ValueError("give --run DIR to evaluate a run, or the judge job "
-                         f"(see {parser.prog} --help)")
+        raise ValueError(f"give --run DIR to evaluate a run, or the judge job (see {parser.prog} --help)")
     return args
 
 
@@ -189,7 +224,6 @@ def run_training_images(run_dir: Path, domain: str | None = None) -> tuple[Image
     the evaluation prompts carry one survey tag. Returns the images and that domain.
     """
 
-
     config_path = run_dir / "config.yaml"
     if not config_path.is_file():
         raise ValueError(f"{run_dir} has no config.yaml naming its data; give --cache DIR")
@@ -200,8 +234,11 @@ def run_training_images(run_dir: Path, domain: str | None = None) -> tuple[Image
     domain = domain or sources[0].domain
     index = json.loads((run_dir / "model" / "model_index.json").read_text())
     size = int(index.get("image_size", 64))
-    folders = [cache_folder(Path(config.get("cache_dir", ".data/cache")), source.catalog, size)
-               for source in sources if source.domain == domain]
+    folders = [
+        cache_folder(Path(config.get("cache_dir", ".data/cache")), source.catalog, size)
+        for source in sources
+        if source.domain == domain
+    ]
     if not folders:
         raise ValueError(f"the run has no training data of domain {domain!r}")
     return open_caches(folders), domain
@@ -216,19 +253,24 @@ def open_caches(folders: Sequence[str | Path]) -> ImageSet:
     return ImageArrays(
         images=np.concatenate([c.batch(np.arange(len(c))) for c in caches]),
         catalog=pd.concat([c.catalog for c in caches], ignore_index=True),
-        meta={"fingerprint": [c.meta.get("fingerprint") for c in caches]})
+        meta={"fingerprint": [c.meta.get("fingerprint") for c in caches]},
+    )
 
 
 def _train_and_save(cache: ImageSet, config: JudgeConfig, out: Path) -> Judge:
     judge = train_judge(cache, config)
     judge.save(out)
     report = judge.report
-    print(f"judge with {len(judge.tags)} tags saved in {out}; held-out means: accuracy "
-          f"{report['mean_accuracy']:.3f}, balanced accuracy "
-          f"{report['mean_balanced_accuracy']:.3f}, AUC {report['mean_auc']:.3f}")
+    print(
+        f"judge with {len(judge.tags)} tags saved in {out}; held-out means: accuracy "
+        f"{report['mean_accuracy']:.3f}, balanced accuracy "
+        f"{report['mean_balanced_accuracy']:.3f}, AUC {report['mean_auc']:.3f}"
+    )
     for tag, row in report["per_tag"].items():
-        print(f"  {tag:42s} accuracy {row['accuracy']:.3f}  balanced {row['balanced_accuracy']:.3f}"
-              f"  AUC {row['auc']:.3f}  ({row['n_test_positive']}/{row['n_test']} positive)")
+        print(
+            f"  {tag:42s} accuracy {row['accuracy']:.3f}  balanced {row['balanced_accuracy']:.3f}"
+            f"  AUC {row['auc']:.3f}  ({row['n_test_positive']}/{row['n_test']} positive)"
+        )
     return judge
 
 
@@ -238,17 +280,20 @@ def run_judge_job(args: argparse.Namespace) -> None:
     if (out / "model.safetensors").is_file() and not args.force:
         print(f"a judge is already trained in {out}; --force retrains it")
         return
-    config = JudgeConfig(epochs=args.epochs, max_images=args.max_images, seed=args.seed,
-                         min_examples=args.min_examples, soft_targets=not args.hard_targets)
+    config = JudgeConfig(
+        epochs=args.epochs,
+        max_images=args.max_images,
+        seed=args.seed,
+        min_examples=args.min_examples,
+        soft_targets=not args.hard_targets,
+    )
     _train_and_save(open_caches(args.cache), config, out)
 
 
 def _settings(args: argparse.Namespace) -> EvalSettings:
     settings = EvalSettings.quick() if args.quick else EvalSettings()
-    names = ("n_images", "steps", "guidance", "sampler", "seed", "pareto_guidance",
-             "pareto_steps", "pareto_samplers")
-    chosen = {name: getattr(args, name) for name in names if getattr(args, name)
-              is not None}
+    names = ("n_images", "steps", "guidance", "sampler", "seed", "pareto_guidance", "pareto_steps", "pareto_samplers")
+    chosen = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     return replace(settings, **chosen)
 
 
@@ -276,13 +321,14 @@ def run_evaluation_job(args: argparse.Namespace) -> None:
         judge = _train_and_save(cache, JudgeConfig(), judge_dir)
     if args.fresh:
         shutil.rmtree(run_dir / "eval" / "parts", ignore_errors=True)
-    metrics = evaluate_run(run_dir, cache, judge, settings, prompts, parts=parts,
-                           judge_dir=judge_dir)
+    metrics = evaluate_run(run_dir, cache, judge, settings, prompts, parts=parts, judge_dir=judge_dir)
     if metrics:
         mean = {k: "n/a" if v is None else f"{v:.3g}" for k, v in metrics["summary"].items()}
-        print(f"mean over prompts: consistency {mean['consistency']} (real images "
-              f"{mean['consistency_real']}), Fréchet distance {mean['frechet']} (real-vs-real "
-              f"floor {mean['frechet_floor']}), diversity {mean['diversity']} of real")
+        print(
+            f"mean over prompts: consistency {mean['consistency']} (real images "
+            f"{mean['consistency_real']}), Fréchet distance {mean['frechet']} (real-vs-real "
+            f"floor {mean['frechet_floor']}), diversity {mean['diversity']} of real"
+        )
     print(f"evaluation written to {run_dir / 'eval'}")
 
 
@@ -294,4 +340,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         (run_judge_job if args.job == "judge" else run_evaluation_job)(args)
 
     return run_cli(body, interrupted="run the same command again to resume")
-

@@ -7,6 +7,7 @@ seconds (mostly numba compilation), so it runs here, once, and the app only read
 ``RUN/eval/umap.csv``: ``x, y, source (real|generated), domain, morphology, prompt,
 galaxy_id, thumbnail`` (a small JPEG data URI), plus ``eval/umap.json`` with the settings.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,12 +40,17 @@ UMAP_FILE, META_FILE = "umap.csv", "umap.json"
 def coarse_morphology(weights: dict[str, float]) -> str:
     """A one-phrase class from tag weights or cumulative vote fractions (>= 0.5 counts)."""
     has = {tag for tag, value in weights.items() if value >= 0.5}
-    for tag, label in (("merger", "merger"), ("star or artifact", "star or artifact"),
-                       ("edge-on galaxy", "edge-on disk"), ("spiral galaxy", "spiral"),
-                       ("completely round galaxy", "smooth, round"),
-                       ("in-between round galaxy", "smooth, in-between"),
-                       ("cigar-shaped galaxy", "smooth, cigar-shaped"), ("smooth", "smooth"),
-                       ("features or disk-shaped", "disk")):
+    for tag, label in (
+        ("merger", "merger"),
+        ("star or artifact", "star or artifact"),
+        ("edge-on galaxy", "edge-on disk"),
+        ("spiral galaxy", "spiral"),
+        ("completely round galaxy", "smooth, round"),
+        ("in-between round galaxy", "smooth, in-between"),
+        ("cigar-shaped galaxy", "smooth, cigar-shaped"),
+        ("smooth", "smooth"),
+        ("features or disk-shaped", "disk"),
+    ):
         if tag in has:
             return label
     return "unclear"
@@ -53,8 +59,9 @@ def coarse_morphology(weights: dict[str, float]) -> str:
 def thumbnail_uri(image: np.ndarray, pixels: int = THUMB_PIXELS) -> str:
     """A small JPEG of a uint8 image as a ``data:`` URI (what a tooltip can show)."""
     buffer = io.BytesIO()
-    Image.fromarray(image).resize((pixels, pixels), Image.NEAREST if image.shape[0] < pixels
-                                  else Image.LANCZOS).save(buffer, format="JPEG", quality=85)
+    Image.fromarray(image).resize((pixels, pixels), Image.NEAREST if image.shape[0] < pixels else Image.LANCZOS).save(
+        buffer, format="JPEG", quality=85
+    )
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -64,8 +71,9 @@ def project(features: np.ndarray, neighbours: int = 15, seed: int = 0) -> np.nda
 
     if len(features) < 4:
         raise ValueError(f"a map needs at least 4 galaxies, got {len(features)}")
-    reducer = umap.UMAP(n_components=2, n_neighbors=max(2, min(neighbours, len(features) - 1)),
-                        min_dist=0.1, random_state=seed)
+    reducer = umap.UMAP(
+        n_components=2, n_neighbors=max(2, min(neighbours, len(features) - 1)), min_dist=0.1, random_state=seed
+    )
     return reducer.fit_transform(features)
 
 
@@ -84,14 +92,21 @@ def real_sample(real: RealGalaxies, n: int, seed: int) -> tuple[np.ndarray, pd.D
     records = []
     for row in rows:
         weights = real.prompt_of(row)
-        records.append({"source": "real", "domain": real.catalog["domain"].iloc[row],
-                        "morphology": coarse_morphology(weights), "prompt": format_prompt(weights),
-                        "galaxy_id": real.catalog["id"].iloc[row]})
+        records.append(
+            {
+                "source": "real",
+                "domain": real.catalog["domain"].iloc[row],
+                "morphology": coarse_morphology(weights),
+                "prompt": format_prompt(weights),
+                "galaxy_id": real.catalog["id"].iloc[row],
+            }
+        )
     return real.images(rows), pd.DataFrame(records)
 
 
-def generated_sample(run: RunDir, per_prompt: int, steps: int, guidance: float, seed: int,
-                     progress: bool = True) -> tuple[np.ndarray, pd.DataFrame]:
+def generated_sample(
+    run: RunDir, per_prompt: int, steps: int, guidance: float, seed: int, progress: bool = True
+) -> tuple[np.ndarray, pd.DataFrame]:
     """``per_prompt`` galaxies for each evaluation prompt of the run, with their table rows."""
 
     pipe = load_pipeline(run.model_dir)
@@ -101,9 +116,16 @@ def generated_sample(run: RunDir, per_prompt: int, steps: int, guidance: float, 
         out = pipe(weights, num_images=per_prompt, seed=seed, steps=steps, guidance_scale=guidance)
         images.append(out.arrays)
         domain = next((t for t in weights if t in DOMAIN_TAGS), "")
-        records += [{"source": "generated", "domain": domain, "morphology": coarse_morphology(weights),
-                     "prompt": format_prompt(weights), "galaxy_id": f"{spec.key}-{i}"}
-                    for i in range(per_prompt)]
+        records += [
+            {
+                "source": "generated",
+                "domain": domain,
+                "morphology": coarse_morphology(weights),
+                "prompt": format_prompt(weights),
+                "galaxy_id": f"{spec.key}-{i}",
+            }
+            for i in range(per_prompt)
+        ]
     return np.concatenate(images), pd.DataFrame(records)
 
 
@@ -113,8 +135,9 @@ def fill_real_thumbnails(table: pd.DataFrame, real: RealGalaxies | None) -> pd.D
     if real is None or not missing.any():
         return table
     row_of = {gid: i for i, gid in enumerate(real.catalog["id"])}
-    wanted = [(i, row_of[g]) for i, g in zip(table.index[missing], table["galaxy_id"][missing].astype(str))
-              if g in row_of]
+    wanted = [
+        (i, row_of[g]) for i, g in zip(table.index[missing], table["galaxy_id"][missing].astype(str)) if g in row_of
+    ]
     if not wanted:
         return table
     out = table.copy()
@@ -123,9 +146,17 @@ def fill_real_thumbnails(table: pd.DataFrame, real: RealGalaxies | None) -> pd.D
     return out
 
 
-def build_map(run: RunDir, n_real: int = 800, per_prompt: int = 8, steps: int = 12,
-              guidance: float = 3.0, seed: int = 0, neighbours: int = 15,
-              real_thumbnails: bool = True, progress: bool = True) -> pd.DataFrame:
+def build_map(
+    run: RunDir,
+    n_real: int = 800,
+    per_prompt: int = 8,
+    steps: int = 12,
+    guidance: float = 3.0,
+    seed: int = 0,
+    neighbours: int = 15,
+    real_thumbnails: bool = True,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Embed and project the run's real and generated galaxies; write and return the table."""
     if not run.has_model():
         raise ValueError(f"{run.path} has no trained model (model/ is missing)")
@@ -143,13 +174,24 @@ def build_map(run: RunDir, n_real: int = 800, per_prompt: int = 8, steps: int = 
     coords = project(features, neighbours, seed)
     table.insert(0, "x", np.round(coords[:, 0], 4))
     table.insert(1, "y", np.round(coords[:, 1], 4))
-    table["thumbnail"] = [thumbnail_uri(im) if real_thumbnails or source == "generated" else ""
-                          for im, source in zip(images, table["source"])]
-    meta = {"features": space.name, "n_real": int((table.source == "real").sum()),
-            "n_generated": int((table.source == "generated").sum()),
-            "real_source": real.origin if real is not None else None,
-            "settings": {"n_real": n_real, "per_prompt": per_prompt, "steps": steps,
-                         "guidance": guidance, "seed": seed, "neighbours": neighbours}}
+    table["thumbnail"] = [
+        thumbnail_uri(im) if real_thumbnails or source == "generated" else ""
+        for im, source in zip(images, table["source"])
+    ]
+    meta = {
+        "features": space.name,
+        "n_real": int((table.source == "real").sum()),
+        "n_generated": int((table.source == "generated").sum()),
+        "real_source": real.origin if real is not None else None,
+        "settings": {
+            "n_real": n_real,
+            "per_prompt": per_prompt,
+            "steps": steps,
+            "guidance": guidance,
+            "seed": seed,
+            "neighbours": neighbours,
+        },
+    }
     _write(run.eval_dir / UMAP_FILE, table.to_csv(index=False))
     _write(run.eval_dir / META_FILE, json.dumps(meta, indent=2))
     return table
@@ -181,19 +223,24 @@ def _write(path: Path, text: str) -> None:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line of the map job."""
-    parser = argparse.ArgumentParser(prog="python -m galaxysd.explore", description=(
-        "Embed a run's real and generated galaxies with UMAP into RUN/eval/umap.csv."))
+    parser = argparse.ArgumentParser(
+        prog="python -m galaxysd.explore",
+        description=("Embed a run's real and generated galaxies with UMAP into RUN/eval/umap.csv."),
+    )
     parser.add_argument("--run", required=True, metavar="DIR", help="run directory")
     parser.add_argument("--n-real", type=int, default=800, help="real galaxies to map (default 800)")
-    parser.add_argument("--per-prompt", type=int, default=8,
-                        help="generated galaxies per evaluation prompt (default 8)")
+    parser.add_argument(
+        "--per-prompt", type=int, default=8, help="generated galaxies per evaluation prompt (default 8)"
+    )
     parser.add_argument("--steps", type=int, default=12, help="sampling steps (default 12)")
     parser.add_argument("--guidance", type=float, default=3.0, help="guidance scale (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of sampling and UMAP (default 0)")
     parser.add_argument("--neighbours", type=int, default=15, help="UMAP n_neighbors (default 15)")
-    parser.add_argument("--no-real-thumbnails", action="store_true",
-                        help="leave real galaxies' thumbnails out of the CSV (the app fills them "
-                             "in from the image cache where it can)")
+    parser.add_argument(
+        "--no-real-thumbnails",
+        action="store_true",
+        help="leave real galaxies' thumbnails out of the CSV (the app fills them in from the image cache where it can)",
+    )
     return parser.parse_args(argv)
 
 
@@ -205,9 +252,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in ("n_real", "per_prompt", "steps", "neighbours"):
             if getattr(args, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-        table = build_map(RunDir(Path(args.run)), args.n_real, args.per_prompt, args.steps,
-                          args.guidance, args.seed, args.neighbours, not args.no_real_thumbnails)
+        table = build_map(
+            RunDir(Path(args.run)),
+            args.n_real,
+            args.per_prompt,
+            args.steps,
+            args.guidance,
+            args.seed,
+            args.neighbours,
+            not args.no_real_thumbnails,
+        )
         return f"map of {len(table)} galaxies written to {Path(args.run) / 'eval' / UMAP_FILE}"
 
     return run_cli(body)
-

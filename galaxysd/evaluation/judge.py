@@ -12,6 +12,7 @@ for instance, say nothing about bars, bulges or arms). The held-out split's accu
 balanced accuracy and ROC AUC per tag form the judge's report. The penultimate-layer
 features feed the realism and diversity metrics.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,29 +67,35 @@ class JudgeConfig:
     def classifier_config(self, tags: tuple[str, ...]) -> ClassifierConfig:
         """The :class:`ClassifierConfig` for a judge with outputs ``tags``."""
         return ClassifierConfig(
-            num_outputs=len(tags), output_names=tags, image_size=self.image_size,
-            widths=self.widths, epochs=self.epochs, batch_size=self.batch_size,
-            learning_rate=self.learning_rate, loss=self.loss, focal_gamma=self.focal_gamma,
-            class_weight=self.class_weight, seed=self.seed, device=self.device)
+            num_outputs=len(tags),
+            output_names=tags,
+            image_size=self.image_size,
+            widths=self.widths,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            loss=self.loss,
+            focal_gamma=self.focal_gamma,
+            class_weight=self.class_weight,
+            seed=self.seed,
+            device=self.device,
+        )
 
 
 class Judge:
     """A trained tag-presence classifier plus its held-out report."""
 
-    def __init__(self, classifier: Classifier, report: dict | None = None,
-                 train_ids: Sequence[str] = ()):
+    def __init__(self, classifier: Classifier, report: dict | None = None, train_ids: Sequence[str] = ()):
         self.classifier = classifier
         self.tags: tuple[str, ...] = tuple(classifier.config.output_names)
         self.report = report or {}
         self.train_ids: tuple[str, ...] = tuple(str(i) for i in train_ids)
         saved = self.report.get("thresholds") or {}
-        self.thresholds: dict[str, float] = {
-            tag: float(saved.get(tag, PRESENCE_THRESHOLD)) for tag in self.tags}
+        self.thresholds: dict[str, float] = {tag: float(saved.get(tag, PRESENCE_THRESHOLD)) for tag in self.tags}
 
     def predict_tags(self, images: np.ndarray, progress: bool = False) -> pd.DataFrame:
         """Probability that each judged tag is present, one row per image, one column per tag."""
-        return pd.DataFrame(self.classifier.predict_proba(images, progress=progress),
-                            columns=list(self.tags))
+        return pd.DataFrame(self.classifier.predict_proba(images, progress=progress), columns=list(self.tags))
 
     def features(self, images: np.ndarray, progress: bool = False) -> np.ndarray:
         """Penultimate-layer features ``(N, D)`` of uint8 images ``(N, H, W, 3)``."""
@@ -117,9 +124,10 @@ class Judge:
         """Load a judge written by :meth:`save`."""
         directory = Path(directory)
         classifier = Classifier.load(directory, device=device)
-        report, split = ({} if not (directory / name).is_file() else
-                         json.loads((directory / name).read_text())
-                         for name in (REPORT_FILE, SPLIT_FILE))
+        report, split = (
+            {} if not (directory / name).is_file() else json.loads((directory / name).read_text())
+            for name in (REPORT_FILE, SPLIT_FILE)
+        )
         return cls(classifier, report, split.get("train_ids", ()))
 
 
@@ -148,13 +156,11 @@ def usable_tags(hard: pd.DataFrame, min_examples: int) -> tuple[tuple[str, ...],
         if positives >= min_examples and negatives >= min_examples:
             kept.append(tag)
         else:
-            dropped[tag] = (f"{positives} positives, {negatives} negatives labelled "
-                            f"(needs {min_examples} of each)")
+            dropped[tag] = f"{positives} positives, {negatives} negatives labelled (needs {min_examples} of each)"
     return tuple(kept), dropped
 
 
-def calibrate_thresholds(probabilities: np.ndarray, hard: pd.DataFrame,
-                         min_examples: int = 5) -> np.ndarray:
+def calibrate_thresholds(probabilities: np.ndarray, hard: pd.DataFrame, min_examples: int = 5) -> np.ndarray:
     """Per tag, the probability threshold with the best balanced accuracy on these images.
 
     Tags with fewer than ``min_examples`` labelled positives or negatives keep 0.5 (so does
@@ -186,16 +192,17 @@ def tag_report(probabilities: np.ndarray, hard: pd.DataFrame, thresholds: np.nda
         recall = float(found[truth].mean()) if truth.any() else float("nan")
         specificity = float((~found[~truth]).mean()) if (~truth).any() else float("nan")
         per_tag[tag] = {
-            "n_test": int(known.sum()), "n_test_positive": int(truth.sum()),
+            "n_test": int(known.sum()),
+            "n_test_positive": int(truth.sum()),
             "accuracy": float((found == truth).mean()) if len(truth) else float("nan"),
-            "balanced_accuracy": float(np.nanmean([recall, specificity])) if len(truth)
-            else float("nan"),
+            "balanced_accuracy": float(np.nanmean([recall, specificity])) if len(truth) else float("nan"),
             "auc": float(roc_auc_score(truth, probabilities[known, k])) if both else float("nan"),
         }
     frame = pd.DataFrame(per_tag, index=["accuracy", "balanced_accuracy", "auc"]).T
-    return {"per_tag": per_tag,
-            **{f"mean_{name}": float(frame[name].mean()) if len(frame) else float("nan")
-               for name in frame.columns}}
+    return {
+        "per_tag": per_tag,
+        **{f"mean_{name}": float(frame[name].mean()) if len(frame) else float("nan") for name in frame.columns},
+    }
 
 
 def non_galaxy_images(n: int, size: int, seed: int) -> np.ndarray:
@@ -215,8 +222,7 @@ def non_galaxy_images(n: int, size: int, seed: int) -> np.ndarray:
     return out
 
 
-def train_judge(cache: ImageSet, config: JudgeConfig | None = None,
-                progress: bool = True) -> Judge:
+def train_judge(cache: ImageSet, config: JudgeConfig | None = None, progress: bool = True) -> Judge:
     """Train a judge on a real-image cache and evaluate it on a held-out split.
 
     Besides the galaxies, ``non_galaxy_fraction`` as many images with no galaxy at all
@@ -229,41 +235,47 @@ def train_judge(cache: ImageSet, config: JudgeConfig | None = None,
     catalog = cache.catalog.reset_index(drop=True)
     rows = np.arange(len(catalog))
     if config.max_images and len(rows) > config.max_images:
-        rows = np.sort(np.random.default_rng(config.seed).choice(rows, config.max_images,
-                                                                 replace=False))
+        rows = np.sort(np.random.default_rng(config.seed).choice(rows, config.max_images, replace=False))
     table = cumulative_table(catalog.iloc[rows])[[canonical_tag(t) for t in config.tags]]
     table = table.reset_index(drop=True)
     hard = (table >= PRESENCE_THRESHOLD).astype(float).where(table.notna())
     train, test = split_indices(len(rows), config.test_fraction, config.seed)
-    fit, calibration = (train[part] for part in
-                        split_indices(len(train), config.calibration_fraction, config.seed + 1))
+    fit, calibration = (train[part] for part in split_indices(len(train), config.calibration_fraction, config.seed + 1))
     tags, dropped = usable_tags(hard.iloc[fit], config.min_examples)
     if not tags:
-        raise ValueError("the catalog's labels allow no judge tag: no tag has "
-                         f"{config.min_examples} labelled positives and negatives")
+        raise ValueError(
+            "the catalog's labels allow no judge tag: no tag has "
+            f"{config.min_examples} labelled positives and negatives"
+        )
     targets = (table if config.soft_targets else hard)[list(tags)].to_numpy(np.float32)[fit]
     images = cache_images(cache, rows[fit])
     n_junk = int(round(config.non_galaxy_fraction * len(fit)))
     if n_junk:
         images = np.concatenate([images, non_galaxy_images(n_junk, images.shape[1], config.seed)])
         targets = np.concatenate([targets, np.zeros((n_junk, len(tags)), np.float32)])
-    classifier = train_classifier(images, targets, config.classifier_config(tags),
-                                  progress=progress)
+    classifier = train_classifier(images, targets, config.classifier_config(tags), progress=progress)
     labels = hard[list(tags)]
     thresholds = calibrate_thresholds(
         classifier.predict_proba(cache_images(cache, rows[calibration])),
-        labels.iloc[calibration].reset_index(drop=True))
+        labels.iloc[calibration].reset_index(drop=True),
+    )
     held_out = classifier.predict_proba(cache_images(cache, rows[test]))
     junk = non_galaxy_images(max(len(test) // 4, 8), images.shape[1], config.seed + 1)
     junk_found = (classifier.predict_proba(junk) >= thresholds).any(axis=1).mean()
-    report = {"n_images": int(len(rows)), "n_train": int(len(fit)),
-              "n_calibration": int(len(calibration)), "n_test": int(len(test)),
-              "n_non_galaxy_train": n_junk, "non_galaxy_any_tag_rate": float(junk_found),
-              "tags": list(tags), "thresholds": dict(zip(tags, thresholds.tolist())),
-              "dropped_tags": dropped,
-              "config": {k: v for k, v in asdict(config).items() if k != "tags"},
-              "history": classifier.history,
-              **tag_report(held_out, labels.iloc[test].reset_index(drop=True), thresholds)}
+    report = {
+        "n_images": int(len(rows)),
+        "n_train": int(len(fit)),
+        "n_calibration": int(len(calibration)),
+        "n_test": int(len(test)),
+        "n_non_galaxy_train": n_junk,
+        "non_galaxy_any_tag_rate": float(junk_found),
+        "tags": list(tags),
+        "thresholds": dict(zip(tags, thresholds.tolist())),
+        "dropped_tags": dropped,
+        "config": {k: v for k, v in asdict(config).items() if k != "tags"},
+        "history": classifier.history,
+        **tag_report(held_out, labels.iloc[test].reset_index(drop=True), thresholds),
+    }
     seen = np.concatenate([fit, calibration])
     train_ids = catalog["id"].iloc[rows[seen]].astype(str) if "id" in catalog else ()
     return Judge(classifier, report, train_ids)

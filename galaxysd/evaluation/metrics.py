@@ -10,6 +10,7 @@ All image metrics work in the judge's feature space (its penultimate layer):
 - consistency: fraction of images in which the judge finds every required tag of the
   prompt; the same fraction for real images of that morphology is the ceiling.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,8 +51,7 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return max(value, 0.0)
 
 
-def split_frechet(features: np.ndarray, size: int | None = None, seed: int = 0,
-                  repeats: int = SPLIT_REPEATS) -> float:
+def split_frechet(features: np.ndarray, size: int | None = None, seed: int = 0, repeats: int = SPLIT_REPEATS) -> float:
     """Fréchet distance between random disjoint parts of one set: the floor for that set.
 
     One part has ``size`` rows (at most half the set; default half), the other the rest,
@@ -115,9 +115,13 @@ def pareto_mask(values: np.ndarray, maximize: tuple[bool, ...] | list[bool]) -> 
     return front
 
 
-def score_prompt(gen_features: np.ndarray, gen_presence: np.ndarray,
-                 real_features: np.ndarray, real_presence: np.ndarray,
-                 seed: int = 0) -> dict[str, float]:
+def score_prompt(
+    gen_features: np.ndarray,
+    gen_presence: np.ndarray,
+    real_features: np.ndarray,
+    real_presence: np.ndarray,
+    seed: int = 0,
+) -> dict[str, float]:
     """All feature metrics of one prompt, generated vs. real images of its morphology.
 
     ``*_presence`` are the judge's bool ``(N, K)`` findings for the prompt's judged tags.
@@ -140,8 +144,10 @@ def score_prompt(gen_features: np.ndarray, gen_presence: np.ndarray,
 
 
 #: Pareto fronts marked by :func:`mark_pareto_fronts`: column -> (x, y) both to optimise.
-FRONTS = {"pareto_realism_diversity": ("frechet", "diversity"),
-          "pareto_realism_consistency": ("frechet", "consistency")}
+FRONTS = {
+    "pareto_realism_diversity": ("frechet", "diversity"),
+    "pareto_realism_consistency": ("frechet", "consistency"),
+}
 
 
 def mark_pareto_fronts(points: pd.DataFrame, group: str = "prompt") -> pd.DataFrame:

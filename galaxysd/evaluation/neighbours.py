@@ -4,6 +4,7 @@ Distances are measured in the judge's feature space (``RUN/eval/judge``, the spa
 realism and diversity metrics). A run without a judge falls back to pixels: images
 downsampled to 16x16, scaled to [0, 1] and flattened.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ class NeighbourIndex:
         k = min(int(k), len(self.rows))
         queries = np.asarray(features, dtype=np.float64)
         pool = self.features.astype(np.float64)
-        squared = (queries ** 2).sum(1)[:, None] + (pool ** 2).sum(1)[None, :] - 2 * queries @ pool.T
+        squared = (queries**2).sum(1)[:, None] + (pool**2).sum(1)[None, :] - 2 * queries @ pool.T
         distances = np.sqrt(np.clip(squared, 0, None))
         nearest = np.argsort(distances, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(distances, nearest, axis=1), self.rows[nearest]

@@ -16,6 +16,7 @@ They are meant for comparing real and generated images measured the same way.
 Nothing here raises on a bad image: a statistic that cannot be measured is NaN and the
 ``failure`` column says why, so callers can count failures.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -28,11 +29,25 @@ from photutils.segmentation import detect_sources
 from scipy.stats import wasserstein_distance
 from tqdm.auto import tqdm
 
-STATISTICS: tuple[str, ...] = ("concentration", "asymmetry", "smoothness", "gini", "m20",
-                               "ellipticity", "sersic_n", "colour")
-_STATMORPH_NAMES = {"concentration": "concentration", "asymmetry": "asymmetry",
-                    "smoothness": "smoothness", "gini": "gini", "m20": "m20",
-                    "ellipticity": "ellipticity_centroid", "sersic_n": "sersic_n"}
+STATISTICS: tuple[str, ...] = (
+    "concentration",
+    "asymmetry",
+    "smoothness",
+    "gini",
+    "m20",
+    "ellipticity",
+    "sersic_n",
+    "colour",
+)
+_STATMORPH_NAMES = {
+    "concentration": "concentration",
+    "asymmetry": "asymmetry",
+    "smoothness": "smoothness",
+    "gini": "gini",
+    "m20": "m20",
+    "ellipticity": "ellipticity_centroid",
+    "sersic_n": "sersic_n",
+}
 BORDER = 4
 DETECTION_SIGMA = 2.0
 MIN_PIXELS = 10
@@ -40,9 +55,14 @@ MIN_NOISE = 1.0  # in 0-255 units: JPEG skies can be nearly flat
 
 
 def _background(plane: np.ndarray) -> tuple[float, float]:
-    border = np.concatenate([plane[:BORDER].ravel(), plane[-BORDER:].ravel(),
-                             plane[BORDER:-BORDER, :BORDER].ravel(),
-                             plane[BORDER:-BORDER, -BORDER:].ravel()])
+    border = np.concatenate(
+        [
+            plane[:BORDER].ravel(),
+            plane[-BORDER:].ravel(),
+            plane[BORDER:-BORDER, :BORDER].ravel(),
+            plane[BORDER:-BORDER, -BORDER:].ravel(),
+        ]
+    )
     _, median, std = sigma_clipped_stats(border, sigma=3.0)
     return float(median), max(float(std), MIN_NOISE)
 
@@ -75,8 +95,9 @@ def _colour(image: np.ndarray, galaxy: np.ndarray) -> float:
     rgb = np.asarray(image, dtype=np.float64)
     if rgb.ndim != 3:
         return float("nan")
-    flux = [np.clip(rgb[..., c] - _background(rgb[..., c])[0], 0, None)[galaxy].sum()
-            for c in (2, 1)]  # blue ~ g, green ~ r
+    flux = [
+        np.clip(rgb[..., c] - _background(rgb[..., c])[0], 0, None)[galaxy].sum() for c in (2, 1)
+    ]  # blue ~ g, green ~ r
     return float(-2.5 * np.log10(flux[0] / flux[1])) if min(flux) > 0 else float("nan")
 
 
@@ -98,8 +119,8 @@ def morphology_statistics(image: np.ndarray) -> dict[str, float | str]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             source = statmorph.source_morphology(
-                light, galaxy.astype(int), mask=neighbours,
-                weightmap=np.full(light.shape, noise))[0]
+                light, galaxy.astype(int), mask=neighbours, weightmap=np.full(light.shape, noise)
+            )[0]
             values = {name: float(getattr(source, attr)) for name, attr in _STATMORPH_NAMES.items()}
     except Exception:  # statmorph raises assorted errors on degenerate sources
         return {**result, "failure": "statmorph error"}
@@ -113,8 +134,7 @@ def morphology_statistics(image: np.ndarray) -> dict[str, float | str]:
 
 def measure_images(images: np.ndarray, progress: bool = True, desc: str = "statmorph") -> pd.DataFrame:
     """One row of :func:`morphology_statistics` per image (columns STATISTICS + failure)."""
-    rows = [morphology_statistics(image)
-            for image in tqdm(images, desc=desc, disable=not progress, leave=False)]
+    rows = [morphology_statistics(image) for image in tqdm(images, desc=desc, disable=not progress, leave=False)]
     return pd.DataFrame(rows, columns=[*STATISTICS, "failure"])
 
 
@@ -139,10 +159,14 @@ def compare_statistics(real: pd.DataFrame, generated: pd.DataFrame) -> dict[str,
         a, b = a[np.isfinite(a)], b[np.isfinite(b)]
         w1 = float(wasserstein_distance(a, b)) if len(a) and len(b) else float("nan")
         spread = float(a.std()) if len(a) > 1 else float("nan")
-        out[name] = {"w1": w1, "w1_scaled": w1 / spread if spread > 0 else float("nan"),
-                     "n_real": int(len(a)), "n_generated": int(len(b)),
-                     "median_real": float(np.median(a)) if len(a) else float("nan"),
-                     "median_generated": float(np.median(b)) if len(b) else float("nan")}
+        out[name] = {
+            "w1": w1,
+            "w1_scaled": w1 / spread if spread > 0 else float("nan"),
+            "n_real": int(len(a)),
+            "n_generated": int(len(b)),
+            "median_real": float(np.median(a)) if len(a) else float("nan"),
+            "median_generated": float(np.median(b)) if len(b) else float("nan"),
+        }
     return out
 
 
@@ -165,8 +189,14 @@ def histogram_table(tables: dict[str, pd.DataFrame], bins: int = 20) -> pd.DataF
             counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
             total = counts.sum() * (edges[1] - edges[0])
             for i, count in enumerate(counts):
-                rows.append({"statistic": name, "set": key, "bin_left": edges[i],
-                             "bin_right": edges[i + 1], "count": int(count),
-                             "density": count / total if total else 0.0})
-    return pd.DataFrame(rows, columns=["statistic", "set", "bin_left", "bin_right", "count",
-                                       "density"])
+                rows.append(
+                    {
+                        "statistic": name,
+                        "set": key,
+                        "bin_left": edges[i],
+                        "bin_right": edges[i + 1],
+                        "count": int(count),
+                        "density": count / total if total else 0.0,
+                    }
+                )
+    return pd.DataFrame(rows, columns=["statistic", "set", "bin_left", "bin_right", "count", "density"])

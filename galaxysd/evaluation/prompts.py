@@ -10,6 +10,7 @@ galaxy``), as prompts made from vote fractions do.
 the prompt. Required tags are the prompt's answer tags with weight >= 0.5; survey tags
 (``sdss``) are not morphology and are never required.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,25 +57,31 @@ class PromptSpec:
 
 _DISK = "features or disk-shaped, not edge-on"
 _SPIRAL = f"{_DISK}, spiral galaxy"
-PAPER_PROMPTS: tuple[PromptSpec, ...] = tuple(PromptSpec(k, label, f"sdss, {text}") for k, label, text in (
-    ("A", "cigar-shaped", "smooth, cigar-shaped galaxy"),
-    ("B", "completely round", "smooth, completely round galaxy"),
-    ("C", "edge-on", "features or disk-shaped, edge-on galaxy"),
-    ("D", "in-between", "smooth, in-between round galaxy"),
-    ("E", "ring", "odd feature, ring"),
-    ("F", "4-arm spiral", f"{_SPIRAL}, 4 spiral arms"),
-    ("G", "loosely wound 2-arm spiral", f"{_SPIRAL}, loosely wound spiral arms, 2 spiral arms"),
-    ("H", "tightly wound spiral", f"{_SPIRAL}, tightly wound spiral arms"),
-    ("I", "just-noticeable bulge", f"{_DISK}, just noticeable bulge prominence"),
-    ("J", "obvious bulge", f"{_DISK}, obvious bulge prominence"),
-    ("K", "in-between + dust lane", "smooth, in-between round galaxy, odd feature, dust lane"),
-    ("L", "edge-on + dust lane + rounded bulge",
-     "features or disk-shaped, edge-on galaxy, rounded bulge, odd feature, dust lane"),
-    ("M", "bar", f"{_DISK}, bar-shaped structure in the galaxy center"),
-    ("N", "edge-on + rounded bulge", "features or disk-shaped, edge-on galaxy, rounded bulge"),
-    ("O", "in-between + merger", "smooth, in-between round galaxy, odd feature, merger"),
-    ("P", "spiral + merger", f"{_SPIRAL}, odd feature, merger"),
-))
+PAPER_PROMPTS: tuple[PromptSpec, ...] = tuple(
+    PromptSpec(k, label, f"sdss, {text}")
+    for k, label, text in (
+        ("A", "cigar-shaped", "smooth, cigar-shaped galaxy"),
+        ("B", "completely round", "smooth, completely round galaxy"),
+        ("C", "edge-on", "features or disk-shaped, edge-on galaxy"),
+        ("D", "in-between", "smooth, in-between round galaxy"),
+        ("E", "ring", "odd feature, ring"),
+        ("F", "4-arm spiral", f"{_SPIRAL}, 4 spiral arms"),
+        ("G", "loosely wound 2-arm spiral", f"{_SPIRAL}, loosely wound spiral arms, 2 spiral arms"),
+        ("H", "tightly wound spiral", f"{_SPIRAL}, tightly wound spiral arms"),
+        ("I", "just-noticeable bulge", f"{_DISK}, just noticeable bulge prominence"),
+        ("J", "obvious bulge", f"{_DISK}, obvious bulge prominence"),
+        ("K", "in-between + dust lane", "smooth, in-between round galaxy, odd feature, dust lane"),
+        (
+            "L",
+            "edge-on + dust lane + rounded bulge",
+            "features or disk-shaped, edge-on galaxy, rounded bulge, odd feature, dust lane",
+        ),
+        ("M", "bar", f"{_DISK}, bar-shaped structure in the galaxy center"),
+        ("N", "edge-on + rounded bulge", "features or disk-shaped, edge-on galaxy, rounded bulge"),
+        ("O", "in-between + merger", "smooth, in-between round galaxy, odd feature, merger"),
+        ("P", "spiral + merger", f"{_SPIRAL}, odd feature, merger"),
+    )
+)
 
 
 def required_tags(weights: dict[str, float]) -> tuple[str, ...]:
@@ -108,8 +115,9 @@ def load_prompt_file(path: str | Path) -> tuple[PromptSpec, ...]:
             weights = parse_prompt(text)
         except ValueError as err:
             raise ValueError(f"{path}:{number}: {err}") from None
-        specs.append(PromptSpec(key, format_prompt({t: w for t, w in weights.items()
-                                                    if t not in DOMAIN_TAGS}), text.strip()))
+        specs.append(
+            PromptSpec(key, format_prompt({t: w for t, w in weights.items() if t not in DOMAIN_TAGS}), text.strip())
+        )
     if not specs:
         raise ValueError(f"{path}: no prompts")
     if len({s.key for s in specs}) != len(specs):
@@ -130,16 +138,20 @@ def cumulative_table(catalog: pd.DataFrame, suffix: str = "debiased") -> pd.Data
     ones = np.ones(len(catalog))
     for ans in ANSWERS:  # parents come before children
         column = fraction_column(ans, suffix)
-        frac = (pd.to_numeric(catalog[column], errors="coerce").to_numpy(float)
-                if column in catalog else np.full(len(catalog), np.nan))
+        frac = (
+            pd.to_numeric(catalog[column], errors="coerce").to_numpy(float)
+            if column in catalog
+            else np.full(len(catalog), np.nan)
+        )
         frac = np.clip(frac, 0.0, 1.0)
         parent = values[ans.parent] if ans.parent else ones
         values[ans.tag] = np.where((frac == 0) | (parent == 0), 0.0, frac * parent)
     return pd.DataFrame(values, index=catalog.index)
 
 
-def matching_rows(catalog: pd.DataFrame, tags: tuple[str, ...] | list[str],
-                  threshold: float = PRESENCE_THRESHOLD) -> np.ndarray:
+def matching_rows(
+    catalog: pd.DataFrame, tags: tuple[str, ...] | list[str], threshold: float = PRESENCE_THRESHOLD
+) -> np.ndarray:
     """Positions of catalog rows whose cumulative fraction is >= ``threshold`` for all ``tags``.
 
     An empty tag list matches nothing (there is no morphology to compare with).

@@ -10,6 +10,7 @@ A run names its training catalogs in ``config.yaml``. Their images are found, in
 Real survey images are never copied into the repository: when none of these exist the
 run simply has no real galaxies here, and callers say so.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,7 @@ class RealGalaxies:
             return np.arange(len(self.catalog))
         return np.flatnonzero(self.catalog["domain"].to_numpy() == domain)
 
-    def matching(self, weights: dict[str, float], n: int, seed: int = 0,
-                 domain: str | None = None) -> np.ndarray:
+    def matching(self, weights: dict[str, float], n: int, seed: int = 0, domain: str | None = None) -> np.ndarray:
         """Up to ``n`` random rows whose morphology has every required tag of ``weights``."""
         found = matching_rows(self.catalog, required_tags(weights))
         found = np.intersect1d(found, self.rows(domain))
@@ -97,6 +97,7 @@ def _file_loader(paths: np.ndarray, size: int, crops: list, source: str) -> Imag
             except IMAGE_ERRORS:
                 pass  # a file that vanished shows as a black square
         return out
+
     return load
 
 
@@ -127,8 +128,9 @@ def _training_sources(run: RunDir, size: int) -> list[tuple[pd.DataFrame, ImageL
             continue
         catalog = catalog[catalog["image_path"].astype(str).str.len() > 0].reset_index(drop=True)
         if len(catalog):
-            crops = ([None if c != c else float(c) for c in catalog["crop"]] if "crop" in catalog
-                     else [None] * len(catalog))
+            crops = (
+                [None if c != c else float(c) for c in catalog["crop"]] if "crop" in catalog else [None] * len(catalog)
+            )
             kind = source.catalog.split(":", 1)[0]
             loader = _file_loader(catalog["image_path"].to_numpy(str), size, crops, kind)
             found.append((catalog.assign(domain=source.domain), loader, "catalog images"))
@@ -143,7 +145,7 @@ def sheet_tiles(path: Path, size: int, gap: int = SHEET_GAP) -> list[np.ndarray]
         raise ValueError(f"{path} is not a sheet of {size}px images")
     rows = []
     for top in range(0, sheet.shape[0], step):
-        tiles = [sheet[top:top + size, left:left + size] for left in range(0, sheet.shape[1], step)]
+        tiles = [sheet[top : top + size, left : left + size] for left in range(0, sheet.shape[1], step)]
         rows.append(np.stack([t for t in tiles if not np.all(t == SHEET_BACKGROUND)]))
     return rows
 
@@ -189,8 +191,7 @@ def open_real_galaxies(run: RunDir, size: int) -> RealGalaxies | None:
         sources = [sheet] if sheet else []
     if not sources:
         return None
-    parts = [catalog.assign(source=i, source_row=np.arange(len(catalog)))
-             for i, (catalog, _, _) in enumerate(sources)]
+    parts = [catalog.assign(source=i, source_row=np.arange(len(catalog))) for i, (catalog, _, _) in enumerate(sources)]
     catalog = pd.concat(parts, ignore_index=True)
     catalog["id"] = catalog["id"].astype(str)
     origin = ", ".join(sorted({origin for _, _, origin in sources}))

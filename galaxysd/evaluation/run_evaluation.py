@@ -3,6 +3,7 @@ Pareto sweep. Each part keeps its work under ``RUN/eval/parts/<part>-<fingerprin
 skips what is already there, so a killed evaluation resumes; changed settings, prompts,
 judge, data or model give a new fingerprint and a fresh start.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,7 @@ class EvalSettings:
     def __post_init__(self) -> None:
         for name in ("n_images", "curve_images", "pareto_images"):
             if getattr(self, name) < 2:
-                raise ValueError(f"{name} must be at least 2 (distances need pairs), "
-                                 f"got {getattr(self, name)}")
+                raise ValueError(f"{name} must be at least 2 (distances need pairs), got {getattr(self, name)}")
         if self.steps < 1 or self.max_real < 2 or self.physical_per_prompt < 0:
             raise ValueError("steps must be >= 1, max_real >= 2 and physical_per_prompt >= 0")
         if not (self.pareto_guidance and self.pareto_steps and self.pareto_samplers):
@@ -68,9 +68,16 @@ class EvalSettings:
     @classmethod
     def quick(cls, **overrides) -> "EvalSettings":
         """Few images, a 2x2 sweep: minutes on a CPU, for tests and smoke checks."""
-        values = dict(n_images=4, max_real=32, physical_per_prompt=1, curve_images=4,
-                      pareto_images=4, pareto_guidance=(1.0, 3.0), pareto_steps=(4, 8),
-                      pareto_samplers=("dpmpp",))
+        values = dict(
+            n_images=4,
+            max_real=32,
+            physical_per_prompt=1,
+            curve_images=4,
+            pareto_images=4,
+            pareto_guidance=(1.0, 3.0),
+            pareto_steps=(4, 8),
+            pareto_samplers=("dpmpp",),
+        )
         return cls(**{**values, **overrides})
 
 
@@ -78,14 +85,13 @@ def check_parts(parts: Sequence[str]) -> list[str]:
     """``parts`` as a list, or ``ValueError`` naming unknown ones."""
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
-        raise ValueError(f"unknown evaluation part(s) {', '.join(unknown)}; "
-                         f"known: {', '.join(PARTS)}")
+        raise ValueError(f"unknown evaluation part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
     return list(parts)
 
 
 def _sheet_rows(real: np.ndarray, generated: np.ndarray) -> list[np.ndarray]:
     rows = [real[:SHEET_COLUMNS]]
-    rows += [generated[i:i + SHEET_COLUMNS] for i in range(0, len(generated), SHEET_COLUMNS)]
+    rows += [generated[i : i + SHEET_COLUMNS] for i in range(0, len(generated), SHEET_COLUMNS)]
     return rows
 
 
@@ -104,8 +110,7 @@ def _read_rows(path: Path, columns: Sequence[str]) -> pd.DataFrame:
 
 def _append_rows(path: Path, done: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
     """``done`` plus ``rows``, saved to ``path`` at once (the resume point)."""
-    both = pd.DataFrame(rows) if done.empty else pd.concat([done, pd.DataFrame(rows)],
-                                                            ignore_index=True)
+    both = pd.DataFrame(rows) if done.empty else pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
     write_csv(path, both)
     return both
 
@@ -113,15 +118,27 @@ def _append_rows(path: Path, done: pd.DataFrame, rows: list[dict]) -> pd.DataFra
 class RunEvaluation:
     """One evaluation of a run; each ``evaluate_*`` method is resumable on its own."""
 
-    def __init__(self, run_dir: Path, cache: ImageSet, judge: Judge, judge_dir: Path | None,
-                 settings: EvalSettings, prompts: Sequence[PromptSpec],
-                 load: Callable[[Path], Generator], progress: bool):
+    def __init__(
+        self,
+        run_dir: Path,
+        cache: ImageSet,
+        judge: Judge,
+        judge_dir: Path | None,
+        settings: EvalSettings,
+        prompts: Sequence[PromptSpec],
+        load: Callable[[Path], Generator],
+        progress: bool,
+    ):
         self.run_dir, self.eval_dir = Path(run_dir), Path(run_dir) / "eval"
         self.cache, self.judge, self.settings, self.prompts = cache, judge, settings, prompts
         self.load, self.progress = load, progress
         cache_id = getattr(cache, "meta", {}).get("fingerprint", len(cache.catalog))
-        self.base = [asdict(settings), [asdict(p) for p in prompts], cache_id,
-                     folder_fingerprint(judge_dir) if judge_dir else judge.report]
+        self.base = [
+            asdict(settings),
+            [asdict(p) for p in prompts],
+            cache_id,
+            folder_fingerprint(judge_dir) if judge_dir else judge.report,
+        ]
         self._reference: RealReference | None = None
         self._final_generator: Generator | None = None
 
@@ -130,8 +147,7 @@ class RunEvaluation:
         """Real reference sets of the prompts, judged on first use."""
         if self._reference is None:
             s = self.settings
-            self._reference = build_reference(self.cache, self.judge, self.prompts, s.max_real,
-                                              s.seed, self.progress)
+            self._reference = build_reference(self.cache, self.judge, self.prompts, s.max_real, s.seed, self.progress)
         return self._reference
 
     def work_dir(self, part: str, *extra) -> Path:
@@ -159,8 +175,7 @@ class RunEvaluation:
             if result_path.is_file() and images_path.is_file():
                 images, result = np.load(images_path), json.loads(result_path.read_text())
             else:
-                images = self.final_generator()(spec.weights, s.n_images, s.seed, s.steps,
-                                                s.guidance, s.sampler)
+                images = self.final_generator()(spec.weights, s.n_images, s.seed, s.steps, s.guidance, s.sampler)
                 save_array(images_path, images)
                 result = self._score(spec, images)
                 write_json(result_path, result)
@@ -168,8 +183,7 @@ class RunEvaluation:
             generated[spec.key] = images
             real = cache_images(self.cache, self.reference.rows[spec.key][:SHEET_COLUMNS])
             save_sheet(self.eval_dir / "samples" / f"{spec.key}.png", _sheet_rows(real, images))
-        save_sheet(self.eval_dir / "samples" / "overview.png",
-                   [generated[p.key][:SHEET_COLUMNS] for p in self.prompts])
+        save_sheet(self.eval_dir / "samples" / "overview.png", [generated[p.key][:SHEET_COLUMNS] for p in self.prompts])
         physical = self._physical(work, generated)
         metrics = {
             "settings": asdict(s),
@@ -177,9 +191,19 @@ class RunEvaluation:
             "summary": mean_over_prompts(results),
             "prompts": results,
             "physical": physical,
-            "judge": {k: self.judge.report.get(k) for k in
-                      ("tags", "n_train", "n_test", "mean_accuracy", "mean_balanced_accuracy",
-                       "mean_auc", "per_tag", "dropped_tags")},
+            "judge": {
+                k: self.judge.report.get(k)
+                for k in (
+                    "tags",
+                    "n_train",
+                    "n_test",
+                    "mean_accuracy",
+                    "mean_balanced_accuracy",
+                    "mean_auc",
+                    "per_tag",
+                    "dropped_tags",
+                )
+            },
         }
         write_json(self.eval_dir / "metrics.json", metrics)
         return json.loads((self.eval_dir / "metrics.json").read_text())
@@ -190,9 +214,9 @@ class RunEvaluation:
             table = pd.read_csv(table_path, keep_default_na=False, na_values=[""])
             comparison = json.loads(comparison_path.read_text())
         else:
-            table, comparison = physical_comparison(generated, self.cache, self.reference,
-                                                    self.settings.physical_per_prompt,
-                                                    self.progress)
+            table, comparison = physical_comparison(
+                generated, self.cache, self.reference, self.settings.physical_per_prompt, self.progress
+            )
             write_csv(table_path, table)
             write_json(comparison_path, comparison)
         write_csv(self.eval_dir / "physical.csv", table)
@@ -202,15 +226,26 @@ class RunEvaluation:
         else:
             histograms = histogram_table({})
         write_csv(self.eval_dir / "histograms.csv", histograms)
-        write_json(self.eval_dir / "histograms.json", {
-            name: {key: group[["bin_left", "bin_right", "count", "density"]].to_dict("list")
-                   for key, group in histograms[histograms.statistic == name].groupby("set")}
-            for name in STATISTICS})
-        failures = (table[table.failure.fillna("") != ""].groupby(["set", "failure"]).size()
-                    if len(table) else pd.Series(dtype=int))
-        return {"statistics": comparison,
-                "n_images": {k: int(v) for k, v in table.groupby("set").size().items()} if len(table) else {},
-                "failures": {f"{a}: {b}": int(n) for (a, b), n in failures.items()}}
+        write_json(
+            self.eval_dir / "histograms.json",
+            {
+                name: {
+                    key: group[["bin_left", "bin_right", "count", "density"]].to_dict("list")
+                    for key, group in histograms[histograms.statistic == name].groupby("set")
+                }
+                for name in STATISTICS
+            },
+        )
+        failures = (
+            table[table.failure.fillna("") != ""].groupby(["set", "failure"]).size()
+            if len(table)
+            else pd.Series(dtype=int)
+        )
+        return {
+            "statistics": comparison,
+            "n_images": {k: int(v) for k, v in table.groupby("set").size().items()} if len(table) else {},
+            "failures": {f"{a}: {b}": int(n) for (a, b), n in failures.items()},
+        }
 
     def evaluate_curves(self) -> pd.DataFrame:
         """Feature metrics of every checkpoint vs. training step -> ``eval/curves.csv``."""
@@ -218,19 +253,23 @@ class RunEvaluation:
         work = self.work_dir("curves")
         done = _read_rows(work / "curves.csv", ["step", "prompt", "n_generated", *CURVE_COLUMNS])
         steps_done = set(done["step"])
-        for folder in tqdm(checkpoint_dirs(self.run_dir), desc="checkpoints",
-                           disable=not self.progress):
+        for folder in tqdm(checkpoint_dirs(self.run_dir), desc="checkpoints", disable=not self.progress):
             step = checkpoint_step(folder)
             if step in steps_done:
                 continue
             generate = self.load(folder)
             rows = []
             for spec in self.prompts:
-                images = generate(spec.weights, s.curve_images, s.seed, s.steps, s.guidance,
-                                  s.sampler)
+                images = generate(spec.weights, s.curve_images, s.seed, s.steps, s.guidance, s.sampler)
                 result = self._score(spec, images)
-                rows.append({"step": step, "prompt": spec.key, "n_generated": len(images),
-                             **{c: result[c] for c in CURVE_COLUMNS}})
+                rows.append(
+                    {
+                        "step": step,
+                        "prompt": spec.key,
+                        "n_generated": len(images),
+                        **{c: result[c] for c in CURVE_COLUMNS},
+                    }
+                )
             rows.append({"step": step, "prompt": MEAN_KEY, **mean_over_prompts(rows)})
             done = _append_rows(work / "curves.csv", done, rows)
         write_csv(self.eval_dir / "curves.csv", done)
@@ -240,28 +279,41 @@ class RunEvaluation:
         """Sweep guidance, steps and sampler per prompt -> ``eval/pareto.csv`` with fronts."""
         s = self.settings
         work = self.work_dir("pareto", folder_fingerprint(self.run_dir / "model"))
-        done = _read_rows(work / "points.csv", ["prompt", "guidance", "steps", "sampler",
-                                                 "n_generated", *CURVE_COLUMNS])
+        done = _read_rows(
+            work / "points.csv", ["prompt", "guidance", "steps", "sampler", "n_generated", *CURVE_COLUMNS]
+        )
         keys = set(zip(done.prompt, done.guidance, done.steps, done.sampler))
-        grid = [(g, n, sampler) for sampler in s.pareto_samplers for n in s.pareto_steps
-                for g in s.pareto_guidance]
+        grid = [(g, n, sampler) for sampler in s.pareto_samplers for n in s.pareto_steps for g in s.pareto_guidance]
         for spec in tqdm(self.prompts, desc="pareto sweep", disable=not self.progress):
             rows = []
             for guidance, steps, sampler in grid:
                 if (spec.key, guidance, steps, sampler) in keys:
                     continue
-                images = self.final_generator()(spec.weights, s.pareto_images, s.seed, steps,
-                                                guidance, sampler)
+                images = self.final_generator()(spec.weights, s.pareto_images, s.seed, steps, guidance, sampler)
                 result = self._score(spec, images)
-                rows.append({"prompt": spec.key, "guidance": guidance, "steps": steps,
-                             "sampler": sampler, "n_generated": len(images),
-                             **{c: result[c] for c in CURVE_COLUMNS}})
+                rows.append(
+                    {
+                        "prompt": spec.key,
+                        "guidance": guidance,
+                        "steps": steps,
+                        "sampler": sampler,
+                        "n_generated": len(images),
+                        **{c: result[c] for c in CURVE_COLUMNS},
+                    }
+                )
             if rows:
                 done = _append_rows(work / "points.csv", done, rows)
         points = done
-        means = [{"prompt": MEAN_KEY, "guidance": g, "steps": n, "sampler": sm,
-                  **mean_over_prompts(group.to_dict("records"))}
-                 for (g, n, sm), group in points.groupby(["guidance", "steps", "sampler"])]
+        means = [
+            {
+                "prompt": MEAN_KEY,
+                "guidance": g,
+                "steps": n,
+                "sampler": sm,
+                **mean_over_prompts(group.to_dict("records")),
+            }
+            for (g, n, sm), group in points.groupby(["guidance", "steps", "sampler"])
+        ]
         points = pd.concat([points, pd.DataFrame(means)], ignore_index=True) if means else points
         pareto = mark_pareto_fronts(points)
         write_csv(self.eval_dir / "pareto.csv", pareto)

@@ -3,6 +3,7 @@
 Each reader returns ``None`` when its file does not exist yet (the job has not run) and
 raises ``ValueError`` naming the file when it exists but cannot be read.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,6 @@ def read_table(path: Path) -> pd.DataFrame | None:
         return pd.read_csv(path)
     except (OSError, ValueError, pd.errors.ParserError) as error:
         raise ValueError(f"cannot read {path}: {error}") from None
-
-
 
 
 def eval_metrics(run: RunDir) -> dict | None:
@@ -94,21 +93,17 @@ def run_domains(run: RunDir) -> list[str]:
     return sorted(shares, key=lambda d: -shares[d])
 
 
-
-
 def eval_prompts(run: RunDir) -> tuple[PromptSpec, ...]:
     """The run's evaluation prompts, or the paper's A-P set in the run's survey domain."""
     metrics = eval_metrics(run)
     if metrics and metrics.get("prompts"):
-        return tuple(PromptSpec(p["key"], p.get("label", p["key"]), p["prompt"])
-                     for p in metrics["prompts"])
+        return tuple(PromptSpec(p["key"], p.get("label", p["key"]), p["prompt"]) for p in metrics["prompts"])
     domains = run_domains(run)
     return tuple(with_domain(p, domains[0]) for p in PAPER_PROMPTS) if domains else PAPER_PROMPTS
 
 
 def _folder_size_mb(folder: Path) -> float:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20 \
-        if folder.is_dir() else 0.0
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20 if folder.is_dir() else 0.0
 
 
 def run_summary(run: RunDir) -> dict:

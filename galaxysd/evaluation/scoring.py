@@ -6,6 +6,7 @@ Real reference of a prompt: the rows of the real cache matching its required tag
 :func:`galaxysd.evaluation.prompts.matching_rows`), excluding galaxies the judge was trained on, at
 most ``max_real`` of them (seeded sample).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,9 @@ def folder_fingerprint(folder: Path) -> list:
     """Relative path, size and modification time of every file under ``folder``."""
     if not folder.is_dir():
         return []
-    return sorted([str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns]
-                  for p in folder.rglob("*") if p.is_file())
+    return sorted(
+        [str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns] for p in folder.rglob("*") if p.is_file()
+    )
 
 
 # ------------------------------------------------------------------ real reference
@@ -53,8 +55,9 @@ class RealReference:
     probabilities: dict[str, pd.DataFrame]
 
 
-def reference_rows(cache: ImageSet, judge: Judge, prompts: Sequence[PromptSpec],
-                   max_real: int, seed: int) -> dict[str, np.ndarray]:
+def reference_rows(
+    cache: ImageSet, judge: Judge, prompts: Sequence[PromptSpec], max_real: int, seed: int
+) -> dict[str, np.ndarray]:
     """Cache rows of each prompt's morphology, not used to train the judge, at most ``max_real``."""
     catalog = cache.catalog.reset_index(drop=True)
     trained_on = set(judge.train_ids)
@@ -71,8 +74,9 @@ def reference_rows(cache: ImageSet, judge: Judge, prompts: Sequence[PromptSpec],
     return rows
 
 
-def build_reference(cache: ImageSet, judge: Judge, prompts: Sequence[PromptSpec],
-                    max_real: int, seed: int, progress: bool = True) -> RealReference:
+def build_reference(
+    cache: ImageSet, judge: Judge, prompts: Sequence[PromptSpec], max_real: int, seed: int, progress: bool = True
+) -> RealReference:
     """Judge every real reference image once (shared rows are computed once)."""
     rows = reference_rows(cache, judge, prompts, max_real, seed)
     union = np.unique(np.concatenate([np.zeros(0, int), *rows.values()]))
@@ -84,27 +88,35 @@ def build_reference(cache: ImageSet, judge: Judge, prompts: Sequence[PromptSpec]
     return RealReference(
         rows=rows,
         features={key: features[idx] for key, idx in take.items()},
-        probabilities={key: probabilities.iloc[idx].reset_index(drop=True)
-                       for key, idx in take.items()})
+        probabilities={key: probabilities.iloc[idx].reset_index(drop=True) for key, idx in take.items()},
+    )
 
 
 # ------------------------------------------------------------------ scoring
-def score_images(judge: Judge, spec: PromptSpec, images: np.ndarray,
-                 reference: RealReference, seed: int = 0) -> dict:
+def score_images(judge: Judge, spec: PromptSpec, images: np.ndarray, reference: RealReference, seed: int = 0) -> dict:
     """Consistency, realism and diversity of ``images`` generated for ``spec``."""
     judged = judge.judged(spec.required_tags)
     gen_probs = judge.predict_tags(images)
-    scores = score_prompt(judge.features(images), judge.presence(gen_probs, judged),
-                          reference.features[spec.key],
-                          judge.presence(reference.probabilities[spec.key], judged), seed)
-    return {"key": spec.key, "label": spec.label, "prompt": spec.text,
-            "judged_tags": list(judged),
-            "unjudged_tags": [t for t in spec.required_tags if t not in judged], **scores}
+    scores = score_prompt(
+        judge.features(images),
+        judge.presence(gen_probs, judged),
+        reference.features[spec.key],
+        judge.presence(reference.probabilities[spec.key], judged),
+        seed,
+    )
+    return {
+        "key": spec.key,
+        "label": spec.label,
+        "prompt": spec.text,
+        "judged_tags": list(judged),
+        "unjudged_tags": [t for t in spec.required_tags if t not in judged],
+        **scores,
+    }
 
 
-def physical_comparison(generated: dict[str, np.ndarray], cache: ImageSet,
-                        reference: RealReference, per_prompt: int,
-                        progress: bool = True) -> tuple[pd.DataFrame, dict]:
+def physical_comparison(
+    generated: dict[str, np.ndarray], cache: ImageSet, reference: RealReference, per_prompt: int, progress: bool = True
+) -> tuple[pd.DataFrame, dict]:
     """statmorph statistics of generated and real images, pooled over prompts.
 
     For balance, each prompt with real matches contributes the same number of generated
@@ -117,8 +129,10 @@ def physical_comparison(generated: dict[str, np.ndarray], cache: ImageSet,
         count = min(per_prompt, len(images_of_prompt), len(reference.rows[key]))
         if count == 0:
             continue
-        for name, images in (("generated", images_of_prompt[:count]),
-                             ("real", cache_images(cache, reference.rows[key][:count]))):
+        for name, images in (
+            ("generated", images_of_prompt[:count]),
+            ("real", cache_images(cache, reference.rows[key][:count])),
+        ):
             table = measure_images(images, progress=progress, desc=f"statmorph {key} {name}")
             parts.append(table.assign(set=name, prompt=key))
     columns = ["set", "prompt"]
@@ -138,13 +152,13 @@ def image_sheet(rows: Sequence[np.ndarray], gap: int = 2, background: int = 255)
         return Image.new("RGB", (1, 1), (background,) * 3)
     height, width = rows[0].shape[1:3]
     columns = max(len(r) for r in rows)
-    sheet = np.full((len(rows) * (height + gap) - gap, columns * (width + gap) - gap, 3),
-                    background, np.uint8)
+    sheet = np.full((len(rows) * (height + gap) - gap, columns * (width + gap) - gap, 3), background, np.uint8)
     for i, images in enumerate(rows):
         for j, image in enumerate(images):
             image = np.asarray(Image.fromarray(image).resize((width, height)))
-            sheet[i * (height + gap):i * (height + gap) + height,
-                  j * (width + gap):j * (width + gap) + width] = image
+            sheet[i * (height + gap) : i * (height + gap) + height, j * (width + gap) : j * (width + gap) + width] = (
+                image
+            )
     return Image.fromarray(sheet)
 
 

@@ -10,6 +10,7 @@ Two encoders share one interface, ``encode(list_of_weight_dicts) -> Conditioning
   tag's token outputs are multiplied by its weight and the embedding is rescaled to keep
   its mean (Ma et al. 2026, following the A1111/compel convention).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -114,8 +115,7 @@ class WeightedCLIPEncoder:
         bos, eos = self.tokenizer.bos_token_id, self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
         n_pad = limit - len(ids)
-        return ([bos] + ids + [eos] + [pad] * n_pad,
-                [1.0] + token_weights + [1.0] + [1.0] * n_pad)
+        return ([bos] + ids + [eos] + [pad] * n_pad, [1.0] + token_weights + [1.0] + [1.0] * n_pad)
 
     def encode(self, prompts: Sequence[Mapping[str, float]]) -> Conditioning:
         """Encode weight dicts: token outputs times weight, rescaled to keep each prompt's mean.

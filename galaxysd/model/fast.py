@@ -19,6 +19,7 @@ One batched classifier-free-guidance pass per step is the pipeline's own default
 :data:`REFERENCE` undoes all of it: the unoptimised path the tests and the benchmark
 compare against.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -103,14 +104,14 @@ def resolve_backend(pipe: GalaxyPipeline, backend: str) -> str:
     """``"torch"`` or ``"onnxruntime"`` for ``pipe`` (``"auto"`` picks ONNX Runtime where it can run)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    supported = (pipe.unet.device.type == "cpu" and pipe.unet.dtype == torch.float32
-                 and not pipe.paper_mode)
+    supported = pipe.unet.device.type == "cpu" and pipe.unet.dtype == torch.float32 and not pipe.paper_mode
     if backend == "onnxruntime":
         if not supported:
             raise ValueError("the onnxruntime backend runs tag-encoder models in float32 on the CPU only")
         if not onnxruntime_available():
-            raise ValueError("the onnxruntime backend needs the onnxruntime and onnx packages "
-                             "(pip install -r requirements.txt)")
+            raise ValueError(
+                "the onnxruntime backend needs the onnxruntime and onnx packages (pip install -r requirements.txt)"
+            )
     if backend == "auto":
         return "onnxruntime" if supported and onnxruntime_available() else "torch"
     return backend
@@ -151,8 +152,9 @@ def optimize(pipe: GalaxyPipeline, settings: SpeedSettings = SpeedSettings()) ->
     return pipe
 
 
-def load_fast_pipeline(model_dir: str | Path, settings: SpeedSettings = SpeedSettings(),
-                       device: str | torch.device | None = None) -> GalaxyPipeline:
+def load_fast_pipeline(
+    model_dir: str | Path, settings: SpeedSettings = SpeedSettings(), device: str | torch.device | None = None
+) -> GalaxyPipeline:
     """Load ``RUN/model`` and :func:`optimize` it: the way to get a pipeline for generation."""
 
     return optimize(load_pipeline(model_dir, device=device), settings)
@@ -218,10 +220,16 @@ class OnnxUNet:
         buffer = io.BytesIO()
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(_UNetForward(self.unet).eval(), inputs, buffer, dynamo=False,
-                              input_names=list(self.INPUTS), output_names=["output"],
-                              dynamic_axes={name: {0: "batch"} for name in (*self.INPUTS, "output")},
-                              opset_version=ONNX_OPSET)
+            torch.onnx.export(
+                _UNetForward(self.unet).eval(),
+                inputs,
+                buffer,
+                dynamo=False,
+                input_names=list(self.INPUTS),
+                output_names=["output"],
+                dynamic_axes={name: {0: "batch"} for name in (*self.INPUTS, "output")},
+                opset_version=ONNX_OPSET,
+            )
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = self.threads
@@ -233,16 +241,17 @@ class OnnxUNet:
 
     def __call__(self, latents: torch.Tensor, t, cond: Conditioning) -> torch.Tensor:
         if latents.device.type != "cpu" or latents.dtype != torch.float32:
-            return self.unet(latents, t, encoder_hidden_states=cond.context,
-                             class_labels=cond.class_vector).sample
+            return self.unet(latents, t, encoder_hidden_states=cond.context, class_labels=cond.class_vector).sample
         if self._weights_fingerprint() != self.fingerprint:
             log.info("UNet weights changed: exporting the ONNX model again")
             self._build()
         batch = latents.shape[0]
-        feed = {"sample": np.ascontiguousarray(latents.numpy()),
-                "timestep": np.full((batch,), float(t), np.float32),
-                "context": np.ascontiguousarray(cond.context.float().numpy()),
-                "class_vector": np.ascontiguousarray(cond.class_vector.float().numpy())}
+        feed = {
+            "sample": np.ascontiguousarray(latents.numpy()),
+            "timestep": np.full((batch,), float(t), np.float32),
+            "context": np.ascontiguousarray(cond.context.float().numpy()),
+            "class_vector": np.ascontiguousarray(cond.class_vector.float().numpy()),
+        }
         return torch.from_numpy(self.session.run(None, feed)[0])
 
 
@@ -253,5 +262,4 @@ class CompiledUNet:
         self.compiled = torch.compile(unet)
 
     def __call__(self, latents: torch.Tensor, t, cond: Conditioning) -> torch.Tensor:
-        return self.compiled(latents, t, encoder_hidden_states=cond.context,
-                             class_labels=cond.class_vector).sample
+        return self.compiled(latents, t, encoder_hidden_states=cond.context, class_labels=cond.class_vector).sample

@@ -8,6 +8,7 @@ reads it) and ``OUT/job.json`` (the settings). Image ``i`` of prompt ``k`` has s
 with the same command resumes where it stopped and ends with the same files as a job that
 never stopped. A different job never overwrites ``OUT`` unless ``--overwrite`` is given.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,7 @@ from galaxysd.model.samplers import DEFAULT_SAMPLER, SAMPLERS, sampler_name
 from galaxysd.model.saving import check_model_dir
 
 MAX_PER_PROMPT = 5000
-MAX_SEED = 2 ** 32 - 1
+MAX_SEED = 2**32 - 1
 DEFAULT_STEPS = 15  # bulk sets favour quality: within ~3/255 of 50 steps (benchmarks/RESULTS.md)
 DEFAULT_GUIDANCE = 3.0
 DEFAULT_BATCH = 16
@@ -52,9 +53,15 @@ class GenerateJob:
     seed: int = 0
 
     @classmethod
-    def checked(cls, prompts: Sequence[str], n: int, steps: int = DEFAULT_STEPS,
-                guidance: float = DEFAULT_GUIDANCE, sampler: str = DEFAULT_SAMPLER,
-                seed: int = 0) -> "GenerateJob":
+    def checked(
+        cls,
+        prompts: Sequence[str],
+        n: int,
+        steps: int = DEFAULT_STEPS,
+        guidance: float = DEFAULT_GUIDANCE,
+        sampler: str = DEFAULT_SAMPLER,
+        seed: int = 0,
+    ) -> "GenerateJob":
         """A job from user input, or ``ValueError`` saying what is wrong."""
         if not prompts:
             raise ValueError("give at least one prompt (--prompt or --prompt-file)")
@@ -62,8 +69,10 @@ class GenerateJob:
         for text in prompts:
             weights = as_weights(text)
             if not gc.has_morphology(weights):
-                raise ValueError(f"prompt {text!r} names no morphology answer; a synthetic catalog "
-                                 "row needs at least one (e.g. 'sdss, smooth')")
+                raise ValueError(
+                    f"prompt {text!r} names no morphology answer; a synthetic catalog "
+                    "row needs at least one (e.g. 'sdss, smooth')"
+                )
             texts.append(morphology.format_prompt(weights))
         _check_range("--n", n, 1, MAX_PER_PROMPT)
         _check_range("--steps", steps, 1, MAX_STEPS)
@@ -78,8 +87,11 @@ class GenerateJob:
 
     def plan(self) -> list[tuple[str, int, int]]:
         """``(id, prompt index, seed)`` of every image, in catalog order."""
-        return [(f"p{k:03d}_{i:05d}", k, self.seed + k * self.n + i)
-                for k in range(len(self.prompts)) for i in range(self.n)]
+        return [
+            (f"p{k:03d}_{i:05d}", k, self.seed + k * self.n + i)
+            for k in range(len(self.prompts))
+            for i in range(self.n)
+        ]
 
     def to_dict(self) -> dict:
         return {**asdict(self), "prompts": list(self.prompts)}
@@ -111,8 +123,10 @@ def check_out(out: Path, job: GenerateJob, overwrite: bool) -> bool:
     if same_job and not overwrite:
         return True
     if not overwrite:
-        raise FileExistsError(f"{out} already holds other files; pass --overwrite to replace "
-                              "them, or rerun the exact command that made it to resume")
+        raise FileExistsError(
+            f"{out} already holds other files; pass --overwrite to replace "
+            "them, or rerun the exact command that made it to resume"
+        )
     return False
 
 
@@ -131,8 +145,14 @@ def _png_bytes(array) -> bytes:
     return buffer.getvalue()
 
 
-def run_job(pipe, job: GenerateJob, out: str | Path, batch_size: int = DEFAULT_BATCH,
-            overwrite: bool = False, progress: bool = True) -> Path:
+def run_job(
+    pipe,
+    job: GenerateJob,
+    out: str | Path,
+    batch_size: int = DEFAULT_BATCH,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
     """Generate ``job`` into ``out`` with a loaded pipeline (resuming a killed run); returns the CSV."""
     out = Path(out)
     _check_range("--batch-size", batch_size, 1, MAX_IMAGES)
@@ -151,20 +171,29 @@ def run_job(pipe, job: GenerateJob, out: str | Path, batch_size: int = DEFAULT_B
     settings = {"steps": job.steps, "guidance": job.guidance, "sampler": job.sampler}
     with tqdm(total=len(plan), initial=len(done), desc="generate", unit="img", disable=not progress) as bar:
         for start in range(0, len(plan), batch_size):
-            batch = plan[start:start + batch_size]
+            batch = plan[start : start + batch_size]
             missing = [j for j, (image_id, _, _) in enumerate(batch) if image_id not in done]
             if not missing:
                 continue
-            output = pipe([weights[k] for _, k, _ in batch], num_images=len(batch),
-                          seed=[s for _, _, s in batch], steps=job.steps,
-                          guidance_scale=job.guidance, sampler=job.sampler)
+            output = pipe(
+                [weights[k] for _, k, _ in batch],
+                num_images=len(batch),
+                seed=[s for _, _, s in batch],
+                steps=job.steps,
+                guidance_scale=job.guidance,
+                sampler=job.sampler,
+            )
             paths = []
             for j in missing:
                 paths.append(f"{IMAGES_DIR}/{batch[j][0]}.png")
                 write_atomic(out / paths[-1], _png_bytes(output.arrays[j]))
-            rows = gc.catalog_rows([batch[j][0] for j in missing], paths,
-                                   [weights[batch[j][1]] for j in missing],
-                                   [batch[j][2] for j in missing], settings)
+            rows = gc.catalog_rows(
+                [batch[j][0] for j in missing],
+                paths,
+                [weights[batch[j][1]] for j in missing],
+                [batch[j][2] for j in missing],
+                settings,
+            )
             gc.append_rows(catalog, rows)
             done.update(rows["id"])
             bar.update(len(missing))
@@ -186,21 +215,34 @@ def read_prompt_file(path: str | Path) -> list[str]:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m galaxysd.generate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", required=True, help="run directory (with model/) or a saved pipeline folder")
-    parser.add_argument("--prompt", action="append", default=[],
-                        help='a weighted prompt, e.g. "sdss, smooth, {dust lane:1.3}"; repeat for several')
+    parser.add_argument(
+        "--prompt",
+        action="append",
+        default=[],
+        help='a weighted prompt, e.g. "sdss, smooth, {dust lane:1.3}"; repeat for several',
+    )
     parser.add_argument("--prompt-file", help="a text file with one prompt per line (# comments allowed)")
     parser.add_argument("--n", type=int, required=True, help=f"images per prompt (1-{MAX_PER_PROMPT})")
     parser.add_argument("--out", required=True, help="output folder (images/, catalog.csv, job.json)")
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="sampling steps (default %(default)s)")
-    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE,
-                        help="classifier-free guidance scale (default %(default)s)")
-    parser.add_argument("--sampler", default=DEFAULT_SAMPLER,
-                        help=f"one of {', '.join(SAMPLERS)} (default %(default)s; euler_a is the paper's)")
+    parser.add_argument(
+        "--guidance", type=float, default=DEFAULT_GUIDANCE, help="classifier-free guidance scale (default %(default)s)"
+    )
+    parser.add_argument(
+        "--sampler",
+        default=DEFAULT_SAMPLER,
+        help=f"one of {', '.join(SAMPLERS)} (default %(default)s; euler_a is the paper's)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the first image (default %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
-                        help="images per forward pass (default %(default)s)")
-    parser.add_argument("--backend", default="auto", choices=BACKENDS,
-                        help="CPU UNet runtime (default %(default)s: ONNX Runtime when installed)")
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH, help="images per forward pass (default %(default)s)"
+    )
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        choices=BACKENDS,
+        help="CPU UNet runtime (default %(default)s: ONNX Runtime when installed)",
+    )
     parser.add_argument("--threads", type=int, help="CPU threads (default: every available core)")
     parser.add_argument("--device", help="torch device (default: cuda when present, else cpu)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
@@ -220,12 +262,11 @@ def main(argv=None) -> int:
         model_dir = resolve_model_dir(args.run)
         check_out(Path(args.out), job, args.overwrite)
 
-
         diffusers_logging.disable_progress_bar()
-        pipe = load_fast_pipeline(model_dir, SpeedSettings(backend=args.backend, threads=args.threads),
-                                  device=args.device)
+        pipe = load_fast_pipeline(
+            model_dir, SpeedSettings(backend=args.backend, threads=args.threads), device=args.device
+        )
         catalog = run_job(pipe, job, args.out, args.batch_size, args.overwrite)
         return f"wrote {job.total} images and {catalog}"
 
     return run_cli(body, interrupted=f"rerun the same command to resume {args.out}")
-

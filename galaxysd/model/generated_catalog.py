@@ -9,6 +9,7 @@ The CSV is written for jobs that may be killed: the header is created atomically
 batch of rows is appended with one write, and :func:`read_rows` drops a torn last line (and
 rows whose image is missing) before a job resumes.
 """
+
 from __future__ import annotations
 
 import io
@@ -83,11 +84,22 @@ def catalog_rows(ids, image_paths, prompts, seeds, settings: Mapping) -> pd.Data
     """Rows in :data:`COLUMNS` order for generated images (``settings``: steps, guidance, sampler)."""
     records = []
     for image_id, path, weights, seed in zip(ids, image_paths, prompts, seeds):
-        records.append({"id": image_id, "image_path": path, "ra": np.nan, "dec": np.nan,
-                        "source": "synthetic", "domain": prompt_domain(weights),
-                        **prompt_fractions(weights), "prompt": morphology.format_prompt(weights),
-                        "seed": int(seed), "steps": settings["steps"],
-                        "guidance": settings["guidance"], "sampler": settings["sampler"]})
+        records.append(
+            {
+                "id": image_id,
+                "image_path": path,
+                "ra": np.nan,
+                "dec": np.nan,
+                "source": "synthetic",
+                "domain": prompt_domain(weights),
+                **prompt_fractions(weights),
+                "prompt": morphology.format_prompt(weights),
+                "seed": int(seed),
+                "steps": settings["steps"],
+                "guidance": settings["guidance"],
+                "sampler": settings["sampler"],
+            }
+        )
     return pd.DataFrame.from_records(records, columns=list(COLUMNS))
 
 
@@ -111,7 +123,7 @@ def read_rows(path: Path, folder: Path) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame(columns=list(COLUMNS))
     text = path.read_text(encoding="utf-8")
-    complete = text if text.endswith("\n") else text[:text.rfind("\n") + 1]
+    complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
     rows = pd.read_csv(io.StringIO(complete), dtype={"id": str, "image_path": str}) if complete else None
     if rows is None or list(rows.columns) != list(COLUMNS):
         raise ValueError(f"{path} is not a generation catalog (unexpected header)")

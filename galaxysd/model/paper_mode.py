@@ -16,6 +16,7 @@ of timesteps and ``prediction_type``, epsilon for SD 1.5) held in a ``DDPMSchedu
 class training needs (``add_noise``, ``get_velocity``); samplers are built from the same
 schedule at generation time. The run's ``prediction_type`` follows the folder.
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,8 +48,10 @@ def _weights_variant(folder: Path) -> str | None:
     if not weights:
         pickled = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
         if pickled:
-            raise ValueError(f"{folder} holds only pickle weights ({', '.join(pickled)}); convert them "
-                             "to .safetensors first (pickle files can run code and are never loaded)")
+            raise ValueError(
+                f"{folder} holds only pickle weights ({', '.join(pickled)}); convert them "
+                "to .safetensors first (pickle files can run code and are never loaded)"
+            )
         raise FileNotFoundError(f"{folder} has no .safetensors weight file")
     if any(".fp16" not in name for name in weights):
         return None
@@ -87,29 +90,41 @@ def load_pretrained_pipeline(path: str | Path, image_size: int | None = None) ->
     common = {"use_safetensors": True, "dtype": torch.float32}
     unet = UNet2DConditionModel.from_pretrained(root, subfolder="unet", variant=variants["unet"], **common)
     vae = AutoencoderKL.from_pretrained(root, subfolder="vae", variant=variants["vae"], **common)
-    text_encoder = CLIPTextModel.from_pretrained(root, subfolder="text_encoder",
-                                                 variant=variants["text_encoder"], **common)
+    text_encoder = CLIPTextModel.from_pretrained(
+        root, subfolder="text_encoder", variant=variants["text_encoder"], **common
+    )
     tokenizer = CLIPTokenizer.from_pretrained(root, subfolder="tokenizer")
     folder_schedule = DDPMScheduler.load_config(root, subfolder="scheduler")
     scheduler = make_scheduler("ddpm", {**folder_schedule, "clip_sample": False})
 
     if unet.config.cross_attention_dim != text_encoder.config.hidden_size:
-        raise ValueError(f"{root}: the UNet attends to {unet.config.cross_attention_dim}-d context but the "
-                         f"text encoder gives {text_encoder.config.hidden_size}-d outputs")
+        raise ValueError(
+            f"{root}: the UNet attends to {unet.config.cross_attention_dim}-d context but the "
+            f"text encoder gives {text_encoder.config.hidden_size}-d outputs"
+        )
     if unet.config.in_channels != vae.config.latent_channels:
-        raise ValueError(f"{root}: the UNet takes {unet.config.in_channels} channels but the VAE "
-                         f"gives {vae.config.latent_channels}-channel latents")
+        raise ValueError(
+            f"{root}: the UNet takes {unet.config.in_channels} channels but the VAE "
+            f"gives {vae.config.latent_channels}-channel latents"
+        )
     factor = 2 ** (len(vae.config.block_out_channels) - 1)
     if image_size is None:
         image_size = unet.config.sample_size * factor
-    elif isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0 \
-            or image_size % factor:
-        raise ValueError(f"image_size must be a positive multiple of {factor} (the VAE's downsampling), "
-                         f"got {image_size!r}")
+    elif isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0 or image_size % factor:
+        raise ValueError(
+            f"image_size must be a positive multiple of {factor} (the VAE's downsampling), got {image_size!r}"
+        )
     unet.register_to_config(sample_size=image_size // factor)
-    return GalaxyPipeline(unet=unet, scheduler=scheduler, tag_encoder=None, vae=vae,
-                          text_encoder=text_encoder, tokenizer=tokenizer, image_size=image_size,
-                          unshuffle=1)
+    return GalaxyPipeline(
+        unet=unet,
+        scheduler=scheduler,
+        tag_encoder=None,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        image_size=image_size,
+        unshuffle=1,
+    )
 
 
 class LoraParameters(nn.Module):
@@ -141,8 +156,10 @@ def prepare_paper_training(pipe: GalaxyPipeline, config) -> dict[str, nn.Module]
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 0:
         raise ValueError(f"lora_rank must be a non-negative integer, got {rank!r}")
     if rank and config.train_text_encoder:
-        raise ValueError("lora_rank trains LoRA adapters on the UNet only; drop train_text_encoder "
-                         "or use lora_rank 0 for a full fine-tune")
+        raise ValueError(
+            "lora_rank trains LoRA adapters on the UNet only; drop train_text_encoder "
+            "or use lora_rank 0 for a full fine-tune"
+        )
     folder_prediction = pipe.scheduler.config.prediction_type
     if config.prediction_type != folder_prediction:
         log.info("paper mode: prediction_type %s (from the model folder's scheduler)", folder_prediction)
@@ -154,8 +171,9 @@ def prepare_paper_training(pipe: GalaxyPipeline, config) -> dict[str, nn.Module]
     pipe.unet.train()
     if rank:
         pipe.unet.requires_grad_(False)
-        pipe.unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
-                                         target_modules=list(LORA_TARGETS)))
+        pipe.unet.add_adapter(
+            LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian", target_modules=list(LORA_TARGETS))
+        )
         return {"unet_lora": LoraParameters(pipe.unet)}
     pipe.unet.requires_grad_(True)
     modules: dict[str, nn.Module] = {"unet": pipe.unet}
@@ -179,5 +197,6 @@ def pipeline_for_saving(pipe: GalaxyPipeline) -> GalaxyPipeline:
     unet = copy.deepcopy(pipe.unet)
     unet.fuse_lora()
     unet.unload_lora()
-    return GalaxyPipeline(**{**pipe.components, "unet": unet}, image_size=pipe.config.image_size,
-                          unshuffle=pipe.config.unshuffle)
+    return GalaxyPipeline(
+        **{**pipe.components, "unet": unet}, image_size=pipe.config.image_size, unshuffle=pipe.config.unshuffle
+    )

@@ -9,6 +9,7 @@ conditioning encoder. Two configurations:
 * paper mode: a Stable Diffusion 1.5 VAE + CLIP text encoder + tokenizer, prompts weighted
   the paper's way.
 """
+
 from __future__ import annotations
 
 import math
@@ -90,11 +91,26 @@ class GalaxyPipeline(DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->unet->vae"
     _optional_components = ["tag_encoder", "vae", "text_encoder", "tokenizer"]
 
-    def __init__(self, unet, scheduler, tag_encoder: TagEncoder | None, vae, text_encoder, tokenizer,
-                 image_size: int = 64, unshuffle: int = 4):
+    def __init__(
+        self,
+        unet,
+        scheduler,
+        tag_encoder: TagEncoder | None,
+        vae,
+        text_encoder,
+        tokenizer,
+        image_size: int = 64,
+        unshuffle: int = 4,
+    ):
         super().__init__()
-        self.register_modules(unet=unet, scheduler=scheduler, tag_encoder=tag_encoder, vae=vae,
-                              text_encoder=text_encoder, tokenizer=tokenizer)
+        self.register_modules(
+            unet=unet,
+            scheduler=scheduler,
+            tag_encoder=tag_encoder,
+            vae=vae,
+            text_encoder=text_encoder,
+            tokenizer=tokenizer,
+        )
         self.register_to_config(image_size=image_size, unshuffle=unshuffle)
         # Speed settings, changed by galaxysd.model.fast.optimize: a drop-in for the UNet forward
         # pass (ONNX Runtime, torch.compile) and the autograd mode used while sampling.
@@ -140,13 +156,19 @@ class GalaxyPipeline(DiffusionPipeline):
             return self.denoiser(latents, t, cond)
         return self.unet(latents, t, encoder_hidden_states=cond.context, class_labels=cond.class_vector).sample
 
-    def predict(self, latents: torch.Tensor, t, cond: Conditioning, uncond: Conditioning,
-                guidance_scale: float, batched_guidance: bool = True) -> torch.Tensor:
+    def predict(
+        self,
+        latents: torch.Tensor,
+        t,
+        cond: Conditioning,
+        uncond: Conditioning,
+        guidance_scale: float,
+        batched_guidance: bool = True,
+    ) -> torch.Tensor:
         """Classifier-free guided model output; one batched forward pass unless disabled."""
         return self._guided_denoiser(cond, uncond, guidance_scale, batched_guidance)(latents, t)
 
-    def _guided_denoiser(self, cond: Conditioning, uncond: Conditioning, guidance_scale: float,
-                         batched_guidance: bool):
+    def _guided_denoiser(self, cond: Conditioning, uncond: Conditioning, guidance_scale: float, batched_guidance: bool):
         """``(latents, t) -> guided output``, with the conditioning stacked once, not every step."""
         if guidance_scale == 1.0:
             return lambda latents, t: self.denoise(latents, t, cond)
@@ -158,6 +180,7 @@ class GalaxyPipeline(DiffusionPipeline):
             else:
                 out_uncond, out_cond = self.denoise(latents, t, uncond), self.denoise(latents, t, cond)
             return out_uncond + guidance_scale * (out_cond - out_uncond)
+
         return guided
 
     def initial_noise(self, seeds: Sequence[int], shape=None) -> torch.Tensor:
@@ -167,11 +190,20 @@ class GalaxyPipeline(DiffusionPipeline):
         return torch.stack(noise)
 
     # ----------------------------------------------------------------- sampling
-    def __call__(self, prompt: PromptLike | Sequence[PromptLike] = "", num_images: int = 4,
-                 seed: int | Sequence[int] = 0, steps: int = 20, guidance_scale: float = 3.0,
-                 sampler: str = DEFAULT_SAMPLER, reference: np.ndarray | Image.Image | None = None,
-                 strength: float = 0.6, noise: torch.Tensor | None = None,
-                 batched_guidance: bool = True, progress: bool = False) -> GalaxyOutput:
+    def __call__(
+        self,
+        prompt: PromptLike | Sequence[PromptLike] = "",
+        num_images: int = 4,
+        seed: int | Sequence[int] = 0,
+        steps: int = 20,
+        guidance_scale: float = 3.0,
+        sampler: str = DEFAULT_SAMPLER,
+        reference: np.ndarray | Image.Image | None = None,
+        strength: float = 0.6,
+        noise: torch.Tensor | None = None,
+        batched_guidance: bool = True,
+        progress: bool = False,
+    ) -> GalaxyOutput:
         """Generate ``num_images`` galaxies for a prompt (or one prompt per image).
 
         ``seed`` is the first seed (image i uses ``seed + i``) or a list of seeds; an image
@@ -189,15 +221,21 @@ class GalaxyPipeline(DiffusionPipeline):
         seeds = self._seed_list(seed, num_images)
         scheduler = make_scheduler(sampler, self.scheduler.config)
         with torch.inference_mode() if self.use_inference_mode else torch.no_grad():
-            latents = self._sample(scheduler, prompts, seeds, steps, guidance_scale, reference, strength,
-                                   noise, batched_guidance, progress)
+            latents = self._sample(
+                scheduler, prompts, seeds, steps, guidance_scale, reference, strength, noise, batched_guidance, progress
+            )
             arrays = tensor_to_images(self.latents_to_images(latents))
-        settings = {"steps": steps, "guidance_scale": guidance_scale, "sampler": sampler_name(sampler),
-                    "strength": strength if reference is not None else None}
+        settings = {
+            "steps": steps,
+            "guidance_scale": guidance_scale,
+            "sampler": sampler_name(sampler),
+            "strength": strength if reference is not None else None,
+        }
         return GalaxyOutput(arrays=arrays, prompts=prompts, seeds=seeds, settings=settings)
 
-    def _sample(self, scheduler, prompts, seeds, steps, guidance_scale, reference, strength, noise,
-                batched_guidance, progress) -> torch.Tensor:
+    def _sample(
+        self, scheduler, prompts, seeds, steps, guidance_scale, reference, strength, noise, batched_guidance, progress
+    ) -> torch.Tensor:
         """The denoising loop: initial latents (noise, or a noised reference), then ``steps`` steps."""
         scheduler.set_timesteps(steps)
         timesteps = scheduler.timesteps
@@ -215,8 +253,9 @@ class GalaxyPipeline(DiffusionPipeline):
             latents = latents * scheduler.init_noise_sigma
         if self._unet_is_channels_last():
             latents = latents.contiguous(memory_format=torch.channels_last)
-        denoiser = self._guided_denoiser(self.encode(prompts), self.encode([{}] * num_images),
-                                         guidance_scale, batched_guidance)
+        denoiser = self._guided_denoiser(
+            self.encode(prompts), self.encode([{}] * num_images), guidance_scale, batched_guidance
+        )
         step_kwargs = step_generators(scheduler, seeds)
         for t in self.progress_bar(timesteps) if progress else timesteps:
             model_out = denoiser(scheduler.scale_model_input(latents, t).to(dtype), t)
@@ -226,8 +265,9 @@ class GalaxyPipeline(DiffusionPipeline):
     def _unet_is_channels_last(self) -> bool:
         """True when the UNet's convolution weights are stored channels-last."""
         weight = self.unet.conv_in.weight
-        return weight.dim() == 4 and weight.is_contiguous(memory_format=torch.channels_last) \
-            and not weight.is_contiguous()
+        return (
+            weight.dim() == 4 and weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+        )
 
     def _prompt_list(self, prompt, num_images: int) -> list[dict[str, float]]:
         if isinstance(prompt, (str, Mapping)):
@@ -255,15 +295,17 @@ class GalaxyPipeline(DiffusionPipeline):
         return images_to_tensor(np.asarray(image)[None]).repeat(num_images, 1, 1, 1)
 
     # ----------------------------------------------------------------- morphs
-    def interpolate(self, prompt_a: PromptLike, prompt_b: PromptLike, frames: int = 8,
-                    seeds: tuple[int, int] = (0, 1), **kwargs) -> GalaxyOutput:
+    def interpolate(
+        self, prompt_a: PromptLike, prompt_b: PromptLike, frames: int = 8, seeds: tuple[int, int] = (0, 1), **kwargs
+    ) -> GalaxyOutput:
         """A morph sequence: weights interpolated linearly, noise spherically, between two prompts."""
         frames = _check_int("frames", frames, 2, MAX_IMAGES)
         a, b = as_weights(prompt_a), as_weights(prompt_b)
         noise_a, noise_b = self.initial_noise(list(seeds[:1])), self.initial_noise(list(seeds[1:2]))
         fractions = np.linspace(0.0, 1.0, frames)
-        prompts = [{tag: round((1 - f) * a.get(tag, 0.0) + f * b.get(tag, 0.0), 6)
-                    for tag in {**a, **b}} for f in fractions]
+        prompts = [
+            {tag: round((1 - f) * a.get(tag, 0.0) + f * b.get(tag, 0.0), 6) for tag in {**a, **b}} for f in fractions
+        ]
         noise = torch.cat([slerp(noise_a, noise_b, float(f)) for f in fractions])
         return self(prompts, num_images=frames, seed=[seeds[0]] * frames, noise=noise, **kwargs)
 

@@ -11,6 +11,7 @@ guidance 5 or more it can saturate. Both space their steps uniformly in log-SNR 
 the classic deterministic one. Stochastic samplers draw their per-step noise from one
 generator per image, so an image depends on its own seed only, never on its batch.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -21,24 +22,44 @@ from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler,
 
 #: name -> (scheduler class, extra config); "dpmpp" is the default, "euler_a" the paper's.
 SAMPLERS = {
-    "dpmpp": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2,
-                                             "lower_order_final": True, "use_lu_lambdas": True}),
-    "dpmpp_sde": (DPMSolverMultistepScheduler, {"algorithm_type": "sde-dpmsolver++", "solver_order": 2,
-                                                 "lower_order_final": True, "use_lu_lambdas": True}),
+    "dpmpp": (
+        DPMSolverMultistepScheduler,
+        {"algorithm_type": "dpmsolver++", "solver_order": 2, "lower_order_final": True, "use_lu_lambdas": True},
+    ),
+    "dpmpp_sde": (
+        DPMSolverMultistepScheduler,
+        {"algorithm_type": "sde-dpmsolver++", "solver_order": 2, "lower_order_final": True, "use_lu_lambdas": True},
+    ),
     "euler_a": (EulerAncestralDiscreteScheduler, {}),
     "ddim": (DDIMScheduler, {"set_alpha_to_one": False}),
     "ddpm": (DDPMScheduler, {}),
 }
 DEFAULT_SAMPLER = "dpmpp"
-ALIASES = {"dpm": "dpmpp", "dpmsolver": "dpmpp", "dpm_solver": "dpmpp", "dpmpp2m": "dpmpp",
-           "euler": "euler_a", "euler_ancestral": "euler_a", "eulera": "euler_a",
-           "dpmpp_2m_sde": "dpmpp_sde", "sde_dpmpp": "dpmpp_sde"}
+ALIASES = {
+    "dpm": "dpmpp",
+    "dpmsolver": "dpmpp",
+    "dpm_solver": "dpmpp",
+    "dpmpp2m": "dpmpp",
+    "euler": "euler_a",
+    "euler_ancestral": "euler_a",
+    "eulera": "euler_a",
+    "dpmpp_2m_sde": "dpmpp_sde",
+    "sde_dpmpp": "dpmpp_sde",
+}
 # The noise schedule is all a sampler takes from the training scheduler, so a pipeline
 # behaves the same freshly built and reloaded.
-_SCHEDULE_KEYS = ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end", "trained_betas",
-                  "prediction_type", "rescale_betas_zero_snr", "clip_sample")
+_SCHEDULE_KEYS = (
+    "num_train_timesteps",
+    "beta_schedule",
+    "beta_start",
+    "beta_end",
+    "trained_betas",
+    "prediction_type",
+    "rescale_betas_zero_snr",
+    "clip_sample",
+)
 # Offset between an image's seed for its initial noise and for its per-step noise.
-STEP_NOISE_SEED_OFFSET = 2 ** 40
+STEP_NOISE_SEED_OFFSET = 2**40
 
 
 def sampler_name(name: str) -> str:
@@ -69,5 +90,9 @@ def step_generators(scheduler, seeds: Sequence[int]) -> dict:
 
 def training_scheduler(num_train_timesteps: int = 1000, prediction_type: str = "v_prediction"):
     """The noise schedule the models train with: cosine betas, v-prediction by default."""
-    return DDPMScheduler(num_train_timesteps=num_train_timesteps, beta_schedule="squaredcos_cap_v2",
-                         prediction_type=prediction_type, clip_sample=False)
+    return DDPMScheduler(
+        num_train_timesteps=num_train_timesteps,
+        beta_schedule="squaredcos_cap_v2",
+        prediction_type=prediction_type,
+        clip_sample=False,
+    )

@@ -1,4 +1,5 @@
 """Build, save and load GalaxySD pipelines (safetensors only, atomic writes)."""
+
 from __future__ import annotations
 
 import json
@@ -26,13 +27,22 @@ for _old, _module in LEGACY_MODULES.items():
 ENCODER_DIM = 64
 
 
-def build_tag_pipeline(spec: UNetSpec, prediction_type: str = "v_prediction",
-                       encoder_dim: int = ENCODER_DIM) -> GalaxyPipeline:
+def build_tag_pipeline(
+    spec: UNetSpec, prediction_type: str = "v_prediction", encoder_dim: int = ENCODER_DIM
+) -> GalaxyPipeline:
     """A freshly initialised default (tag-encoder, pixel-unshuffle) pipeline."""
     encoder = TagEncoder(tags=morphology.ALL_TAGS, dim=encoder_dim)
     unet = build_unet(spec, cross_attention_dim=encoder_dim, class_vector_dim=encoder.num_tags)
-    return GalaxyPipeline(unet=unet, scheduler=training_scheduler(prediction_type=prediction_type),
-                          tag_encoder=encoder, vae=None, text_encoder=None, tokenizer=None, image_size=spec.image_size, unshuffle=spec.unshuffle)
+    return GalaxyPipeline(
+        unet=unet,
+        scheduler=training_scheduler(prediction_type=prediction_type),
+        tag_encoder=encoder,
+        vae=None,
+        text_encoder=None,
+        tokenizer=None,
+        image_size=spec.image_size,
+        unshuffle=spec.unshuffle,
+    )
 
 
 def default_device() -> torch.device:
@@ -67,8 +77,9 @@ def check_model_dir(model_dir: str | Path) -> Path:
     return path
 
 
-def load_pipeline(model_dir: str | Path, device: str | torch.device | None = None,
-                  dtype: torch.dtype | None = None) -> GalaxyPipeline:
+def load_pipeline(
+    model_dir: str | Path, device: str | torch.device | None = None, dtype: torch.dtype | None = None
+) -> GalaxyPipeline:
     """Load a saved pipeline for inference: right dtype for the device, channels-last, eval mode."""
     path = check_model_dir(model_dir)
     device = torch.device(device) if device is not None else default_device()

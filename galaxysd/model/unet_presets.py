@@ -5,6 +5,7 @@ The default model works on 64 px images *pixel-unshuffled* by 4: each image beco
 space. The UNet then runs at 16, 8 and 4 px with attention only at the lowest level and in
 the middle block, which makes it cheap enough to train on two CPU cores.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -30,7 +31,7 @@ class UNetSpec:
 
     @property
     def latent_channels(self) -> int:
-        return 3 * self.unshuffle ** 2
+        return 3 * self.unshuffle**2
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,10 +43,10 @@ PRESETS = {
     # and a bigger UNet on the default's 16x16x48 tokens
     "cpu-unshuffle2": UNetSpec(unshuffle=2, channels=(64, 128, 192), attention_levels=(2,)),
     "cpu-wide": UNetSpec(channels=(96, 192, 256), attention_levels=(1, 2), layers_per_block=2),
-    "gpu-large": UNetSpec(channels=(128, 256, 384), attention_levels=(1, 2), layers_per_block=2,
-                          head_dim=32, norm_groups=32, unshuffle=2),
-    "tiny": UNetSpec(image_size=16, unshuffle=2, channels=(16, 32), attention_levels=(1,),
-                     head_dim=8, norm_groups=8),
+    "gpu-large": UNetSpec(
+        channels=(128, 256, 384), attention_levels=(1, 2), layers_per_block=2, head_dim=32, norm_groups=32, unshuffle=2
+    ),
+    "tiny": UNetSpec(image_size=16, unshuffle=2, channels=(16, 32), attention_levels=(1,), head_dim=8, norm_groups=8),
 }
 
 
@@ -64,8 +65,13 @@ def spec_from(value: str | dict | UNetSpec) -> UNetSpec:
     return UNetSpec(**fields)
 
 
-def build_unet(spec: UNetSpec, cross_attention_dim: int, class_vector_dim: int | None,
-               in_channels: int | None = None, sample_size: int | None = None) -> UNet2DConditionModel:
+def build_unet(
+    spec: UNetSpec,
+    cross_attention_dim: int,
+    class_vector_dim: int | None,
+    in_channels: int | None = None,
+    sample_size: int | None = None,
+) -> UNet2DConditionModel:
     """A ``UNet2DConditionModel`` for ``spec``; ``class_vector_dim`` adds a projected global condition."""
     levels = range(len(spec.channels))
     down = ["CrossAttnDownBlock2D" if i in spec.attention_levels else "DownBlock2D" for i in levels]
@@ -75,7 +81,15 @@ def build_unet(spec: UNetSpec, cross_attention_dim: int, class_vector_dim: int |
     if class_vector_dim:
         extra = {"class_embed_type": "projection", "projection_class_embeddings_input_dim": class_vector_dim}
     return UNet2DConditionModel(
-        sample_size=sample_size or spec.latent_size, in_channels=channels_in, out_channels=channels_in,
-        block_out_channels=tuple(spec.channels), down_block_types=tuple(down), up_block_types=tuple(up),
-        layers_per_block=spec.layers_per_block, cross_attention_dim=cross_attention_dim,
-        attention_head_dim=spec.head_dim, norm_num_groups=spec.norm_groups, **extra)
+        sample_size=sample_size or spec.latent_size,
+        in_channels=channels_in,
+        out_channels=channels_in,
+        block_out_channels=tuple(spec.channels),
+        down_block_types=tuple(down),
+        up_block_types=tuple(up),
+        layers_per_block=spec.layers_per_block,
+        cross_attention_dim=cross_attention_dim,
+        attention_head_dim=spec.head_dim,
+        norm_num_groups=spec.norm_groups,
+        **extra,
+    )

@@ -25,6 +25,7 @@ how labels come from vote fractions). Writes into ``RUN/augment/``:
 ``parts/``       work in progress (synthetic sets, each model's test probabilities): a
                  killed job resumes; ``--fresh`` discards it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,11 +53,17 @@ def run_catalogs(run: RunDir) -> list[str]:
     return [s["catalog"] for s in run.config().get("data") or [] if isinstance(s, dict) and s.get("catalog")]
 
 
-def augment(run_dir: str | Path, catalogs: Sequence[str] = (),
-            tasks: Sequence[BinaryTask] = DEFAULT_TASKS, settings: AugmentSettings | None = None,
-            cache_root: str | Path = DEFAULT_CACHE_ROOT, workers: int = 2,
-            generator: ImageGenerator | None = None, image_size: int | None = None,
-            progress: bool = True) -> pd.DataFrame:
+def augment(
+    run_dir: str | Path,
+    catalogs: Sequence[str] = (),
+    tasks: Sequence[BinaryTask] = DEFAULT_TASKS,
+    settings: AugmentSettings | None = None,
+    cache_root: str | Path = DEFAULT_CACHE_ROOT,
+    workers: int = 2,
+    generator: ImageGenerator | None = None,
+    image_size: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Run the augmentation study of a run and write ``results.csv`` / ``results.md``.
 
     ``catalogs`` default to the run's training catalogs; ``generator`` (default: the run's
@@ -79,8 +86,9 @@ def augment(run_dir: str | Path, catalogs: Sequence[str] = (),
         key = fingerprint(spec, cache.meta.get("fingerprint"), settings_fingerprint(settings), model_id)
         work = run.augment_dir / "parts" / f"{spec.split(':', 1)[0]}-{key}"
         log.info("augmentation study on %s (%d galaxies, survey tag %s)", spec, len(cache), domain)
-        table = run_study(cache.images, cache.catalog, tasks, domain, generator, settings, work,
-                          synthetic_root, progress)
+        table = run_study(
+            cache.images, cache.catalog, tasks, domain, generator, settings, work, synthetic_root, progress
+        )
         table.insert(0, "catalog", spec)
         frames.append(table)
     results = pd.concat(frames, ignore_index=True).reindex(columns=list(RESULT_COLUMNS))
@@ -116,31 +124,42 @@ def summary_lines(results: pd.DataFrame) -> list[str]:
         better = int((rows["f1_gain_low"] > 0).sum())
         worse = int((rows["f1_gain_high"] < 0).sum())
         best = rows.loc[rows["f1_gain"].idxmax()]
-        lines.append(f"- `{training}` vs `real`: F1 higher in {better}, lower in {worse}, "
-                     f"no clear difference in {len(rows) - better - worse} of {len(rows)} "
-                     f"settings; largest gain {best['f1_gain']:+.2f} ({best['task']}, "
-                     f"{best['shots']} real positives, {best['catalog']}); largest purity gain "
-                     f"{rows['purity_gain'].max():+.2f}, completeness gain "
-                     f"{rows['completeness_gain'].max():+.2f}.")
+        lines.append(
+            f"- `{training}` vs `real`: F1 higher in {better}, lower in {worse}, "
+            f"no clear difference in {len(rows) - better - worse} of {len(rows)} "
+            f"settings; largest gain {best['f1_gain']:+.2f} ({best['task']}, "
+            f"{best['shots']} real positives, {best['catalog']}); largest purity gain "
+            f"{rows['purity_gain'].max():+.2f}, completeness gain "
+            f"{rows['completeness_gain'].max():+.2f}."
+        )
     return lines
 
 
 def results_markdown(results: pd.DataFrame, settings: AugmentSettings) -> str:
     """``results.md``: per catalog, a table of every task, setting and condition."""
-    lines = ["# Augmentation: real vs. real + synthetic training", "",
-             f"Held-out real galaxies only; seed means over {settings.seeds} seeds with 95% bootstrap "
-             "intervals. Purity = precision, completeness = recall, at probability 0.5. "
-             "`real+synthetic`: synthetic images added to the under-represented side; `reweighted`: "
-             "class-balanced focal loss.", ""]
+    lines = [
+        "# Augmentation: real vs. real + synthetic training",
+        "",
+        f"Held-out real galaxies only; seed means over {settings.seeds} seeds with 95% bootstrap "
+        "intervals. Purity = precision, completeness = recall, at probability 0.5. "
+        "`real+synthetic`: synthetic images added to the under-represented side; `reweighted`: "
+        "class-balanced focal loss.",
+        "",
+    ]
     lines += summary_lines(results) + [""]
     for spec, table in results.groupby("catalog", sort=False):
-        lines += [f"## {spec}", "",
-                  "| task | real positives | training | purity | completeness | F1 | F1 gain vs real |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {spec}",
+            "",
+            "| task | real positives | training | purity | completeness | F1 | F1 gain vs real |",
+            "|---|---|---|---|---|---|---|",
+        ]
         studied = table[table["note"].isna() | (table["note"] == "")]
         for _, row in studied.iterrows():
-            lines.append(f"| {row['task']} | {row['shots']} | {row['training']} | {_cell(row, 'purity')} "
-                         f"| {_cell(row, 'completeness')} | {_cell(row, 'f1')} | {_gain(row)} |")
+            lines.append(
+                f"| {row['task']} | {row['shots']} | {row['training']} | {_cell(row, 'purity')} "
+                f"| {_cell(row, 'completeness')} | {_cell(row, 'f1')} | {_gain(row)} |"
+            )
         for _, row in table[table["note"].fillna("") != ""].iterrows():
             lines.append(f"\n*{row['task']}*: not studied, {row['note']}.")
         lines.append("")
@@ -172,25 +191,55 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     d, syn = AugmentSettings(), SynthesisSettings()
     p = JobParser(prog="python -m galaxysd.augment", description=__doc__.split("\n\n")[0])
     p.add_argument("--run", required=True, metavar="DIR", help="run directory (its model generates)")
-    p.add_argument("--catalog", action="append", default=[], metavar="SPEC",
-                   help="catalog to study, KIND:PATH (repeatable; default: the run's training catalogs)")
-    p.add_argument("--tasks", default=",".join(t.name for t in DEFAULT_TASKS),
-                   help="comma-separated task names or morphology tags (default %(default)s)")
-    p.add_argument("--shots", default="10,30,100,all",
-                   help="few-shot settings: real positives in training, 'all' = every one (default %(default)s)")
+    p.add_argument(
+        "--catalog",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="catalog to study, KIND:PATH (repeatable; default: the run's training catalogs)",
+    )
+    p.add_argument(
+        "--tasks",
+        default=",".join(t.name for t in DEFAULT_TASKS),
+        help="comma-separated task names or morphology tags (default %(default)s)",
+    )
+    p.add_argument(
+        "--shots",
+        default="10,30,100,all",
+        help="few-shot settings: real positives in training, 'all' = every one (default %(default)s)",
+    )
     p.add_argument("--seeds", type=int, default=d.seeds, help="models per setting (default %(default)s)")
-    p.add_argument("--n-synthetic", type=int, default=d.n_synthetic,
-                   help="synthetic images generated per task, the most added to one model (default %(default)s)")
+    p.add_argument(
+        "--n-synthetic",
+        type=int,
+        default=d.n_synthetic,
+        help="synthetic images generated per task, the most added to one model (default %(default)s)",
+    )
     p.add_argument("--epochs", type=int, default=d.epochs, help="classifier epochs (default %(default)s)")
-    p.add_argument("--max-negatives", type=int, default=d.max_train_majority,
-                   help="cap on the majority side of the training pool (default %(default)s)")
+    p.add_argument(
+        "--max-negatives",
+        type=int,
+        default=d.max_train_majority,
+        help="cap on the majority side of the training pool (default %(default)s)",
+    )
     p.add_argument("--max-test", type=int, default=d.max_test, help="held-out galaxies per task (default %(default)s)")
-    p.add_argument("--test-fraction", type=float, default=d.test_fraction,
-                   help="share of each class held out (default %(default)s)")
-    p.add_argument("--classifier-size", type=int, default=d.classifier_size,
-                   help="image side the classifier sees, px (default %(default)s)")
-    p.add_argument("--widths", default=",".join(str(w) for w in d.widths),
-                   help="classifier stage widths, comma-separated (default %(default)s)")
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=d.test_fraction,
+        help="share of each class held out (default %(default)s)",
+    )
+    p.add_argument(
+        "--classifier-size",
+        type=int,
+        default=d.classifier_size,
+        help="image side the classifier sees, px (default %(default)s)",
+    )
+    p.add_argument(
+        "--widths",
+        default=",".join(str(w) for w in d.widths),
+        help="classifier stage widths, comma-separated (default %(default)s)",
+    )
     p.add_argument("--bootstrap", type=int, default=d.bootstrap, help="bootstrap replicates (default %(default)s)")
     add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler)
     add_job_options(p, "augment")
@@ -205,17 +254,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
         run = open_run(args, "augment")
         settings = AugmentSettings(
-            shots=_shots(args.shots), seeds=args.seeds, n_synthetic=args.n_synthetic, epochs=args.epochs,
-            max_train_majority=args.max_negatives, max_test=args.max_test, test_fraction=args.test_fraction,
-            classifier_size=args.classifier_size, widths=_widths(args.widths),
-            bootstrap=args.bootstrap, device=args.device,
-            synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler))
+            shots=_shots(args.shots),
+            seeds=args.seeds,
+            n_synthetic=args.n_synthetic,
+            epochs=args.epochs,
+            max_train_majority=args.max_negatives,
+            max_test=args.max_test,
+            test_fraction=args.test_fraction,
+            classifier_size=args.classifier_size,
+            widths=_widths(args.widths),
+            bootstrap=args.bootstrap,
+            device=args.device,
+            synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler),
+        )
         tasks = resolve_tasks([t for t in args.tasks.split(",") if t.strip()])
-        results = augment(run.path, args.catalog, tasks, settings, args.cache_dir, args.workers,
-                          progress=not args.quiet)
+        results = augment(
+            run.path, args.catalog, tasks, settings, args.cache_dir, args.workers, progress=not args.quiet
+        )
         notes = results["note"].fillna("")
-        return (f"wrote {run.augment_dir / 'results.csv'}: {int((notes == '').sum())} results, "
-                f"{int((notes != '').sum())} task(s) not studied")
+        return (
+            f"wrote {run.augment_dir / 'results.csv'}: {int((notes == '').sum())} results, "
+            f"{int((notes != '').sum())} task(s) not studied"
+        )
 
     return run_cli(body)
-

@@ -21,6 +21,7 @@ For each binary task (:mod:`galaxysd.science.binary_tasks`) of one catalog:
 
 Every model's test probabilities are kept under the work folder, so a killed study resumes.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -78,11 +79,18 @@ class AugmentSettings:
     def classifier_config(self, condition: str, seed: int, image_size: int) -> ClassifierConfig:
         """The classifier of a condition: plain BCE, or balanced focal loss for ``reweighted``."""
         reweighted = condition == "reweighted"
-        return ClassifierConfig(image_size=image_size, widths=self.widths, epochs=self.epochs,
-                                batch_size=self.batch_size, learning_rate=self.learning_rate,
-                                loss="focal" if reweighted else "bce", focal_gamma=self.focal_gamma,
-                                class_weight="balanced" if reweighted else None, seed=seed,
-                                device=self.device)
+        return ClassifierConfig(
+            image_size=image_size,
+            widths=self.widths,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            loss="focal" if reweighted else "bce",
+            focal_gamma=self.focal_gamma,
+            class_weight="balanced" if reweighted else None,
+            seed=seed,
+            device=self.device,
+        )
 
 
 @dataclass
@@ -106,9 +114,9 @@ def resize_images(images: np.ndarray, size: int, batch: int = 2048) -> np.ndarra
         return np.asarray(images)
     out = np.empty((len(images), size, size, 3), dtype=np.uint8)
     for start in range(0, len(images), batch):
-        x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch])).permute(0, 3, 1, 2).float()
+        x = torch.from_numpy(np.ascontiguousarray(images[start : start + batch])).permute(0, 3, 1, 2).float()
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        out[start:start + batch] = x.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+        out[start : start + batch] = x.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
     return out
 
 
@@ -126,9 +134,9 @@ def split_task(labels: np.ndarray, settings: AugmentSettings, seed: int) -> Task
         n_neg = settings.max_test - n_pos
     pool_pos, pool_neg = positives[n_pos:], negatives[n_neg:]
     if len(pool_pos) > len(pool_neg):
-        pool_pos = pool_pos[:settings.max_train_majority]
+        pool_pos = pool_pos[: settings.max_train_majority]
     else:
-        pool_neg = pool_neg[:settings.max_train_majority]
+        pool_neg = pool_neg[: settings.max_train_majority]
     test = np.concatenate([positives[:n_pos], negatives[:n_neg]])
     labels_test = np.concatenate([np.ones(n_pos), np.zeros(n_neg)])
     return TaskSplit(test, labels_test, np.sort(pool_pos), np.sort(pool_neg))
@@ -139,9 +147,11 @@ def insufficient(split: TaskSplit, settings: AugmentSettings) -> str:
     n_test = int(split.test_labels.sum())
     n_pool = len(split.pool_positives)
     if n_test < settings.min_test_positives or n_pool < MIN_TRAIN_POSITIVES:
-        return (f"too few real positives: {n_test + n_pool} labelled, {n_test} held out "
-                f"(needs {settings.min_test_positives}) and {n_pool} to train "
-                f"(needs {MIN_TRAIN_POSITIVES})")
+        return (
+            f"too few real positives: {n_test + n_pool} labelled, {n_test} held out "
+            f"(needs {settings.min_test_positives}) and {n_pool} to train "
+            f"(needs {MIN_TRAIN_POSITIVES})"
+        )
     if len(split.pool_negatives) < MIN_TRAIN_POSITIVES or len(split.test_labels) == n_test:
         return f"too few real negatives: {len(split.pool_negatives)} to train"
     return ""
@@ -150,9 +160,18 @@ def insufficient(split: TaskSplit, settings: AugmentSettings) -> str:
 class TaskStudy:
     """One task of one catalog: synthetic pools, models per setting/condition/seed, metrics."""
 
-    def __init__(self, images: np.ndarray, catalog: pd.DataFrame, task: BinaryTask, domain: str,
-                 generator: ImageGenerator, settings: AugmentSettings, work: Path,
-                 synthetic_root: Path, progress: bool = True):
+    def __init__(
+        self,
+        images: np.ndarray,
+        catalog: pd.DataFrame,
+        task: BinaryTask,
+        domain: str,
+        generator: ImageGenerator,
+        settings: AugmentSettings,
+        work: Path,
+        synthetic_root: Path,
+        progress: bool = True,
+    ):
         self.catalog, self.task, self.domain = catalog, task, domain
         self.generator, self.settings, self.work, self.progress = generator, settings, work, progress
         self.synthetic_root = synthetic_root
@@ -176,14 +195,21 @@ class TaskStudy:
                 prompts = [self.task.prompt(self.domain)] * s.n_synthetic
             else:
                 rng = np.random.default_rng([self.task_seed, 7])
-                rows = rng.choice(self.split.pool_negatives, s.n_synthetic,
-                                  replace=len(self.split.pool_negatives) < s.n_synthetic)
+                rows = rng.choice(
+                    self.split.pool_negatives, s.n_synthetic, replace=len(self.split.pool_negatives) < s.n_synthetic
+                )
                 prompts = prompts_like(self.catalog.iloc[rows], self.domain)
             seed = self.task_seed % 100_000
             folder = self.synthetic_root / f"{side}-{fingerprint(prompts, seed)}"
-            images = synthesize(self.generator, prompts, seed=seed, folder=folder,
-                                batch_size=s.synthesis.batch_size, progress=self.progress,
-                                desc=f"synthetic {self.task.name} ({side})")
+            images = synthesize(
+                self.generator,
+                prompts,
+                seed=seed,
+                folder=folder,
+                batch_size=s.synthesis.batch_size,
+                progress=self.progress,
+                desc=f"synthetic {self.task.name} ({side})",
+            )
             self._synthetic[side] = resize_images(images, self.size)
         return self._synthetic[side]
 
@@ -204,8 +230,7 @@ class TaskStudy:
         side = "positive" if n_pos <= n_neg else "negative"
         return side, min(abs(n_neg - n_pos), self.settings.n_synthetic)
 
-    def probabilities(self, shots: int | None, condition: str, seed: int,
-                      test_images: np.ndarray) -> np.ndarray:
+    def probabilities(self, shots: int | None, condition: str, seed: int, test_images: np.ndarray) -> np.ndarray:
         """Test-set probabilities of one trained model (computed once, then read from disk)."""
         path = self.work / f"probs-{shots_label(shots)}-{condition}-s{seed}.npy"
         if path.is_file():
@@ -231,10 +256,14 @@ class TaskStudy:
         return [s for s in self.settings.shots if s is None or s < n]
 
     def base_row(self) -> dict:
-        return {"task": self.task.name, "tags": "; ".join(self.task.tags), "survey": self.domain,
-                "n_test_positives": int(self.split.test_labels.sum()),
-                "n_test_negatives": int(len(self.split.test_labels) - self.split.test_labels.sum()),
-                "n_pool_positives": int(len(self.split.pool_positives))}
+        return {
+            "task": self.task.name,
+            "tags": "; ".join(self.task.tags),
+            "survey": self.domain,
+            "n_test_positives": int(self.split.test_labels.sum()),
+            "n_test_negatives": int(len(self.split.test_labels) - self.split.test_labels.sum()),
+            "n_pool_positives": int(len(self.split.pool_positives)),
+        }
 
     def run(self) -> list[dict]:
         """Rows of ``results.csv`` for this task (one note row when it cannot be studied)."""
@@ -245,11 +274,11 @@ class TaskStudy:
         test_images = self.small(self.split.test)
         s, rows = self.settings, []
         plan = BootstrapPlan.draw(len(self.split.test), s.seeds, s.bootstrap, seed=self.task_seed)
-        jobs = [(shots, c, seed) for shots in self.settings_to_run() for c in CONDITIONS
-                for seed in range(s.seeds)]
+        jobs = [(shots, c, seed) for shots in self.settings_to_run() for c in CONDITIONS for seed in range(s.seeds)]
         probs = {}
-        for shots, condition, seed in tqdm(jobs, desc=f"task {self.task.name}", disable=not self.progress,
-                                           unit="model"):
+        for shots, condition, seed in tqdm(
+            jobs, desc=f"task {self.task.name}", disable=not self.progress, unit="model"
+        ):
             probs[shots, condition, seed] = self.probabilities(shots, condition, seed, test_images)
         for shots in self.settings_to_run():
             _, labels = self.training_set(shots, 0)
@@ -257,21 +286,34 @@ class TaskStudy:
             baseline = np.stack([probs[shots, "real", seed] for seed in range(s.seeds)])
             for condition in CONDITIONS:
                 stack = np.stack([probs[shots, condition, seed] for seed in range(s.seeds)])
-                row = {**self.base_row(), "shots": shots_label(shots), "training": condition,
-                       "n_train_positives": int(labels.sum()),
-                       "n_train_negatives": int(len(labels) - labels.sum()),
-                       "n_synthetic": count if condition == AUGMENTED else 0,
-                       "synthetic_side": side if condition == AUGMENTED else "",
-                       "seeds": s.seeds, **bootstrap_scores(self.split.test_labels, stack, plan)}
+                row = {
+                    **self.base_row(),
+                    "shots": shots_label(shots),
+                    "training": condition,
+                    "n_train_positives": int(labels.sum()),
+                    "n_train_negatives": int(len(labels) - labels.sum()),
+                    "n_synthetic": count if condition == AUGMENTED else 0,
+                    "synthetic_side": side if condition == AUGMENTED else "",
+                    "seeds": s.seeds,
+                    **bootstrap_scores(self.split.test_labels, stack, plan),
+                }
                 if condition != "real":
                     row.update(bootstrap_difference(self.split.test_labels, stack, baseline, plan))
                 rows.append(row)
         return rows
 
 
-def run_study(images: np.ndarray, catalog: pd.DataFrame, tasks: Sequence[BinaryTask], domain: str,
-              generator: ImageGenerator, settings: AugmentSettings, work: Path,
-              synthetic_root: Path, progress: bool = True) -> pd.DataFrame:
+def run_study(
+    images: np.ndarray,
+    catalog: pd.DataFrame,
+    tasks: Sequence[BinaryTask],
+    domain: str,
+    generator: ImageGenerator,
+    settings: AugmentSettings,
+    work: Path,
+    synthetic_root: Path,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Study every task on one catalog (``images[i]`` is ``catalog`` row ``i``); one results
     row per task, few-shot setting and condition (see :data:`RESULT_COLUMNS`).
 
@@ -280,8 +322,9 @@ def run_study(images: np.ndarray, catalog: pd.DataFrame, tasks: Sequence[BinaryT
     rows = []
     for task in tasks:
         folder = Path(work) / f"task-{task.slug}"
-        rows += TaskStudy(images, catalog, task, domain, generator, settings, folder,
-                          Path(synthetic_root), progress).run()
+        rows += TaskStudy(
+            images, catalog, task, domain, generator, settings, folder, Path(synthetic_root), progress
+        ).run()
     return pd.DataFrame(rows).reindex(columns=[c for c in RESULT_COLUMNS if c != "catalog"])
 
 
@@ -290,12 +333,25 @@ def settings_fingerprint(settings: AugmentSettings) -> dict:
     return asdict(replace(settings, device="any"))
 
 
-_METRIC_COLUMNS = [f"{m}{suffix}" for m in ("purity", "completeness", "f1")
-                   for suffix in ("", "_low", "_high")]
-_GAIN_COLUMNS = [f"{m}_gain{suffix}" for m in ("purity", "completeness", "f1")
-                 for suffix in ("", "_low", "_high")]
+_METRIC_COLUMNS = [f"{m}{suffix}" for m in ("purity", "completeness", "f1") for suffix in ("", "_low", "_high")]
+_GAIN_COLUMNS = [f"{m}_gain{suffix}" for m in ("purity", "completeness", "f1") for suffix in ("", "_low", "_high")]
 #: Columns of ``augment/results.csv`` (documented in :mod:`galaxysd.augment`).
 RESULT_COLUMNS: tuple[str, ...] = (
-    "catalog", "survey", "task", "tags", "shots", "training", "seeds", "n_train_positives",
-    "n_train_negatives", "n_synthetic", "synthetic_side", "n_pool_positives", "n_test_positives",
-    "n_test_negatives", *_METRIC_COLUMNS, *_GAIN_COLUMNS, "note")
+    "catalog",
+    "survey",
+    "task",
+    "tags",
+    "shots",
+    "training",
+    "seeds",
+    "n_train_positives",
+    "n_train_negatives",
+    "n_synthetic",
+    "synthetic_side",
+    "n_pool_positives",
+    "n_test_positives",
+    "n_test_negatives",
+    *_METRIC_COLUMNS,
+    *_GAIN_COLUMNS,
+    "note",
+)

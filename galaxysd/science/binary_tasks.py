@@ -15,6 +15,7 @@ to be barred). A tag whose fraction is unknown is neither evidence for nor again
 a galaxy is negative when a known fraction is <= 0.2, positive only when every fraction is
 known and >= 0.5, and unlabelled (NaN) otherwise.
 """
+
 from __future__ import annotations
 
 import re
@@ -94,8 +95,9 @@ def resolve_tasks(names: Sequence[str]) -> tuple[BinaryTask, ...]:
         try:
             tasks.append(BinaryTask(key, (key,)))
         except ValueError as err:
-            raise ValueError(f"unknown task {name!r}: use one of {', '.join(known)} or a "
-                             f"morphology tag ({err})") from None
+            raise ValueError(
+                f"unknown task {name!r}: use one of {', '.join(known)} or a morphology tag ({err})"
+            ) from None
     if len({t.name for t in tasks}) != len(tasks):
         raise ValueError("each task may be named only once")
     return tuple(tasks)
@@ -108,8 +110,11 @@ def known_cumulative_fractions(catalog: pd.DataFrame, suffix: str = "debiased") 
     position: dict[str, int] = {}
     for j, ans in enumerate(morphology.ANSWERS):
         column = morphology.fraction_column(ans, suffix)
-        raw = (pd.to_numeric(catalog[column], errors="coerce").to_numpy(np.float64)
-               if column in catalog else np.full(len(catalog), np.nan))
+        raw = (
+            pd.to_numeric(catalog[column], errors="coerce").to_numpy(np.float64)
+            if column in catalog
+            else np.full(len(catalog), np.nan)
+        )
         finite = np.isfinite(raw)
         if ans.parent is None:
             known[:, j] = finite
@@ -117,8 +122,7 @@ def known_cumulative_fractions(catalog: pd.DataFrame, suffix: str = "debiased") 
             p = position[ans.parent]
             known[:, j] = known[:, p] & (finite | (values[:, p] == 0))
         position[ans.tag] = j
-    return pd.DataFrame(np.where(known, values, np.nan), columns=list(morphology.ANSWER_TAGS),
-                        index=catalog.index)
+    return pd.DataFrame(np.where(known, values, np.nan), columns=list(morphology.ANSWER_TAGS), index=catalog.index)
 
 
 def task_labels(fractions: pd.DataFrame, task: BinaryTask) -> np.ndarray:

@@ -9,6 +9,7 @@ replicate draws the held-out galaxies and the seeds with replacement and average
 over the drawn seeds. Drawing the same galaxies and seeds for two conditions gives the
 interval of their difference (:func:`bootstrap_difference`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,12 +56,10 @@ class BootstrapPlan:
     def draw(cls, n_test: int, n_seeds: int, replicates: int = 1000, seed: int = 0) -> "BootstrapPlan":
         """Draw ``replicates`` resamplings of ``n_test`` galaxies and ``n_seeds`` seeds."""
         rng = np.random.default_rng(seed)
-        return cls(rng.integers(0, n_test, (replicates, n_test)),
-                   rng.integers(0, n_seeds, (replicates, n_seeds)))
+        return cls(rng.integers(0, n_test, (replicates, n_test)), rng.integers(0, n_seeds, (replicates, n_seeds)))
 
 
-def _replicate_scores(labels: np.ndarray, probabilities: np.ndarray,
-                      plan: BootstrapPlan) -> dict[str, np.ndarray]:
+def _replicate_scores(labels: np.ndarray, probabilities: np.ndarray, plan: BootstrapPlan) -> dict[str, np.ndarray]:
     """Seed-averaged metrics of each replicate, shape (B,)."""
     labels = np.asarray(labels).astype(bool)
     predicted = np.asarray(probabilities) >= DECISION_THRESHOLD  # (S, n)
@@ -82,8 +81,7 @@ def _interval(values: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def bootstrap_scores(labels: np.ndarray, probabilities: np.ndarray,
-                     plan: BootstrapPlan) -> dict[str, float]:
+def bootstrap_scores(labels: np.ndarray, probabilities: np.ndarray, plan: BootstrapPlan) -> dict[str, float]:
     """Seed-mean purity/completeness/F1 of ``probabilities`` (seeds x galaxies) and their
     95% bootstrap intervals: keys ``purity``, ``purity_low``, ``purity_high``, ..."""
     probabilities = np.atleast_2d(probabilities)
@@ -97,8 +95,9 @@ def bootstrap_scores(labels: np.ndarray, probabilities: np.ndarray,
     return out
 
 
-def bootstrap_difference(labels: np.ndarray, probabilities: np.ndarray, baseline: np.ndarray,
-                         plan: BootstrapPlan) -> dict[str, float]:
+def bootstrap_difference(
+    labels: np.ndarray, probabilities: np.ndarray, baseline: np.ndarray, plan: BootstrapPlan
+) -> dict[str, float]:
     """Metric of ``probabilities`` minus that of ``baseline`` (both seeds x galaxies), with a
     paired 95% interval: keys ``f1_gain``, ``f1_gain_low``, ``f1_gain_high``, ..."""
     ours = _replicate_scores(labels, np.atleast_2d(probabilities), plan)

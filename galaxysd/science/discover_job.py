@@ -14,7 +14,8 @@ cache and ranks them (:mod:`galaxysd.science.dusty_search` describes the method)
     and dust-lane fractions both >= 0.5), ``cumulative_smooth``, ``cumulative_dust_lane``
     (the answer's fraction times its parent path's; empty when the catalog cannot tell), the
     catalog's 37 Hart16 vote-fraction columns (``t01_smooth_or_features_a01_smooth_debiased``
-    ... ``t08_odd_feature_a38_dust_lane_debiased``; empty where unknown), ``image_path`` (the survey image, relative to the project when it lies beside it),
+    ... ``t08_odd_feature_a38_dust_lane_debiased``; empty where unknown), ``image_path`` (the survey
+    image, relative to the project when it lies beside it),
     ``used_in_training`` (a real training example), ``thumb`` (thumbnail under
     ``RUN/discover``, only for non-survey images) and, for the demo survey,
     ``truth_dusty_early_type``;
@@ -31,6 +32,7 @@ cache and ranks them (:mod:`galaxysd.science.dusty_search` describes the method)
 
 Run under ``accelerate launch`` to shard the scan over processes (GPUs or hosts).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,8 +93,9 @@ def _train_and_save(folder: Path, train) -> Path:
 class CatalogSearch:
     """The search of one catalog: detectors (main process), scans (every process), results."""
 
-    def __init__(self, run: RunDir, spec: str, cache, settings: SearchSettings,
-                 generator: ImageGenerator, progress: bool):
+    def __init__(
+        self, run: RunDir, spec: str, cache, settings: SearchSettings, generator: ImageGenerator, progress: bool
+    ):
         self.run, self.spec, self.cache, self.settings = run, spec, cache, settings
         self.generator, self.progress = generator, progress
         self.domain = survey_tag(spec, cache, run)
@@ -112,16 +115,26 @@ class CatalogSearch:
     def prepare(self) -> dict[str, Path]:
         """Synthesise and train the detectors (main process); returns their folders."""
         images = self.cache.images
-        self.synthetic = synthetic_set(self.generator, self.settings, self.domain,
-                                       self.cache.catalog, self.sets, self.synthetic_folder,
-                                       self.progress)
-        detectors = {DETECTOR: _train_and_save(
-            self.work / "detector",
-            lambda: train_detector(images, self.sets, self.synthetic, self.settings, self.progress))}
+        self.synthetic = synthetic_set(
+            self.generator,
+            self.settings,
+            self.domain,
+            self.cache.catalog,
+            self.sets,
+            self.synthetic_folder,
+            self.progress,
+        )
+        detectors = {
+            DETECTOR: _train_and_save(
+                self.work / "detector",
+                lambda: train_detector(images, self.sets, self.synthetic, self.settings, self.progress),
+            )
+        }
         if self.has_truth and len(self.sets.positives) >= MIN_REAL_POSITIVES:
             detectors[REAL_ONLY] = _train_and_save(
                 self.work / "detector-real-only",
-                lambda: train_detector(images, self.sets, None, self.settings, self.progress))
+                lambda: train_detector(images, self.sets, None, self.settings, self.progress),
+            )
         return detectors
 
     def detector_folders(self) -> dict[str, Path]:
@@ -145,17 +158,24 @@ class CatalogSearch:
         known_et = int(table["known_dusty_early_type"].sum())
         new = int((~above["known"]).sum())
         summary = {
-            "catalog": self.spec, "survey": self.domain, "galaxies": int(len(table)),
-            "scan_galaxies_per_s": rate, "synthetic_positives": self.settings.n_synthetic,
+            "catalog": self.spec,
+            "survey": self.domain,
+            "galaxies": int(len(table)),
+            "scan_galaxies_per_s": rate,
+            "synthetic_positives": self.settings.n_synthetic,
             "synthetic_negatives": self.settings.n_synthetic_negatives,
             "real_positives_in_training": int(len(self.sets.positives)),
             "real_negatives_in_training": int(len(self.sets.negatives)),
             "galaxies_with_dust_lane_votes": int(table["cumulative_dust_lane"].notna().sum()),
-            "known_dust_lanes": int(table["known"].sum()), "known_dusty_early_types": known_et,
-            "threshold": threshold, "candidates": int(len(above)),
-            "candidates_known_dust_lane": int(above["known"].sum()), "candidates_new": new,
+            "known_dust_lanes": int(table["known"].sum()),
+            "known_dusty_early_types": known_et,
+            "threshold": threshold,
+            "candidates": int(len(above)),
+            "candidates_known_dust_lane": int(above["known"].sum()),
+            "candidates_new": new,
             "dusty_early_types_known_then_with_new": [known_et, known_et + new],
-            "known_dust_lanes_in_top_100": int(table["known"].head(100).sum())}
+            "known_dust_lanes_in_top_100": int(table["known"].head(100).sum()),
+        }
         if self.has_truth:
             summary["true_among_new_candidates"] = int(above.loc[~above["known"], TRUTH_COLUMN].sum())
         return summary
@@ -185,16 +205,27 @@ def _synthetic_sheet(search: CatalogSearch, out: Path, columns: int = 8) -> None
     images = search.synthetic.positives[: columns * 4]
     rows = len(images) // columns
     if rows:
-        save_grid(images[: rows * columns].reshape(rows, columns, *images.shape[1:]),
-                  out / "thumbs" / f"synthetic_{search.domain}.png")
+        save_grid(
+            images[: rows * columns].reshape(rows, columns, *images.shape[1:]),
+            out / "thumbs" / f"synthetic_{search.domain}.png",
+        )
 
 
-def discover(run_dir: str | Path, catalogs: Sequence[str], settings: SearchSettings | None = None,
-             cache_root: str | Path = DEFAULT_CACHE_ROOT, workers: int = 2,
-             generator: ImageGenerator | None = None, image_size: int | None = None,
-             top: int = 1000, thumbnails: int = 48, threshold: float = 0.5,
-             scan_batch: int = DEFAULT_BATCH, scan_chunk: int = DEFAULT_CHUNK,
-             progress: bool = True) -> dict | None:
+def discover(
+    run_dir: str | Path,
+    catalogs: Sequence[str],
+    settings: SearchSettings | None = None,
+    cache_root: str | Path = DEFAULT_CACHE_ROOT,
+    workers: int = 2,
+    generator: ImageGenerator | None = None,
+    image_size: int | None = None,
+    top: int = 1000,
+    thumbnails: int = 48,
+    threshold: float = 0.5,
+    scan_batch: int = DEFAULT_BATCH,
+    scan_chunk: int = DEFAULT_CHUNK,
+    progress: bool = True,
+) -> dict | None:
     """Search every catalog and write ``RUN/discover/`` (see the module docstring).
 
     Returns ``{"summary": ..., "demo_eval": ...}`` on the main process, ``None`` on others.
@@ -228,12 +259,14 @@ def discover(run_dir: str | Path, catalogs: Sequence[str], settings: SearchSetti
         _synthetic_sheet(search, out)
         if search.has_truth:
             held_out = ~search.sets.pool
-            evaluations[spec] = evaluate_ranking(cache.catalog[TRUTH_COLUMN].astype(bool).to_numpy(),
-                                                 {k: v.scores for k, v in scans.items()}, held_out)
+            evaluations[spec] = evaluate_ranking(
+                cache.catalog[TRUTH_COLUMN].astype(bool).to_numpy(), {k: v.scores for k, v in scans.items()}, held_out
+            )
             if REAL_ONLY not in scans:
                 evaluations[spec]["detectors"][REAL_ONLY] = (
                     f"not trained: {len(search.sets.positives)} real positives in the training pool "
-                    f"(needs {MIN_REAL_POSITIVES})")
+                    f"(needs {MIN_REAL_POSITIVES})"
+                )
     if not state.is_main_process:
         return None
     write_csv(out / "candidates.csv", pd.concat(tables, ignore_index=True))
@@ -248,31 +281,72 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     d, syn = SearchSettings(), SynthesisSettings()
     p = JobParser(prog="python -m galaxysd.discover", description=__doc__.split("\n\n")[0])
     p.add_argument("--run", required=True, metavar="DIR", help="run directory (its model synthesises)")
-    p.add_argument("--catalog", action="append", default=[], metavar="SPEC", required=True,
-                   help="catalog to scan, KIND:PATH, e.g. gz2:../shared/data/gz2-sample (repeatable)")
-    p.add_argument("--prompt", action="append", metavar="TEXT",
-                   help="synthesis prompt without the survey tag (repeatable; default: "
-                        + " and ".join(repr(x) for x in DEFAULT_PROMPTS) + ")")
-    p.add_argument("--n-synthetic", type=int, default=d.n_synthetic,
-                   help="synthetic dusty early types, shared by the prompts (default %(default)s)")
-    p.add_argument("--n-synthetic-negatives", type=int, default=d.n_synthetic_negatives,
-                   help="synthetic galaxies prompted like real negatives, added as negatives so "
-                        "that looking synthetic is no cue (default %(default)s)")
-    p.add_argument("--max-negatives", type=int, default=d.max_negatives,
-                   help="real negatives the detector trains on (default %(default)s)")
-    p.add_argument("--holdout", type=float, default=d.holdout,
-                   help="share of the catalog never used for training (default %(default)s)")
+    p.add_argument(
+        "--catalog",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        required=True,
+        help="catalog to scan, KIND:PATH, e.g. gz2:../shared/data/gz2-sample (repeatable)",
+    )
+    p.add_argument(
+        "--prompt",
+        action="append",
+        metavar="TEXT",
+        help="synthesis prompt without the survey tag (repeatable; default: "
+        + " and ".join(repr(x) for x in DEFAULT_PROMPTS)
+        + ")",
+    )
+    p.add_argument(
+        "--n-synthetic",
+        type=int,
+        default=d.n_synthetic,
+        help="synthetic dusty early types, shared by the prompts (default %(default)s)",
+    )
+    p.add_argument(
+        "--n-synthetic-negatives",
+        type=int,
+        default=d.n_synthetic_negatives,
+        help="synthetic galaxies prompted like real negatives, added as negatives so "
+        "that looking synthetic is no cue (default %(default)s)",
+    )
+    p.add_argument(
+        "--max-negatives",
+        type=int,
+        default=d.max_negatives,
+        help="real negatives the detector trains on (default %(default)s)",
+    )
+    p.add_argument(
+        "--holdout",
+        type=float,
+        default=d.holdout,
+        help="share of the catalog never used for training (default %(default)s)",
+    )
     p.add_argument("--epochs", type=int, default=d.epochs, help="detector epochs (default %(default)s)")
-    p.add_argument("--detector-size", type=int, default=d.detector_size,
-                   help="image side the detector sees, px (default %(default)s)")
+    p.add_argument(
+        "--detector-size",
+        type=int,
+        default=d.detector_size,
+        help="image side the detector sees, px (default %(default)s)",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of sets and detector (default %(default)s)")
     add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler)
     p.add_argument("--top", type=int, default=1000, help="candidates per catalog in the CSV (default %(default)s)")
-    p.add_argument("--thumbnails", type=int, default=48,
-                   help="thumbnails of top candidates of non-survey catalogs (default %(default)s)")
-    p.add_argument("--threshold", type=float, default=0.5,
-                   help="score from which a galaxy counts as a candidate in the summary (default %(default)s)")
-    p.add_argument("--scan-batch", type=int, default=DEFAULT_BATCH, help="galaxies per forward pass (default %(default)s)")
+    p.add_argument(
+        "--thumbnails",
+        type=int,
+        default=48,
+        help="thumbnails of top candidates of non-survey catalogs (default %(default)s)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="score from which a galaxy counts as a candidate in the summary (default %(default)s)",
+    )
+    p.add_argument(
+        "--scan-batch", type=int, default=DEFAULT_BATCH, help="galaxies per forward pass (default %(default)s)"
+    )
     add_job_options(p, "discover")
     return p.parse_args(argv)
 
@@ -285,21 +359,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
         run = open_run(args, "discover")
         settings = SearchSettings(
-            prompts=tuple(args.prompt or DEFAULT_PROMPTS), n_synthetic=args.n_synthetic,
+            prompts=tuple(args.prompt or DEFAULT_PROMPTS),
+            n_synthetic=args.n_synthetic,
             n_synthetic_negatives=args.n_synthetic_negatives,
-            max_negatives=args.max_negatives, holdout=args.holdout, epochs=args.epochs,
-            detector_size=args.detector_size, seed=args.seed, device=args.device,
-            synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler))
-        result = discover(run.path, args.catalog, settings, args.cache_dir, args.workers,
-                          top=args.top, thumbnails=args.thumbnails, threshold=args.threshold,
-                          scan_batch=args.scan_batch, progress=not args.quiet)
+            max_negatives=args.max_negatives,
+            holdout=args.holdout,
+            epochs=args.epochs,
+            detector_size=args.detector_size,
+            seed=args.seed,
+            device=args.device,
+            synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler),
+        )
+        result = discover(
+            run.path,
+            args.catalog,
+            settings,
+            args.cache_dir,
+            args.workers,
+            top=args.top,
+            thumbnails=args.thumbnails,
+            threshold=args.threshold,
+            scan_batch=args.scan_batch,
+            progress=not args.quiet,
+        )
         if result is None:
             return ""
-        lines = [f"{spec}: {s['galaxies']} galaxies scanned at {s['scan_galaxies_per_s']:.0f}/s; "
-                 f"{s['candidates']} candidates >= {s['threshold']}, {s['candidates_new']} new "
-                 f"({s['known_dusty_early_types']} dusty early types known)"
-                 for spec, s in result["summary"].items()]
+        lines = [
+            f"{spec}: {s['galaxies']} galaxies scanned at {s['scan_galaxies_per_s']:.0f}/s; "
+            f"{s['candidates']} candidates >= {s['threshold']}, {s['candidates_new']} new "
+            f"({s['known_dusty_early_types']} dusty early types known)"
+            for spec, s in result["summary"].items()
+        ]
         return "\n".join(lines + [f"wrote {run.discover_dir / 'candidates.csv'}"])
 
     return run_cli(body)
-

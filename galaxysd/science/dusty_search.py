@@ -20,6 +20,7 @@ the rest is untouched by training. On a catalog with a truth column (the demo su
 top K on the held-out part, for this detector and for one trained on the real positives
 alone, against the chance rate.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
@@ -75,10 +76,17 @@ class SearchSettings:
 
     def detector_config(self, image_size: int) -> ClassifierConfig:
         """The detector: a small class-balanced CNN (fast enough to scan a survey)."""
-        return ClassifierConfig(image_size=min(self.detector_size, image_size), widths=self.widths,
-                                epochs=self.epochs, batch_size=self.batch_size,
-                                learning_rate=self.learning_rate, class_weight="balanced",
-                                seed=self.seed, device=self.device, output_names=("dusty early type",))
+        return ClassifierConfig(
+            image_size=min(self.detector_size, image_size),
+            widths=self.widths,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            class_weight="balanced",
+            seed=self.seed,
+            device=self.device,
+            output_names=("dusty early type",),
+        )
 
     def identity(self) -> dict:
         """The settings that change results (for work-folder fingerprints)."""
@@ -105,7 +113,7 @@ def training_sets(catalog: pd.DataFrame, settings: SearchSettings) -> TrainingSe
     rng = np.random.default_rng([settings.seed, 11])
     n = len(catalog)
     pool = np.zeros(n, dtype=bool)
-    pool[rng.permutation(n)[:int(round((1.0 - settings.holdout) * n))]] = True
+    pool[rng.permutation(n)[: int(round((1.0 - settings.holdout) * n))]] = True
     table = known_cumulative_fractions(catalog)[list(DUSTY_EARLY_TYPE.tags)].to_numpy(np.float64)
     positive = np.all(table >= 0.5, axis=1)
     possible = np.all(table > NEGATIVE_THRESHOLD, axis=1)  # labelled or ambiguous; NaN is False
@@ -113,8 +121,10 @@ def training_sets(catalog: pd.DataFrame, settings: SearchSettings) -> TrainingSe
     if len(negatives) > settings.max_negatives:
         negatives = np.sort(rng.choice(negatives, settings.max_negatives, replace=False))
     if len(negatives) < 2:
-        raise ValueError(f"only {len(negatives)} real negatives in the training pool of "
-                         f"{n} galaxies: the catalog is too small to search")
+        raise ValueError(
+            f"only {len(negatives)} real negatives in the training pool of "
+            f"{n} galaxies: the catalog is too small to search"
+        )
     return TrainingSets(pool, positive, np.flatnonzero(pool & positive), negatives)
 
 
@@ -130,9 +140,15 @@ class SyntheticSet:
         return self.images[self.labels == 1]
 
 
-def synthetic_set(generator: ImageGenerator, settings: SearchSettings, domain: str,
-                  catalog: pd.DataFrame, sets: TrainingSets, folder: Callable[[list], Path],
-                  progress: bool = True) -> SyntheticSet:
+def synthetic_set(
+    generator: ImageGenerator,
+    settings: SearchSettings,
+    domain: str,
+    catalog: pd.DataFrame,
+    sets: TrainingSets,
+    folder: Callable[[list], Path],
+    progress: bool = True,
+) -> SyntheticSet:
     """``n_synthetic`` dusty early types (the prompts taking turns) and, when
     ``n_synthetic_negatives`` > 0, galaxies prompted with the vote fractions of random real
     training negatives: with synthetic images on both sides the detector cannot separate
@@ -142,19 +158,33 @@ def synthetic_set(generator: ImageGenerator, settings: SearchSettings, domain: s
     plans = [[prompts[i % len(prompts)] for i in range(settings.n_synthetic)]]
     if settings.n_synthetic_negatives:
         rng = np.random.default_rng([settings.seed, 13])
-        rows = rng.choice(sets.negatives, settings.n_synthetic_negatives,
-                          replace=len(sets.negatives) < settings.n_synthetic_negatives)
+        rows = rng.choice(
+            sets.negatives, settings.n_synthetic_negatives, replace=len(sets.negatives) < settings.n_synthetic_negatives
+        )
         plans.append(prompts_like(catalog.iloc[rows], domain))
-    images = [synthesize(generator, plan, seed=settings.seed + 100_000 * side, folder=folder(plan),
-                         batch_size=settings.synthesis.batch_size, progress=progress,
-                         desc=f"synthesizing {'dusty early types' if side == 0 else 'negatives'}")
-              for side, plan in enumerate(plans)]
+    images = [
+        synthesize(
+            generator,
+            plan,
+            seed=settings.seed + 100_000 * side,
+            folder=folder(plan),
+            batch_size=settings.synthesis.batch_size,
+            progress=progress,
+            desc=f"synthesizing {'dusty early types' if side == 0 else 'negatives'}",
+        )
+        for side, plan in enumerate(plans)
+    ]
     labels = np.concatenate([np.full(len(x), 1.0 - side) for side, x in enumerate(images)])
     return SyntheticSet(np.concatenate(images), labels)
 
 
-def train_detector(images: np.ndarray, sets: TrainingSets, synthetic: SyntheticSet | None,
-                   settings: SearchSettings, progress: bool = True):
+def train_detector(
+    images: np.ndarray,
+    sets: TrainingSets,
+    synthetic: SyntheticSet | None,
+    settings: SearchSettings,
+    progress: bool = True,
+):
     """Train a detector on real positives and negatives (+ a synthetic set); returns it."""
     parts = [images[sets.positives], images[sets.negatives]]
     labels = [np.ones(len(sets.positives)), np.zeros(len(sets.negatives))]
@@ -180,26 +210,33 @@ def candidate_table(catalog: pd.DataFrame, scores: np.ndarray, sets: TrainingSet
     fractions = known_cumulative_fractions(catalog)
     used = np.zeros(len(catalog), dtype=bool)
     used[sets.positives] = used[sets.negatives] = True
-    table = pd.DataFrame({
-        "id": catalog["id"].astype(str).to_numpy(),
-        "ra": pd.to_numeric(catalog.get("ra"), errors="coerce"),
-        "dec": pd.to_numeric(catalog.get("dec"), errors="coerce"),
-        "score": scores.astype(np.float64), "rank": ranks(scores),
-        "known": (fractions["dust lane"] >= KNOWN_DUST_LANE).to_numpy(),
-        "known_dusty_early_type": sets.known,
-        "cumulative_smooth": fractions["smooth"].round(4).to_numpy(),
-        "cumulative_dust_lane": fractions["dust lane"].round(4).to_numpy(),
-        **{c: pd.to_numeric(catalog[c], errors="coerce").to_numpy() for c in FRACTION_COLUMNS
-           if c in catalog},
-        "image_path": catalog["image_path"].astype(str).to_numpy(),
-        "used_in_training": used})
+    table = pd.DataFrame(
+        {
+            "id": catalog["id"].astype(str).to_numpy(),
+            "ra": pd.to_numeric(catalog.get("ra"), errors="coerce"),
+            "dec": pd.to_numeric(catalog.get("dec"), errors="coerce"),
+            "score": scores.astype(np.float64),
+            "rank": ranks(scores),
+            "known": (fractions["dust lane"] >= KNOWN_DUST_LANE).to_numpy(),
+            "known_dusty_early_type": sets.known,
+            "cumulative_smooth": fractions["smooth"].round(4).to_numpy(),
+            "cumulative_dust_lane": fractions["dust lane"].round(4).to_numpy(),
+            **{c: pd.to_numeric(catalog[c], errors="coerce").to_numpy() for c in FRACTION_COLUMNS if c in catalog},
+            "image_path": catalog["image_path"].astype(str).to_numpy(),
+            "used_in_training": used,
+        }
+    )
     if TRUTH_COLUMN in catalog:
         table[TRUTH_COLUMN] = catalog[TRUTH_COLUMN].astype(bool).to_numpy()
     return table.sort_values("rank", kind="stable").reset_index(drop=True)
 
 
-def evaluate_ranking(truth: np.ndarray, scores: dict[str, np.ndarray], held_out: np.ndarray,
-                     k_values: tuple[int, ...] = (10, 25, 50, 100, 200)) -> dict:
+def evaluate_ranking(
+    truth: np.ndarray,
+    scores: dict[str, np.ndarray],
+    held_out: np.ndarray,
+    k_values: tuple[int, ...] = (10, 25, 50, 100, 200),
+) -> dict:
     """Recall/precision at the top K of each detector's ranking of the held-out galaxies.
 
     ``scores`` maps a detector name to scores of every galaxy; only ``held_out`` rows count.
@@ -207,10 +244,13 @@ def evaluate_ranking(truth: np.ndarray, scores: dict[str, np.ndarray], held_out:
     """
     truth = np.asarray(truth, dtype=bool)[held_out]
     n = int(held_out.sum())
-    result = {"n_held_out": n, "n_true": int(truth.sum()),
-              "chance": {f"recall_at_{k}": min(k / n, 1.0) if n else float("nan") for k in k_values}
-              | {f"precision_at_{k}": float(truth.mean()) if n else float("nan") for k in k_values},
-              "detectors": {}}
+    result = {
+        "n_held_out": n,
+        "n_true": int(truth.sum()),
+        "chance": {f"recall_at_{k}": min(k / n, 1.0) if n else float("nan") for k in k_values}
+        | {f"precision_at_{k}": float(truth.mean()) if n else float("nan") for k in k_values},
+        "detectors": {},
+    }
     for name, values in scores.items():
         mine = np.asarray(values)[held_out]
         entry = {f"recall_at_{k}": recall_at_k(truth, mine, k) for k in k_values}

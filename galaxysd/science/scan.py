@@ -9,6 +9,7 @@ With ``accelerate launch`` (several processes, GPUs or hosts) process ``i`` of `
 chunks ``i, i + n, ...`` on its own device and the main process merges them; started as a
 plain single process it runs unchanged.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,10 +51,16 @@ def _chunk_path(work: Path, start: int) -> Path:
     return work / f"scores_{start:010d}.npy"
 
 
-def scan_chunks(classifier: Classifier, images: np.ndarray, work: str | os.PathLike,
-                chunk: int = DEFAULT_CHUNK, batch_size: int = DEFAULT_BATCH,
-                process_index: int = 0, num_processes: int = 1,
-                progress: bool = True) -> tuple[float, int]:
+def scan_chunks(
+    classifier: Classifier,
+    images: np.ndarray,
+    work: str | os.PathLike,
+    chunk: int = DEFAULT_CHUNK,
+    batch_size: int = DEFAULT_BATCH,
+    process_index: int = 0,
+    num_processes: int = 1,
+    progress: bool = True,
+) -> tuple[float, int]:
     """Score this process's share of ``images`` (uint8 (N, H, W, 3), e.g. a cache memmap)
     chunk by chunk into ``work``; chunks already there are skipped.
 
@@ -65,12 +72,11 @@ def scan_chunks(classifier: Classifier, images: np.ndarray, work: str | os.PathL
     todo = [s for s in mine if not _chunk_path(work, s).is_file()]
     total = sum(min(chunk, len(images) - s) for s in mine)
     remaining = sum(min(chunk, len(images) - s) for s in todo)
-    bar = tqdm(total=total, initial=total - remaining, unit="galaxy", desc="scanning",
-               disable=not progress)
+    bar = tqdm(total=total, initial=total - remaining, unit="galaxy", desc="scanning", disable=not progress)
     started = time.perf_counter()
     with torch.inference_mode():
         for start in todo:
-            block = np.array(images[start:start + chunk])  # read (and copy) from disk
+            block = np.array(images[start : start + chunk])  # read (and copy) from disk
             scores = classifier.predict_proba(block, batch_size=batch_size)[:, 0]
             save_array(_chunk_path(work, start), scores.astype(np.float32))
             bar.update(len(block))
@@ -93,9 +99,14 @@ def merge_chunks(work: str | os.PathLike, n: int, chunk: int = DEFAULT_CHUNK) ->
     return scores
 
 
-def scan(classifier_dir: str | os.PathLike, images: np.ndarray, work: str | os.PathLike,
-         chunk: int = DEFAULT_CHUNK, batch_size: int = DEFAULT_BATCH,
-         progress: bool = True) -> ScanResult:
+def scan(
+    classifier_dir: str | os.PathLike,
+    images: np.ndarray,
+    work: str | os.PathLike,
+    chunk: int = DEFAULT_CHUNK,
+    batch_size: int = DEFAULT_BATCH,
+    progress: bool = True,
+) -> ScanResult:
     """Scan ``images`` with the classifier saved in ``classifier_dir``, sharded over the
     ``accelerate`` processes (one process without a launcher); the main process returns the
     merged scores."""
@@ -103,15 +114,24 @@ def scan(classifier_dir: str | os.PathLike, images: np.ndarray, work: str | os.P
     state = PartialState()
     device = str(state.device) if state.device.type != "mps" else "cpu"
     classifier = Classifier.load(classifier_dir, device=device)
-    rate, scanned = scan_chunks(classifier, images, work, chunk, batch_size, state.process_index,
-                                state.num_processes, progress and state.is_local_main_process)
+    rate, scanned = scan_chunks(
+        classifier,
+        images,
+        work,
+        chunk,
+        batch_size,
+        state.process_index,
+        state.num_processes,
+        progress and state.is_local_main_process,
+    )
     state.wait_for_everyone()
     if not state.is_main_process:
         return ScanResult(None, rate, scanned)
     rate_file = Path(work) / RATE_FILE
     if scanned:
-        rate_file.write_text(json.dumps({"galaxies_per_s": rate, "galaxies": scanned,
-                                         "processes": state.num_processes}))
+        rate_file.write_text(
+            json.dumps({"galaxies_per_s": rate, "galaxies": scanned, "processes": state.num_processes})
+        )
     elif rate_file.is_file():  # everything was scanned before: report that scan's rate
         rate = json.loads(rate_file.read_text())["galaxies_per_s"]
     return ScanResult(merge_chunks(work, len(images), chunk), rate, scanned)

@@ -6,6 +6,7 @@ uint8 images, one per prompt; :func:`pipeline_generator` makes one from a
 batches into a folder: each finished batch is saved, so a killed job resumes where it
 stopped, and the finished set is one ``images.npy``.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,15 +42,23 @@ class SynthesisSettings:
 
 def pipeline_generator(pipe, settings: SynthesisSettings) -> ImageGenerator:
     """An :data:`ImageGenerator` sampling ``pipe`` with ``settings``."""
+
     def generate(prompts: Sequence[dict], seeds: Sequence[int]) -> np.ndarray:
-        return pipe(list(prompts), num_images=len(prompts), seed=[int(s) for s in seeds],
-                    steps=settings.steps, guidance_scale=settings.guidance,
-                    sampler=settings.sampler).arrays
+        return pipe(
+            list(prompts),
+            num_images=len(prompts),
+            seed=[int(s) for s in seeds],
+            steps=settings.steps,
+            guidance_scale=settings.guidance,
+            sampler=settings.sampler,
+        ).arrays
+
     return generate
 
 
-def load_run_generator(model_dir: str | os.PathLike, settings: SynthesisSettings,
-                       device: str | None = None) -> ImageGenerator:
+def load_run_generator(
+    model_dir: str | os.PathLike, settings: SynthesisSettings, device: str | None = None
+) -> ImageGenerator:
     """The generator of a run's saved pipeline (``RUN/model``)."""
 
     return pipeline_generator(load_pipeline(model_dir, device=device), settings)
@@ -64,17 +73,24 @@ def lazy_generator(factory: Callable[[], ImageGenerator]) -> ImageGenerator:
         if not loaded:
             loaded.append(factory())
         return loaded[0](prompts, seeds)
+
     return generate
 
 
 def prompts_like(catalog: pd.DataFrame, domain: str) -> list[dict[str, float]]:
     """One prompt per catalog row: its vote fractions as weighted tags plus the survey tag."""
-    return [morphology.vote_fractions_to_weights(row, domain=domain)
-            for row in catalog.to_dict(orient="records")]
+    return [morphology.vote_fractions_to_weights(row, domain=domain) for row in catalog.to_dict(orient="records")]
 
 
-def synthesize(generator: ImageGenerator, prompts: Sequence[dict], seed: int, folder: Path,
-               batch_size: int = 32, progress: bool = True, desc: str = "synthesizing") -> np.ndarray:
+def synthesize(
+    generator: ImageGenerator,
+    prompts: Sequence[dict],
+    seed: int,
+    folder: Path,
+    batch_size: int = 32,
+    progress: bool = True,
+    desc: str = "synthesizing",
+) -> np.ndarray:
     """Generate one image per prompt (image ``i`` from seed ``seed + i``) into ``folder``.
 
     ``folder`` must be specific to the prompts, seed and model (callers name it by a
@@ -93,9 +109,8 @@ def synthesize(generator: ImageGenerator, prompts: Sequence[dict], seed: int, fo
     for start in tqdm(starts, desc=desc, disable=not progress, unit="batch"):
         part = folder / f"batch_{start:07d}.npy"
         if not part.is_file():
-            chunk = list(prompts[start:start + batch_size])
-            images = np.asarray(generator(chunk, [seed + start + i for i in range(len(chunk))]),
-                                dtype=np.uint8)
+            chunk = list(prompts[start : start + batch_size])
+            images = np.asarray(generator(chunk, [seed + start + i for i in range(len(chunk))]), dtype=np.uint8)
             if images.shape[0] != len(chunk) or images.ndim != 4 or images.shape[-1] != 3:
                 raise ValueError(f"generator returned {images.shape} for {len(chunk)} prompts")
             save_array(part, images)

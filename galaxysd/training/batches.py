@@ -4,6 +4,7 @@ Every random choice of a training step (which galaxies, rotations, flips, condit
 dropout) comes from a generator seeded by ``(seed, step, process)``, so the batch of step
 ``k`` is the same whether or not the run was interrupted before it: resuming is exact.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,10 @@ class TrainingSet:
 
     def describe(self) -> list[dict]:
         """Per-source counts for the run's config/log."""
-        return [{"catalog": n, "images": int(len(x)), "share": float(s)}
-                for n, x, s in zip(self.names, self.images, self.shares)]
+        return [
+            {"catalog": n, "images": int(len(x)), "share": float(s)}
+            for n, x, s in zip(self.names, self.images, self.shares)
+        ]
 
 
 def balanced_draw_weights(conditions: np.ndarray, tags: Sequence[str]) -> np.ndarray:
@@ -66,9 +69,15 @@ def balanced_draw_weights(conditions: np.ndarray, tags: Sequence[str]) -> np.nda
     return weights / weights.sum()
 
 
-def load_training_set(sources: Sequence[DataSource], cache_root: Path, size: int,
-                      tags: Sequence[str], threshold: float, workers: int = 2,
-                      balanced: bool = False) -> TrainingSet:
+def load_training_set(
+    sources: Sequence[DataSource],
+    cache_root: Path,
+    size: int,
+    tags: Sequence[str],
+    threshold: float,
+    workers: int = 2,
+    balanced: bool = False,
+) -> TrainingSet:
     """Load each catalog, build (or reuse) its image cache, and compute condition vectors.
 
     ``balanced`` adds :func:`balanced_draw_weights` per source (rare answers drawn more often).
@@ -80,8 +89,7 @@ def load_training_set(sources: Sequence[DataSource], cache_root: Path, size: int
         catalog = catalog[catalog["image_path"].astype(str).str.len() > 0].reset_index(drop=True)
         if catalog.empty:
             raise ValueError(f"catalog {source.catalog!r} has no galaxies with images")
-        cache = build_cache(catalog, cache_folder(cache_root, source.catalog, size), size=size,
-                            workers=workers)
+        cache = build_cache(catalog, cache_folder(cache_root, source.catalog, size), size=size, workers=workers)
         images.append(cache.batch(np.arange(len(cache))))
         conditions.append(condition_matrix(cache.catalog, tags, domain=source.domain, threshold=threshold))
         shares.append(float(source.weight))
@@ -113,8 +121,9 @@ def augment_orientation(pixels: torch.Tensor, generator: torch.Generator) -> tor
     return out
 
 
-def drop_conditions(conditions: torch.Tensor, generator: torch.Generator, uncond_prob: float,
-                    tag_prob: float) -> torch.Tensor:
+def drop_conditions(
+    conditions: torch.Tensor, generator: torch.Generator, uncond_prob: float, tag_prob: float
+) -> torch.Tensor:
     """Condition dropout: whole prompts to zero (for guidance) and single tags (partial prompts)."""
     keep_tag = torch.rand(conditions.shape, generator=generator) >= tag_prob
     keep_row = torch.rand(conditions.shape[0], 1, generator=generator) >= uncond_prob
@@ -126,8 +135,7 @@ def sample_batch(data: TrainingSet, batch_size: int, generator: torch.Generator)
 
     Returns pixels in [-1, 1] and conditions; all randomness comes from ``generator``.
     """
-    source = torch.multinomial(torch.from_numpy(data.shares), batch_size, replacement=True,
-                               generator=generator).numpy()
+    source = torch.multinomial(torch.from_numpy(data.shares), batch_size, replacement=True, generator=generator).numpy()
     pixels = np.empty((batch_size,) + data.images[0].shape[1:], dtype=np.uint8)
     conditions = np.empty((batch_size, data.conditions[0].shape[1]), dtype=np.float32)
     for s in np.unique(source):
@@ -135,8 +143,9 @@ def sample_batch(data: TrainingSet, batch_size: int, generator: torch.Generator)
         if data.draw_weights is None:
             picks = torch.randint(0, len(data.images[s]), (len(rows),), generator=generator).numpy()
         else:
-            picks = torch.multinomial(torch.from_numpy(data.draw_weights[s]), len(rows), replacement=True,
-                                      generator=generator).numpy()
+            picks = torch.multinomial(
+                torch.from_numpy(data.draw_weights[s]), len(rows), replacement=True, generator=generator
+            ).numpy()
         pixels[rows] = data.images[s][picks]
         conditions[rows] = data.conditions[s][picks]
     tensor = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1.0

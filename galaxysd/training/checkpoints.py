@@ -3,6 +3,7 @@
 A checkpoint is a folder ``checkpoints/step_XXXXXXX`` written under a temporary name and
 renamed when complete, so a kill never leaves a half checkpoint that looks finished.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,9 +36,16 @@ def _flat(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {f"{prefix}.{k}": v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
 
 
-def save_checkpoint(run_dir: str | Path, step: int, modules: dict[str, torch.nn.Module],
-                    ema: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer,
-                    scheduler: torch.optim.lr_scheduler.LRScheduler, extra: dict, keep: int) -> Path:
+def save_checkpoint(
+    run_dir: str | Path,
+    step: int,
+    modules: dict[str, torch.nn.Module],
+    ema: dict[str, torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    extra: dict,
+    keep: int,
+) -> Path:
     """Write a checkpoint atomically and delete all but the newest ``keep``."""
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
@@ -50,8 +58,7 @@ def save_checkpoint(run_dir: str | Path, step: int, modules: dict[str, torch.nn.
         weights.update(_flat(name, module))
     save_file(weights, tmp / "weights.safetensors")
     save_file({k: v.contiguous().cpu() for k, v in ema.items()}, tmp / "ema.safetensors")
-    torch.save({"optimizer": optimizer.state_dict(), "lr_scheduler": scheduler.state_dict()},
-               tmp / "optimizer.pt")
+    torch.save({"optimizer": optimizer.state_dict(), "lr_scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
     (tmp / "state.json").write_text(json.dumps({"step": step, **extra}, indent=2))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -60,12 +67,14 @@ def save_checkpoint(run_dir: str | Path, step: int, modules: dict[str, torch.nn.
     return final
 
 
-def load_checkpoint(path: Path, modules: dict[str, torch.nn.Module], optimizer=None, scheduler=None) -> tuple[dict, dict]:
+def load_checkpoint(
+    path: Path, modules: dict[str, torch.nn.Module], optimizer=None, scheduler=None
+) -> tuple[dict, dict]:
     """Restore modules (and optimizer/LR schedule when given); returns (ema tensors, state)."""
     weights = load_file(path / "weights.safetensors")
     for name, module in modules.items():
         prefix = f"{name}."
-        module.load_state_dict({k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+        module.load_state_dict({k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)})
     if optimizer is not None:
         state = torch.load(path / "optimizer.pt", weights_only=True, map_location="cpu")
         optimizer.load_state_dict(state["optimizer"])

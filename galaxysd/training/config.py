@@ -1,4 +1,5 @@
 """Training configuration: a YAML file, overridable by command-line flags."""
+
 from __future__ import annotations
 
 import argparse
@@ -48,10 +49,18 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     sample_every: int = 500
-    sample_prompts: list[str] = field(default_factory=lambda: [
-        "sdss, smooth, completely round galaxy", "sdss, edge-on galaxy", "sdss, spiral galaxy",
-        "sdss, merger", "demo, spiral galaxy, 2 spiral arms", "demo, edge-on galaxy, dust lane",
-        "sdss, smooth, {dust lane:1.3}", "sdss, in-between round galaxy"])
+    sample_prompts: list[str] = field(
+        default_factory=lambda: [
+            "sdss, smooth, completely round galaxy",
+            "sdss, edge-on galaxy",
+            "sdss, spiral galaxy",
+            "sdss, merger",
+            "demo, spiral galaxy, 2 spiral arms",
+            "demo, edge-on galaxy, dust lane",
+            "sdss, smooth, {dust lane:1.3}",
+            "sdss, in-between round galaxy",
+        ]
+    )
     sample_steps: int = 20
     sample_guidance: float = 3.0
     sample_sampler: str = DEFAULT_SAMPLER
@@ -63,10 +72,15 @@ class TrainConfig:
         """Raise ``ValueError`` with a clear message on impossible settings."""
         if not self.data:
             raise ValueError("no training data: give at least one catalog (data: in the config or --data)")
-        positive = {"batch_size": self.batch_size, "max_steps": self.max_steps,
-                    "learning_rate": self.learning_rate, "checkpoint_every": self.checkpoint_every,
-                    "log_every": self.log_every, "sample_every": self.sample_every,
-                    "keep_checkpoints": self.keep_checkpoints}
+        positive = {
+            "batch_size": self.batch_size,
+            "max_steps": self.max_steps,
+            "learning_rate": self.learning_rate,
+            "checkpoint_every": self.checkpoint_every,
+            "log_every": self.log_every,
+            "sample_every": self.sample_every,
+            "keep_checkpoints": self.keep_checkpoints,
+        }
         for name, value in positive.items():
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
@@ -127,12 +141,18 @@ def parse_source(value: str | dict) -> DataSource:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m galaxysd.train`` argument parser; flags override the config file."""
-    p = argparse.ArgumentParser(prog="python -m galaxysd.train", description=(
-        "Train a morphology-conditioned diffusion model and write a run directory."))
+    p = argparse.ArgumentParser(
+        prog="python -m galaxysd.train",
+        description=("Train a morphology-conditioned diffusion model and write a run directory."),
+    )
     p.add_argument("--config", help="YAML file with TrainConfig options")
     p.add_argument("--run-dir", help="output run directory (runs/<name>)")
-    p.add_argument("--data", action="append", metavar="SPEC[@DOMAIN][*WEIGHT]",
-                   help="training catalog, e.g. gz1:../shared/data/gz1-sdss@sdss (repeatable; replaces config data)")
+    p.add_argument(
+        "--data",
+        action="append",
+        metavar="SPEC[@DOMAIN][*WEIGHT]",
+        help="training catalog, e.g. gz1:../shared/data/gz1-sdss@sdss (repeatable; replaces config data)",
+    )
     p.add_argument("--cache-dir", help="where image caches are built (default .data/cache)")
     p.add_argument("--model", choices=sorted(PRESETS), help="UNet preset")
     p.add_argument("--pretrained", help="paper mode: local Stable Diffusion 1.5 directory")
@@ -141,10 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=int, help="paper mode: train at this size in px (a multiple of 8, e.g. 424)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float)
-    p.add_argument("--lr-schedule", choices=LR_SCHEDULES,
-                   help="constant, or cosine decay to 10%% after warm-up over --max-steps or the time budget")
-    p.add_argument("--balanced-sampling", action="store_true", default=None,
-                   help="within each source, draw galaxies with rare answers (bar, merger, ...) more often")
+    p.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        help="constant, or cosine decay to 10%% after warm-up over --max-steps or the time budget",
+    )
+    p.add_argument(
+        "--balanced-sampling",
+        action="store_true",
+        default=None,
+        help="within each source, draw galaxies with rare answers (bar, merger, ...) more often",
+    )
     p.add_argument("--max-steps", type=int)
     p.add_argument("--time-budget-minutes", type=float, help="stop cleanly after this wall-clock time")
     p.add_argument("--ema-decay", type=float)

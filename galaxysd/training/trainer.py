@@ -3,6 +3,7 @@
 Works unchanged under ``accelerate launch -m galaxysd.train`` (multi-GPU): each process
 draws its own batches from a seed that includes its rank; only the main process writes.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,9 @@ def pipeline_to_save(pipe: GalaxyPipeline) -> GalaxyPipeline:
 LR_FLOOR = 0.1  # the cosine schedule ends at this fraction of the learning rate
 
 
-def lr_multiplier(step: int, warmup_steps: int, max_steps: int, schedule: str = "constant",
-                  time_fraction: float = 0.0) -> float:
+def lr_multiplier(
+    step: int, warmup_steps: int, max_steps: int, schedule: str = "constant", time_fraction: float = 0.0
+) -> float:
     """The learning-rate factor of optimizer step ``step`` (0-based).
 
     Linear warm-up over ``warmup_steps``, then 1 (``constant``) or a cosine from 1 to
@@ -109,8 +111,12 @@ def loss_weights(scheduler, timesteps: torch.Tensor, gamma: float | None, predic
     return clipped / (snr + 1) if prediction_type == "v_prediction" else clipped / snr
 
 
-def conditioning(pipe: GalaxyPipeline, condition_vectors: torch.Tensor, tags: Sequence[str],
-                 tag_encoder: torch.nn.Module | None = None):
+def conditioning(
+    pipe: GalaxyPipeline,
+    condition_vectors: torch.Tensor,
+    tags: Sequence[str],
+    tag_encoder: torch.nn.Module | None = None,
+):
     """Encode a batch of condition vectors with the pipeline's encoder (with gradients).
 
     ``tag_encoder`` may be the accelerate-wrapped module (gradient sync across GPUs).
@@ -122,9 +128,15 @@ def conditioning(pipe: GalaxyPipeline, condition_vectors: torch.Tensor, tags: Se
     return encoder(condition_vectors.to(pipe.tag_encoder.tag_embedding.device))
 
 
-def training_loss(pipe: GalaxyPipeline, config: TrainConfig, pixels: torch.Tensor,
-                  condition_vectors: torch.Tensor, generator: torch.Generator, tags: Sequence[str],
-                  wrapped: dict[str, torch.nn.Module] | None = None) -> torch.Tensor:
+def training_loss(
+    pipe: GalaxyPipeline,
+    config: TrainConfig,
+    pixels: torch.Tensor,
+    condition_vectors: torch.Tensor,
+    generator: torch.Generator,
+    tags: Sequence[str],
+    wrapped: dict[str, torch.nn.Module] | None = None,
+) -> torch.Tensor:
     """The diffusion loss of one batch (v- or epsilon-prediction, optional min-SNR weights).
 
     ``wrapped`` holds the modules as returned by ``accelerator.prepare`` (DDP wrappers under
@@ -140,8 +152,12 @@ def training_loss(pipe: GalaxyPipeline, config: TrainConfig, pixels: torch.Tenso
     noisy = scheduler.add_noise(latents, noise, t.to(device))
     target = scheduler.get_velocity(latents, noise, t.to(device)) if config.prediction_type == "v_prediction" else noise
     cond = conditioning(pipe, condition_vectors, tags, wrapped.get("tag_encoder"))
-    pred = wrapped.get("unet", pipe.unet)(noisy.to(memory_format=torch.channels_last), t.to(device),
-                     encoder_hidden_states=cond.context, class_labels=cond.class_vector).sample
+    pred = wrapped.get("unet", pipe.unet)(
+        noisy.to(memory_format=torch.channels_last),
+        t.to(device),
+        encoder_hidden_states=cond.context,
+        class_labels=cond.class_vector,
+    ).sample
     per_sample = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
     weights = loss_weights(scheduler, t, config.min_snr_gamma, config.prediction_type).to(device)
     return (per_sample * weights).mean()
@@ -159,8 +175,9 @@ def ema_update(ema: dict[str, torch.Tensor], modules: dict[str, torch.nn.Module]
 @contextmanager
 def ema_applied(modules: dict[str, torch.nn.Module], ema: dict[str, torch.Tensor]):
     """Temporarily swap EMA weights into the modules (for sample grids and the final save)."""
-    backup = {f"{n}.{k}": p.detach().clone() for n, m in modules.items() for k, p in m.named_parameters()
-              if f"{n}.{k}" in ema}
+    backup = {
+        f"{n}.{k}": p.detach().clone() for n, m in modules.items() for k, p in m.named_parameters() if f"{n}.{k}" in ema
+    }
     ckpt.ema_weights_into(modules, ema)
     try:
         yield
@@ -172,8 +189,17 @@ def write_sample_grid(pipe: GalaxyPipeline, config: TrainConfig, path: Path) -> 
     """A seeded grid: one row per sample prompt, four seeds each."""
     pipe.unet.eval()
     try:
-        rows = [pipe(prompt, num_images=4, seed=0, steps=config.sample_steps, guidance_scale=config.sample_guidance,
-                     sampler=config.sample_sampler).arrays for prompt in config.sample_prompts]
+        rows = [
+            pipe(
+                prompt,
+                num_images=4,
+                seed=0,
+                steps=config.sample_steps,
+                guidance_scale=config.sample_guidance,
+                sampler=config.sample_sampler,
+            ).arrays
+            for prompt in config.sample_prompts
+        ]
     finally:
         pipe.unet.train()
     save_grid(np.stack(rows), path, labels=config.sample_prompts)
@@ -185,8 +211,11 @@ class JsonlLog:
     def __init__(self, path: Path, resume_step: int | None):
         self.path = path
         if resume_step is not None and path.exists():
-            kept = [line for line in path.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= resume_step]
+            kept = [
+                line
+                for line in path.read_text().splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= resume_step
+            ]
             tmp = path.with_suffix(".tmp")
             tmp.write_text("".join(line + "\n" for line in kept))
             tmp.replace(path)
@@ -214,18 +243,31 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
     pipe = build_pipeline(config)
     tags = list(morphology.ALL_TAGS if pipe.paper_mode else pipe.tag_encoder.tags)
     size = pipe.config.image_size
-    data = load_training_set(config.data, Path(config.cache_dir), size, tags, config.threshold, config.workers,
-                             balanced=config.balanced_sampling)
+    data = load_training_set(
+        config.data,
+        Path(config.cache_dir),
+        size,
+        tags,
+        config.threshold,
+        config.workers,
+        balanced=config.balanced_sampling,
+    )
     modules = trainable_modules(pipe, config)
     pipe.to(accelerator.device)
     pipe.unet.to(memory_format=torch.channels_last)
     params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.01)
     clock = BudgetClock(config.time_budget_minutes)
-    lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_multiplier(
-        s, config.warmup_steps, config.max_steps, config.lr_schedule, clock.fraction()))
-    ema = {f"{n}.{k}": p.detach().float().clone() for n, m in modules.items() for k, p in m.named_parameters()
-           if p.requires_grad}
+    lr_schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: lr_multiplier(s, config.warmup_steps, config.max_steps, config.lr_schedule, clock.fraction()),
+    )
+    ema = {
+        f"{n}.{k}": p.detach().float().clone()
+        for n, m in modules.items()
+        for k, p in m.named_parameters()
+        if p.requires_grad
+    }
 
     start = 0
     if resume == "latest":
@@ -239,14 +281,21 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
     prepared = accelerator.prepare(*modules.values(), optimizer)
     optimizer = prepared[-1]
     wrapped = dict(zip(modules, prepared[:-1]))
-    train_log = JsonlLog(run_dir / "train_log.jsonl", start if resume else None) if accelerator.is_main_process else None
+    train_log = (
+        JsonlLog(run_dir / "train_log.jsonl", start if resume else None) if accelerator.is_main_process else None
+    )
     if accelerator.is_main_process:
         _write_config(run_dir, config, data.describe(), status="training")
 
     t0 = last = time.time()
     seen_since = 0
-    bar = tqdm(total=config.max_steps, initial=start, disable=not (progress and accelerator.is_main_process),
-               desc="train", unit="step")
+    bar = tqdm(
+        total=config.max_steps,
+        initial=start,
+        disable=not (progress and accelerator.is_main_process),
+        desc="train",
+        unit="step",
+    )
     step = start
     for module in modules.values():
         module.train()
@@ -266,8 +315,11 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
         lr_schedule.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
-        ema_update(ema, {n: accelerator.unwrap_model(m) for n, m in modules.items()},
-                   min(config.ema_decay, (1 + step) / (10 + step)))
+        ema_update(
+            ema,
+            {n: accelerator.unwrap_model(m) for n, m in modules.items()},
+            min(config.ema_decay, (1 + step) / (10 + step)),
+        )
         seen_since += config.batch_size * accelerator.num_processes
         bar.update(1)
         out_of_time = config.time_budget_minutes is not None and time.time() - t0 > config.time_budget_minutes * 60
@@ -275,17 +327,31 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
             if step % config.log_every == 0 or step == config.max_steps:
                 now = time.time()
                 rate = seen_since / max(now - last, 1e-9)
-                train_log.write({"step": step, "loss": round(loss.item(), 6), "lr": lr_schedule.get_last_lr()[0],
-                                 "images_per_s": round(rate, 2), "elapsed_s": round(now - t0, 1)})
+                train_log.write(
+                    {
+                        "step": step,
+                        "loss": round(loss.item(), 6),
+                        "lr": lr_schedule.get_last_lr()[0],
+                        "images_per_s": round(rate, 2),
+                        "elapsed_s": round(now - t0, 1),
+                    }
+                )
                 bar.set_postfix(loss=f"{loss.item():.4f}", img_s=f"{rate:.1f}")
                 last, seen_since = now, 0
             if step % config.sample_every == 0:
                 with ema_applied(modules, ema):
                     write_sample_grid(pipe, config, run_dir / "samples" / f"step_{step:07d}.png")
             if step % config.checkpoint_every == 0 or step == config.max_steps or out_of_time:
-                ckpt.save_checkpoint(run_dir, step, {n: accelerator.unwrap_model(m) for n, m in modules.items()},
-                                     ema, optimizer, lr_schedule, {"seed": config.seed, "budget_fraction": clock.fraction()},
-                                     config.keep_checkpoints)
+                ckpt.save_checkpoint(
+                    run_dir,
+                    step,
+                    {n: accelerator.unwrap_model(m) for n, m in modules.items()},
+                    ema,
+                    optimizer,
+                    lr_schedule,
+                    {"seed": config.seed, "budget_fraction": clock.fraction()},
+                    config.keep_checkpoints,
+                )
         if out_of_time:
             log.info("time budget of %.1f min reached at step %d", config.time_budget_minutes, step)
             break
@@ -295,8 +361,14 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
         with ema_applied(modules, ema):
             write_sample_grid(pipe, config, run_dir / "samples" / f"step_{step:07d}.png")
             save_pipeline(pipeline_to_save(pipe), run_dir / "model", fp16=config.save_fp16)
-        _write_config(run_dir, config, data.describe(), status="finished" if step >= config.max_steps else "stopped",
-                      steps=step, wall_s=round(time.time() - t0, 1))
+        _write_config(
+            run_dir,
+            config,
+            data.describe(),
+            status="finished" if step >= config.max_steps else "stopped",
+            steps=step,
+            wall_s=round(time.time() - t0, 1),
+        )
     return run_dir
 
 
@@ -311,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; user errors print one line and return 1."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    return run_cli(lambda: f"run written to {train(config_from_args(args), resume=args.resume)}",
-                   interrupted="rerun with --resume latest to continue from the last checkpoint")
-
+    return run_cli(
+        lambda: f"run written to {train(config_from_args(args), resume=args.resume)}",
+        interrupted="rerun with --resume latest to continue from the last checkpoint",
+    )
