@@ -18,6 +18,8 @@ from streamlit.testing.v1 import AppTest
 from galaxysd.app.database import AppDatabase
 from galaxysd.runs import DEFAULT_RUN
 
+pytestmark = pytest.mark.slow  # trains, renders or runs jobs end to end
+
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGES = {
     "home": "GalaxySD",

@@ -348,6 +348,7 @@ def test_the_map_job_writes_a_table_the_page_can_read(tiny_run, tmp_path, monkey
     assert explore.main(["--run", str(tmp_path / "nothing")]) == 1
 
 
+@pytest.mark.slow
 def test_two_sessions_generating_at_once_both_get_their_images(tiny_run):
     from concurrent.futures import ThreadPoolExecutor
 

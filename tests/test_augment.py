@@ -17,6 +17,8 @@ from galaxysd.science.augment_study import RESULT_COLUMNS, AugmentSettings, spli
 from galaxysd.science.binary_tasks import BinaryTask, known_cumulative_fractions, resolve_tasks, task_labels
 from galaxysd.science.detection_metrics import BootstrapPlan, bootstrap_difference, bootstrap_scores
 
+pytestmark = pytest.mark.slow  # trains, renders or runs jobs end to end
+
 SETTINGS = AugmentSettings(
     shots=(10, None),
     seeds=2,

@@ -25,10 +25,14 @@ from galaxysd.runs import DEFAULT_RUN, REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
 
-pytestmark = pytest.mark.skipif(
-    chromium_paths() is None,
-    reason=("Chromium is not installed: apt-get install -y --no-install-recommends chromium chromium-driver"),
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        chromium_paths() is None,
+        reason=("Chromium is not installed: apt-get install -y --no-install-recommends chromium chromium-driver"),
+    ),
+]
 
 
 def slider_input(driver, label: str):

@@ -20,6 +20,8 @@ from galaxysd.science.discover_job import discover, main
 from galaxysd.science.dusty_search import SearchSettings
 from galaxysd.science.scan import merge_chunks, scan_chunks
 
+pytestmark = pytest.mark.slow  # trains, renders or runs jobs end to end
+
 SETTINGS = SearchSettings(
     n_synthetic=96, n_synthetic_negatives=32, max_negatives=400, epochs=6, widths=(8, 16, 32), device="cpu"
 )

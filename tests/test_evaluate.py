@@ -15,6 +15,8 @@ from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, load_prompt_f
 from galaxysd.evaluation.run_evaluation import EvalSettings
 from galaxysd.morphology import parse_prompt
 
+pytestmark = pytest.mark.slow  # trains, renders or runs jobs end to end
+
 PROMPTS = (
     PromptSpec("R", "round", "sdss, smooth, completely round galaxy"),
     PromptSpec("E", "edge-on", "sdss, features or disk-shaped, edge-on galaxy"),

@@ -50,6 +50,7 @@ def test_settings_are_applied(pipes):
     assert not reference.use_inference_mode and not reference._unet_is_channels_last()
 
 
+@pytest.mark.slow
 def test_onnx_backend_follows_weight_changes(pipes):
     pytest.importorskip("onnxruntime")
     optimised, reference = pipes
@@ -103,6 +104,7 @@ def test_gpu_half_precision_prefers_bf16(monkeypatch, bf16, expected):
     assert fast.cuda_dtype() == expected
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_gpu_path_runs_in_half_precision():
     pipe = fast.optimize(build_tag_pipeline(PRESETS["tiny"]).to("cuda"))

@@ -136,6 +136,7 @@ def test_a_different_job_never_overwrites_without_the_flag(pipe, tmp_path):
     assert len(load_catalog_spec(f"synthetic:{out}")) == 2 and len(list((out / "images").iterdir())) == 2
 
 
+@pytest.mark.slow
 def test_command_line_writes_images_and_catalog(model_dir, tmp_path, capsys):
     prompt_file = tmp_path / "prompts.txt"
     prompt_file.write_text("# round ones\nsdss, smooth, completely round galaxy\n\n")

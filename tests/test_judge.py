@@ -119,6 +119,7 @@ def test_judge_refuses_a_catalog_without_usable_labels():
         train_judge(cache, JudgeConfig(epochs=1, widths=SMALL_WIDTHS, device="cpu"), progress=False)
 
 
+@pytest.mark.slow
 def test_real_judge_finds_smooth_edge_on_and_spiral_far_above_chance(shared_data):
     cache, judge = real_gz1_cache(shared_data), real_gz1_judge(shared_data)
     rows = held_out_rows(shared_data)

@@ -162,6 +162,7 @@ def test_gz2_class_rejects_garbage():
         m.gz2_class_to_tags("Qx9")
 
 
+@pytest.mark.slow
 def test_gz2_class_agrees_with_vote_fractions_on_real_sample(shared_data):
     table = pd.read_csv(shared_data / "gz2-sample" / "gz2_hart16_excerpt.csv")
     agree = total = 0

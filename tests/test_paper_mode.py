@@ -30,6 +30,8 @@ from galaxysd.training.checkpoints import checkpoint_dirs
 from galaxysd.training.config import TrainConfig
 from galaxysd.training.trainer import main, train
 
+pytestmark = pytest.mark.slow  # trains, renders or runs jobs end to end
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MAX_TOKENS = 77
 SD_SCHEDULE = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"}

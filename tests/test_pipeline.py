@@ -113,6 +113,7 @@ def test_image_to_image_stays_close_to_reference_at_low_strength(pipe):
     assert np.abs(near - reference).mean() < np.abs(far - reference).mean()
 
 
+@pytest.mark.slow
 def test_shipped_default_loads_fast_and_generates():
     import time
 

@@ -49,6 +49,7 @@ def tiny_config(tmp_path, demo_dir, **overrides) -> TrainConfig:
     return TrainConfig(**values)
 
 
+@pytest.mark.slow
 def test_fifty_steps_lower_the_loss_on_a_fixed_batch(tmp_path, demo_dir):
     config = tiny_config(tmp_path, demo_dir, max_steps=50, checkpoint_every=50)
     tags = list(morphology.ALL_TAGS)
@@ -71,6 +72,7 @@ def test_fifty_steps_lower_the_loss_on_a_fixed_batch(tmp_path, demo_dir):
     assert after < 0.8 * before
 
 
+@pytest.mark.slow
 def test_run_directory_contract(tmp_path, demo_dir):
     run = train(tiny_config(tmp_path, demo_dir), progress=False)
     assert (run / "config.yaml").is_file() and (run / "model" / "model_index.json").is_file()
@@ -83,6 +85,7 @@ def test_run_directory_contract(tmp_path, demo_dir):
     assert out.arrays.shape == (2, 16, 16, 3)
 
 
+@pytest.mark.slow
 def test_killed_run_resumed_ends_with_identical_weights(tmp_path, demo_dir, monkeypatch):
     reference = train(tiny_config(tmp_path / "a", demo_dir), progress=False)
 
@@ -179,6 +182,7 @@ def test_cosine_schedule_warms_up_then_decays_to_a_tenth():
     assert lr_multiplier(20, 10, 10_000, "cosine", time_fraction=1.0) == pytest.approx(LR_FLOOR)
 
 
+@pytest.mark.slow
 def test_killed_cosine_run_resumed_ends_with_identical_weights(tmp_path, demo_dir, monkeypatch):
     from galaxysd.training.trainer import lr_multiplier
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from galaxysd.app.appdata import app_home
+from galaxysd.cli import JobParser
 from galaxysd.runs import REPO_ROOT
 
 ACTIVE = ("starting", "running")
@@ -224,13 +225,17 @@ def supervise(status_file: Path, command: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Supervisor entry point: ``python -m galaxysd.app.jobs --status FILE -- COMMAND...``."""
-    parser = argparse.ArgumentParser(
+    parser = JobParser(
         prog="python -m galaxysd.app.jobs",
         description="Run a command as an app job, recording its state in a status file.",
     )
     parser.add_argument("--status", required=True, metavar="FILE", help="status file to maintain")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the job's command, after --")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         print("error: give the job's command after --", file=sys.stderr)

@@ -8,6 +8,7 @@ import logging
 import sys
 from typing import Iterator, Sequence
 
+from galaxysd.cli import JobParser, run_cli
 from galaxysd.data.cache import build_cache
 from galaxysd.data.catalog import concat_catalogs, load_report
 from galaxysd.data.demo import render_demo_survey
@@ -20,16 +21,9 @@ SPEC_HELP = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line, reported like other bad input."""
-
-    def error(self, message: str):
-        raise ValueError(f"{message} (see {self.prog} --help)")
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line of the data jobs (``ValueError`` on bad usage)."""
-    parser = _Parser(
+    parser = JobParser(
         prog="python -m galaxysd.data",
         description="Download Galaxy Zoo data, build image caches, render the demo survey, inspect catalogs.",
     )
@@ -148,16 +142,12 @@ JOBS = {"download": run_download, "cache": run_cache, "demo": run_demo, "info": 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one data job; returns the exit code (1 with one line on stderr for bad input)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
+
+    def body() -> None:
         args = parse_args(argv)
         JOBS[args.job](args)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
-    return 0
+
+    return run_cli(body, interrupted="run the same command again to resume")
 
 
 if __name__ == "__main__":

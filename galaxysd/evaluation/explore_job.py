@@ -24,7 +24,7 @@ from PIL import Image
 from sklearn.decomposition import PCA
 from tqdm.auto import tqdm
 
-from galaxysd.cli import run_cli
+from galaxysd.cli import JobParser, run_cli
 from galaxysd.evaluation.neighbours import PixelFeatures, feature_space
 from galaxysd.evaluation.real_galaxies import RealGalaxies, open_real_galaxies
 from galaxysd.evaluation.run_results import eval_prompts
@@ -223,7 +223,7 @@ def _write(path: Path, text: str) -> None:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line of the map job."""
-    parser = argparse.ArgumentParser(
+    parser = JobParser(
         prog="python -m galaxysd.explore",
         description=("Embed a run's real and generated galaxies with UMAP into RUN/eval/umap.csv."),
     )
@@ -246,9 +246,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; bad input prints one line and returns 1."""
-    args = parse_args(argv)
 
     def body() -> str:
+        args = parse_args(argv)
         for name in ("n_real", "per_prompt", "steps", "neighbours"):
             if getattr(args, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")

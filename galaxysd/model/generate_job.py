@@ -25,12 +25,12 @@ from tqdm.auto import tqdm
 
 from galaxysd import morphology
 from galaxysd.atomic_files import write_atomic, write_json
-from galaxysd.cli import run_cli
+from galaxysd.cli import JobParser, add_synthesis_options, run_cli
 from galaxysd.data.loaders import FOLDER_CATALOG_NAME
 from galaxysd.model import generated_catalog as gc
 from galaxysd.model.fast import BACKENDS, SpeedSettings, load_fast_pipeline
 from galaxysd.model.pipeline import MAX_GUIDANCE, MAX_IMAGES, MAX_STEPS, as_weights
-from galaxysd.model.samplers import DEFAULT_SAMPLER, SAMPLERS, sampler_name
+from galaxysd.model.samplers import DEFAULT_SAMPLER, sampler_name
 from galaxysd.model.saving import check_model_dir
 
 MAX_PER_PROMPT = 5000
@@ -213,7 +213,7 @@ def read_prompt_file(path: str | Path) -> list[str]:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m galaxysd.generate", description=__doc__.split("\n\n")[0])
+    parser = JobParser(prog="python -m galaxysd.generate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", required=True, help="run directory (with model/) or a saved pipeline folder")
     parser.add_argument(
         "--prompt",
@@ -224,15 +224,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--prompt-file", help="a text file with one prompt per line (# comments allowed)")
     parser.add_argument("--n", type=int, required=True, help=f"images per prompt (1-{MAX_PER_PROMPT})")
     parser.add_argument("--out", required=True, help="output folder (images/, catalog.csv, job.json)")
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="sampling steps (default %(default)s)")
-    parser.add_argument(
-        "--guidance", type=float, default=DEFAULT_GUIDANCE, help="classifier-free guidance scale (default %(default)s)"
-    )
-    parser.add_argument(
-        "--sampler",
-        default=DEFAULT_SAMPLER,
-        help=f"one of {', '.join(SAMPLERS)} (default %(default)s; euler_a is the paper's)",
-    )
+    add_synthesis_options(parser, DEFAULT_STEPS, DEFAULT_GUIDANCE, DEFAULT_SAMPLER)
     parser.add_argument("--seed", type=int, default=0, help="seed of the first image (default %(default)s)")
     parser.add_argument(
         "--batch-size", type=int, default=DEFAULT_BATCH, help="images per forward pass (default %(default)s)"
@@ -251,9 +243,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     """Command-line entry point; returns the exit code."""
-    args = parse_args(argv)
 
     def body() -> str:
+        args = parse_args(argv)
         prompts = args.prompt + (read_prompt_file(args.prompt_file) if args.prompt_file else [])
         job = GenerateJob.checked(prompts, args.n, args.steps, args.guidance, args.sampler, args.seed)
         _check_range("--batch-size", args.batch_size, 1, MAX_IMAGES)
@@ -269,4 +261,4 @@ def main(argv=None) -> int:
         catalog = run_job(pipe, job, args.out, args.batch_size, args.overwrite)
         return f"wrote {job.total} images and {catalog}"
 
-    return run_cli(body, interrupted=f"rerun the same command to resume {args.out}")
+    return run_cli(body, interrupted="rerun the same command to resume into the same --out folder")

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import yaml
 
+from galaxysd.cli import JobParser
 from galaxysd.model.samplers import DEFAULT_SAMPLER, make_scheduler
 from galaxysd.model.unet_presets import PRESETS, spec_from
 from galaxysd.training.batches import DataSource
@@ -141,7 +142,7 @@ def parse_source(value: str | dict) -> DataSource:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m galaxysd.train`` argument parser; flags override the config file."""
-    p = argparse.ArgumentParser(
+    p = JobParser(
         prog="python -m galaxysd.train",
         description=("Train a morphology-conditioned diffusion model and write a run directory."),
     )

@@ -382,8 +382,12 @@ def _write_config(run_dir: Path, config: TrainConfig, data: list[dict], **extra)
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; user errors print one line and return 1."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    args = parse_args(argv)
+
+    def body() -> str:
+        args = parse_args(argv)
+        return f"run written to {train(config_from_args(args), resume=args.resume)}"
+
     return run_cli(
-        lambda: f"run written to {train(config_from_args(args), resume=args.resume)}",
+        body,
         interrupted="rerun with --resume latest to continue from the last checkpoint",
     )
