@@ -349,6 +349,18 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
     ``split=holdout`` (with ``holdout=0.15``, the held-out share): a fixed split by a hash
     of the galaxy id, e.g. ``gz1:../shared/data/gz1-sdss?split=train`` to train on and
     ``?split=holdout`` to score on.
+
+    Args:
+        spec (`str`): ``KIND:PATH[?options]``, KIND one of ``gz2``, ``kaggle``, ``gz1``,
+            ``folder``, ``demo``, ``synthetic`` (see ``LOADERS``).
+
+    Returns:
+        `pandas.DataFrame` in the catalog schema: ``id``, ``image_path``, ``source``, optional
+        ``ra``/``dec`` and the 37 Hart16 vote-fraction columns (NaN where unknown).
+
+    Example:
+        >>> catalog = load_catalog_spec("gz1:../shared/data/gz1-sdss?split=holdout")
+        >>> catalog[["id", "image_path", "t04_spiral_a08_spiral_debiased"]].head()
     """
     kind, colon, rest = str(spec).partition(":")
     if not colon or not rest:

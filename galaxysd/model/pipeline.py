@@ -206,11 +206,37 @@ class GalaxyPipeline(DiffusionPipeline):
     ) -> GalaxyOutput:
         """Generate ``num_images`` galaxies for a prompt (or one prompt per image).
 
-        ``seed`` is the first seed (image i uses ``seed + i``) or a list of seeds; an image
-        depends on its own seed only, whatever the batch. ``reference`` (an RGB image)
-        starts sampling from it noised to ``strength`` (image-to-image). ``noise``
-        overrides the initial latents (interpolation). ``batched_guidance=False`` runs the
-        conditional and unconditional passes separately (the reference path).
+        Args:
+            prompt (`str`, `dict[str, float]` or a list of them, default ``""``): weighted GZ2
+                tags, e.g. ``"sdss, spiral galaxy, {bar:1.2}"`` or ``{"sdss": 1, "bar": 1.2}``;
+                a list gives one prompt per image; ``""`` is the unconditional model.
+            num_images (`int`, default 4): images to make (1 to ``MAX_IMAGES``).
+            seed (`int` or list of `int`, default 0): the first seed (image i uses
+                ``seed + i``) or one seed per image; an image depends on its own seed only,
+                whatever the batch.
+            steps (`int`, default 20): sampler steps (1 to ``MAX_STEPS``).
+            guidance_scale (`float`, default 3.0): classifier-free guidance; 0 ignores the
+                prompt, higher follows it harder (up to ``MAX_GUIDANCE``).
+            sampler (`str`, default ``DEFAULT_SAMPLER``): ``dpmpp``, ``dpmpp_sde``,
+                ``euler_a`` (the paper's), ``ddim`` or ``ddpm``.
+            reference (RGB array or `PIL.Image`, optional): start from this image noised to
+                ``strength`` (image-to-image, as the paper does) instead of pure noise.
+            strength (`float`, default 0.6): how much of the reference is replaced (0-1].
+            noise (`torch.Tensor`, optional): initial latents to use (interpolation).
+            batched_guidance (`bool`, default True): one batched pass for the conditional and
+                unconditional branches; False runs them separately (the reference path).
+            progress (`bool`, default False): show a progress bar over the steps.
+
+        Returns:
+            `GalaxyOutput`: ``.images`` (PIL), ``.arrays`` (N, H, W, 3) uint8, the prompts as
+            weight dicts, the seeds and the settings.
+
+        Example:
+            >>> from galaxysd.model.saving import load_pipeline
+            >>> pipe = load_pipeline("assets/default-run/model")
+            >>> out = pipe("sdss, spiral galaxy, {bar:1.2}", num_images=4, seed=0, steps=20)
+            >>> out.arrays.shape
+            (4, 64, 64, 3)
         """
         num_images = _check_int("num_images", num_images, 1, MAX_IMAGES)
         steps = _check_int("steps", steps, 1, MAX_STEPS)
@@ -298,7 +324,19 @@ class GalaxyPipeline(DiffusionPipeline):
     def interpolate(
         self, prompt_a: PromptLike, prompt_b: PromptLike, frames: int = 8, seeds: tuple[int, int] = (0, 1), **kwargs
     ) -> GalaxyOutput:
-        """A morph sequence: weights interpolated linearly, noise spherically, between two prompts."""
+        """A morph sequence: weights interpolated linearly, noise spherically, between two prompts.
+
+        Args:
+            prompt_a, prompt_b (`str` or `dict[str, float]`): the two ends of the sequence.
+            frames (`int`, default 8): images in the sequence, both ends included (>= 2).
+            seeds (`tuple[int, int]`, default ``(0, 1)``): seeds of the two ends' noise.
+            **kwargs: passed to :meth:`__call__` (``steps``, ``guidance_scale``, ``sampler``...).
+
+        Example:
+            >>> out = pipe.interpolate("sdss, smooth", "sdss, spiral galaxy", frames=6)
+            >>> len(out.images)
+            6
+        """
         frames = _check_int("frames", frames, 2, MAX_IMAGES)
         a, b = as_weights(prompt_a), as_weights(prompt_b)
         noise_a, noise_b = self.initial_noise(list(seeds[:1])), self.initial_noise(list(seeds[1:2]))

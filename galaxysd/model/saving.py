@@ -80,7 +80,19 @@ def check_model_dir(model_dir: str | Path) -> Path:
 def load_pipeline(
     model_dir: str | Path, device: str | torch.device | None = None, dtype: torch.dtype | None = None
 ) -> GalaxyPipeline:
-    """Load a saved pipeline for inference: right dtype for the device, channels-last, eval mode."""
+    """Load a saved pipeline for inference: right dtype for the device, channels-last, eval mode.
+
+    Args:
+        model_dir (`str` or `Path`): a ``model/`` folder (``model_index.json`` + safetensors),
+            e.g. ``assets/default-run/model``; weights are read with safetensors only.
+        device (`str` or `torch.device`, optional): default CUDA when present, else the CPU.
+        dtype (`torch.dtype`, optional): default fp16 on CUDA, fp32 on the CPU.
+
+    Example:
+        >>> pipe = load_pipeline("assets/default-run/model", device="cpu")
+        >>> pipe("demo, edge-on galaxy", num_images=2).arrays.dtype
+        dtype('uint8')
+    """
     path = check_model_dir(model_dir)
     device = torch.device(device) if device is not None else default_device()
     dtype = dtype or inference_dtype(device)

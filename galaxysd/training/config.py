@@ -20,7 +20,29 @@ LR_SCHEDULES = ("constant", "cosine")
 
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on; written to ``runs/<name>/config.yaml``."""
+    """Everything a training run depends on; written to ``runs/<name>/config.yaml``.
+
+    The main fields (types and defaults below; each is also a ``python -m galaxysd.train``
+    flag, and ``validate`` rejects impossible values with a clear message):
+
+    - ``data``: catalogs with a domain tag and a sampling share, e.g.
+      ``DataSource("gz1:../shared/data/gz1-sdss", domain="sdss", weight=0.45)``.
+    - ``model``: a UNet preset name (``cpu-default``, ``cpu-unshuffle2``, ``cpu-wide``,
+      ``gpu-large``, ``tiny``) or a dict of :class:`~galaxysd.model.unet_presets.UNetSpec` fields;
+      ``pretrained`` switches to paper mode (a local Stable Diffusion 1.5 folder).
+    - ``batch_size``, ``learning_rate``, ``warmup_steps``, ``lr_schedule`` (``constant`` or
+      ``cosine``), ``max_steps``, ``time_budget_minutes``: how long and how fast to learn.
+    - ``balanced_sampling``: draw galaxies with rare answers more often within each source.
+    - ``ema_decay``, ``min_snr_gamma``, ``uncond_prob`` (prompt dropout for guidance),
+      ``tag_dropout``: the diffusion recipe.
+    - ``checkpoint_every``, ``keep_checkpoints``, ``sample_every``: what the run writes.
+
+    Example:
+        >>> config = TrainConfig.from_yaml("assets/configs/default.yaml")
+        >>> config.max_steps = 200
+        >>> config.validate().run_dir
+        'runs/default'
+    """
 
     run_dir: str = "runs/default"
     data: list[DataSource] = field(default_factory=list)
