@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from prerequisites import skip_unless
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -15,10 +16,10 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Path of the real-data samples; skips the test with a reason where they are absent."""
-    if not (SHARED_DATA / "gz2-sample" / "gz2_hart16_excerpt.csv").is_file():
-        pytest.skip(
-            f"real SDSS samples not found at {SHARED_DATA} (only present in the project's shared workspace and CI)"
-        )
+    skip_unless(
+        (SHARED_DATA / "gz2-sample" / "gz2_hart16_excerpt.csv").is_file(),
+        f"real SDSS samples not found at {SHARED_DATA} (only present in the project's shared workspace and CI)",
+    )
     return SHARED_DATA
 
 

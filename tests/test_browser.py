@@ -10,6 +10,7 @@ import time
 
 import pytest
 from app_runs import shared_tiny_run
+from prerequisites import skip_unless
 
 from galaxysd.app.browser import (
     PAGES,
@@ -25,14 +26,15 @@ from galaxysd.runs import DEFAULT_RUN, REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        chromium_paths() is None,
-        reason=("Chromium is not installed: apt-get install -y --no-install-recommends chromium chromium-driver"),
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def chromium_installed():
+    skip_unless(
+        chromium_paths() is not None,
+        "Chromium is not installed: apt-get install -y --no-install-recommends chromium chromium-driver",
+    )
 
 
 def slider_input(driver, label: str):

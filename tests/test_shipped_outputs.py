@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from prerequisites import skip_unless
 
 from galaxysd.app import candidate_table as ct
 from galaxysd.evaluation.physical import STATISTICS
@@ -15,9 +16,12 @@ from galaxysd.evaluation.run_evaluation import CURVE_COLUMNS
 from galaxysd.runs import DEFAULT_RUN
 from galaxysd.science.augment_study import RESULT_COLUMNS
 
-pytestmark = pytest.mark.skipif(
-    not (DEFAULT_RUN / "eval" / "metrics.json").is_file(), reason="the shipped run's evaluation is not in this checkout"
-)
+
+@pytest.fixture(autouse=True)
+def shipped_evaluation():
+    skip_unless(
+        (DEFAULT_RUN / "eval" / "metrics.json").is_file(), "the shipped run's evaluation is not in this checkout"
+    )
 
 
 def test_metrics_report_every_number_and_the_papers_ceiling():
