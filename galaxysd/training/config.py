@@ -208,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-fp16", action="store_true", default=None, help="save the final model in fp16")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--resume", choices=["latest"], help="continue from the newest checkpoint in the run")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --resume: accept changed seed, batch size, data or model (recorded in config.yaml)",
+    )
     return p
 
 

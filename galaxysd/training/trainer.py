@@ -6,7 +6,6 @@ draws its own batches from a seed that includes its rank; only the main process 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -37,6 +36,7 @@ from galaxysd.training.batches import (
     step_generator,
 )
 from galaxysd.training.config import TrainConfig, config_from_args, parse_args
+from galaxysd.training.resume import JsonlLog, check_resume
 
 log = logging.getLogger("galaxysd.train")
 
@@ -205,30 +205,13 @@ def write_sample_grid(pipe: GalaxyPipeline, config: TrainConfig, path: Path) -> 
     save_grid(np.stack(rows), path, labels=config.sample_prompts)
 
 
-class JsonlLog:
-    """``train_log.jsonl``: one JSON object per line, truncated to a step on resume."""
+def train(config: TrainConfig, resume: str | None = None, progress: bool = True, force: bool = False) -> Path:
+    """Run training as configured; returns the run directory (with ``model/`` when finished).
 
-    def __init__(self, path: Path, resume_step: int | None):
-        self.path = path
-        if resume_step is not None and path.exists():
-            kept = [
-                line
-                for line in path.read_text().splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= resume_step
-            ]
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text("".join(line + "\n" for line in kept))
-            tmp.replace(path)
-        elif path.exists():
-            path.unlink()
-
-    def write(self, record: dict) -> None:
-        with self.path.open("a") as handle:
-            handle.write(json.dumps(record) + "\n")
-
-
-def train(config: TrainConfig, resume: str | None = None, progress: bool = True) -> Path:
-    """Run training as configured; returns the run directory (with ``model/`` when finished)."""
+    ``resume="latest"`` continues from the newest checkpoint; a resume whose seed, batch size,
+    data, model or prediction type differ from the run's is refused unless ``force`` (which
+    records the differences in ``config.yaml`` as ``forced_resume``).
+    """
 
     config.validate()
     if config.threads:
@@ -269,9 +252,12 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
         if p.requires_grad
     }
 
-    start = 0
+    start, forced = 0, []
     if resume == "latest":
         found = ckpt.checkpoint_dirs(run_dir)
+        forced = check_resume(run_dir, config, has_checkpoint=bool(found), force=force)
+        if forced:
+            log.warning("resuming with changed settings (--force): %s", "; ".join(forced))
         if found:
             ema, state = ckpt.load_checkpoint(found[-1], modules, optimizer, lr_schedule)
             ema = {k: v.to(accelerator.device) for k, v in ema.items()}
@@ -285,7 +271,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
         JsonlLog(run_dir / "train_log.jsonl", start if resume else None) if accelerator.is_main_process else None
     )
     if accelerator.is_main_process:
-        _write_config(run_dir, config, data.describe(), status="training")
+        _write_config(run_dir, config, data.describe(), forced, status="training")
 
     t0 = last = time.time()
     seen_since = 0
@@ -365,6 +351,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
             run_dir,
             config,
             data.describe(),
+            forced,
             status="finished" if step >= config.max_steps else "stopped",
             steps=step,
             wall_s=round(time.time() - t0, 1),
@@ -372,8 +359,11 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
     return run_dir
 
 
-def _write_config(run_dir: Path, config: TrainConfig, data: list[dict], **extra) -> None:
+def _write_config(run_dir: Path, config: TrainConfig, data: list[dict], forced: list[str], **extra) -> None:
+    """``config.yaml``: the settings, the data summary, ``forced_resume`` when a resume was forced."""
     payload = {**config.to_dict(), "data_summary": data, **extra, "torch": str(torch.__version__)}
+    if forced:
+        payload["forced_resume"] = forced
     tmp = run_dir / "config.yaml.tmp"
     tmp.write_text(yaml.safe_dump(payload, sort_keys=False))
     tmp.replace(run_dir / "config.yaml")
@@ -385,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> str:
         args = parse_args(argv)
-        return f"run written to {train(config_from_args(args), resume=args.resume)}"
+        return f"run written to {train(config_from_args(args), resume=args.resume, force=args.force)}"
 
     return run_cli(
         body,
