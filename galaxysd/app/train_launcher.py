@@ -8,12 +8,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from galaxysd.app.jobs import JobStatus, module_command, start_job
-from galaxysd.runs import RUNS_ROOT, RunDir
+from galaxysd.data.loaders import LOADERS
+from galaxysd.runs import RUNS_ROOT, RunDir, resolve_project_path
 from galaxysd.training.checkpoints import checkpoint_dirs
 from galaxysd.training.config import TrainConfig, parse_source
 
 KIND = "train"
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def check_catalog_exists(spec: str) -> None:
+    """``ValueError`` in plain words when a catalog's kind is unknown or its folder is missing."""
+    kind, _, rest = spec.partition(":")
+    if kind not in LOADERS:
+        raise ValueError(f"unknown catalog kind {kind!r} in {spec!r}; use one of {', '.join(LOADERS)}")
+    path = rest.split("?", 1)[0]
+    if not resolve_project_path(path).exists():
+        hint = f"; make it with: python -m galaxysd.data demo --n 10000 --out {path}" if kind == "demo" else ""
+        raise ValueError(f"catalog folder {path!r} does not exist{hint}")
 
 
 @dataclass
@@ -46,6 +58,7 @@ class TrainingRequest:
         for line in data:
             if ":" not in line.split("@")[0]:
                 raise ValueError(f"catalog {line!r} must look like KIND:PATH[@DOMAIN][*WEIGHT]")
+            check_catalog_exists(parse_source(line).catalog)
         config = TrainConfig(
             run_dir=str(self.run_dir),
             data=[parse_source(d) for d in data],

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import yaml
 
+from galaxysd import morphology
 from galaxysd.cli import JobParser
 from galaxysd.model.samplers import DEFAULT_SAMPLER, make_scheduler
 from galaxysd.model.unet_presets import PRESETS, spec_from
@@ -107,6 +108,9 @@ class TrainConfig:
         for name, value in positive.items():
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+        budget = self.time_budget_minutes
+        if budget is not None and not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget >= 0):
+            raise ValueError(f"the time budget must be a number of minutes >= 0, got {budget!r}")
         if self.batch_size > 4096:
             raise ValueError(f"batch_size {self.batch_size} is absurd (max 4096)")
         for name in ("uncond_prob", "tag_dropout", "threshold"):
@@ -156,10 +160,24 @@ class TrainConfig:
 def parse_source(value: str | dict) -> DataSource:
     """A data source from ``{"catalog": ..., "domain": ..., "weight": ...}`` or ``SPEC[@DOMAIN][*WEIGHT]``."""
     if isinstance(value, dict):
-        return DataSource(**value)
+        source = DataSource(**value)
+        return DataSource(source.catalog, morphology.domain_tag(source.domain), _share(source.weight, value))
     text, _, weight = str(value).partition("*")
     spec, _, domain = text.partition("@")
-    return DataSource(catalog=spec, domain=domain or "sdss", weight=float(weight) if weight else 1.0)
+    if not spec.strip():
+        raise ValueError(f"data source {value!r} names no catalog; use KIND:PATH[@DOMAIN][*SHARE]")
+    return DataSource(catalog=spec, domain=morphology.domain_tag(domain or "sdss"), weight=_share(weight or 1.0, value))
+
+
+def _share(weight, source) -> float:
+    """A data source's sampling share: a finite number >= 0, with a plain-words error otherwise."""
+    try:
+        share = float(weight)
+    except (TypeError, ValueError):
+        raise ValueError(f"the share of data source {source!r} must be a number, got {weight!r}") from None
+    if not math.isfinite(share) or share < 0:
+        raise ValueError(f"the share of data source {source!r} must be zero or more, got {weight!r}")
+    return share
 
 
 def build_parser() -> argparse.ArgumentParser:
