@@ -55,13 +55,15 @@ class TrainingRequest:
         data = [line.strip() for line in self.data if line.strip()]
         if not data:
             raise ValueError("give at least one training catalog, e.g. demo:.data/demo@demo")
+        sources = []
         for line in data:
             if ":" not in line.split("@")[0]:
                 raise ValueError(f"catalog {line!r} must look like KIND:PATH[@DOMAIN][*WEIGHT]")
-            check_catalog_exists(parse_source(line).catalog)
+            sources.append(parse_source(line))
+            check_catalog_exists(sources[-1].catalog)
         config = TrainConfig(
             run_dir=str(self.run_dir),
-            data=[parse_source(d) for d in data],
+            data=sources,
             model=self.model,
             max_steps=self.max_steps,
             batch_size=self.batch_size,

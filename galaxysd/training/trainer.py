@@ -212,7 +212,6 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
     data, model or prediction type differ from the run's is refused unless ``force`` (which
     records the differences in ``config.yaml`` as ``forced_resume``).
     """
-
     config.validate()
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -222,6 +221,11 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
         run_dir.mkdir(parents=True, exist_ok=True)
         if resume is None and ckpt.checkpoint_dirs(run_dir):
             raise ValueError(f"{run_dir} already has checkpoints: pass --resume latest or choose a new --run-dir")
+    forced = []
+    if resume == "latest":  # refuse an unsafe resume before loading any data
+        forced = check_resume(run_dir, config, has_checkpoint=bool(ckpt.checkpoint_dirs(run_dir)), force=force)
+        if forced:
+            log.warning("resuming with changed settings (--force): %s", "; ".join(forced))
     torch.manual_seed(config.seed)
     pipe = build_pipeline(config)
     tags = list(morphology.ALL_TAGS if pipe.paper_mode else pipe.tag_encoder.tags)
@@ -252,12 +256,9 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
         if p.requires_grad
     }
 
-    start, forced = 0, []
+    start = 0
     if resume == "latest":
         found = ckpt.checkpoint_dirs(run_dir)
-        forced = check_resume(run_dir, config, has_checkpoint=bool(found), force=force)
-        if forced:
-            log.warning("resuming with changed settings (--force): %s", "; ".join(forced))
         if found:
             ema, state = ckpt.load_checkpoint(found[-1], modules, optimizer, lr_schedule)
             ema = {k: v.to(accelerator.device) for k, v in ema.items()}
