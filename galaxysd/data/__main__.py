@@ -98,7 +98,6 @@ def _quiet(logger_name: str) -> Iterator[None]:
 
 def run_download(args: argparse.Namespace) -> None:
     """The ``download`` job."""
-
     dest = download_dataset(
         args.dataset, args.dest, base_url=args.base_url, skip_images=args.skip_images, keep_archives=args.keep_archives
     )
@@ -107,7 +106,6 @@ def run_download(args: argparse.Namespace) -> None:
 
 def run_cache(args: argparse.Namespace) -> None:
     """The ``cache`` job."""
-
     catalog = concat_catalogs(load_catalog_spec(spec) for spec in args.catalog)
     imaged = catalog[catalog["image_path"] != ""].reset_index(drop=True)
     if len(imaged) < len(catalog):
@@ -120,7 +118,6 @@ def run_cache(args: argparse.Namespace) -> None:
 
 def run_demo(args: argparse.Namespace) -> None:
     """The ``demo`` job."""
-
     if args.n < 1:
         raise ValueError(f"--n must be at least 1, got {args.n}")
     catalog = render_demo_survey(args.n, args.out, size=args.size, seed=args.seed, workers=args.workers)

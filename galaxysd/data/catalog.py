@@ -142,7 +142,6 @@ def check_image(path: str | os.PathLike) -> str | None:
     end with its end-of-image marker, so truncated files are caught even where
     ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` has been switched on.
     """
-
     try:
         with Image.open(path) as image:
             if image.format == "JPEG":

@@ -64,7 +64,6 @@ def load_generator(folder: Path) -> Generator:
     A checkpoint (``RUN/checkpoints/step_N`` with ``ema.safetensors``) holds weights only:
     they are loaded, EMA-averaged as the final model is, into the run's ``model/``.
     """
-
     folder = Path(folder)
     if not (folder / "ema.safetensors").is_file():
         return pipeline_generator(load_pipeline(folder))
@@ -223,7 +222,6 @@ def run_training_images(run_dir: Path, domain: str | None = None) -> tuple[Image
     Only sources of one survey domain are used (``domain``, or the first source's), since
     the evaluation prompts carry one survey tag. Returns the images and that domain.
     """
-
     config_path = run_dir / "config.yaml"
     if not config_path.is_file():
         raise ValueError(f"{run_dir} has no config.yaml naming its data; give --cache DIR")
@@ -246,7 +244,6 @@ def run_training_images(run_dir: Path, domain: str | None = None) -> tuple[Image
 
 def open_caches(folders: Sequence[str | Path]) -> ImageSet:
     """Open one image cache, or several combined in memory (rows in the given order)."""
-
     caches = [ImageCache.open(folder) for folder in folders]
     if len(caches) == 1:
         return caches[0]

@@ -79,7 +79,6 @@ def project(features: np.ndarray, neighbours: int = 15, seed: int = 0) -> np.nda
 
 def reduce_pixels(features: np.ndarray, seed: int = 0) -> np.ndarray:
     """PCA of pixel features down to at most :data:`PCA_COMPONENTS` dimensions."""
-
     components = min(PCA_COMPONENTS, features.shape[0], features.shape[1])
     return PCA(n_components=components, random_state=seed).fit_transform(features)
 
@@ -108,7 +107,6 @@ def generated_sample(
     run: RunDir, per_prompt: int, steps: int, guidance: float, seed: int, progress: bool = True
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """``per_prompt`` galaxies for each evaluation prompt of the run, with their table rows."""
-
     pipe = load_pipeline(run.model_dir)
     images, records = [], []
     for spec in tqdm(eval_prompts(run), desc="generate", disable=not progress):

@@ -109,7 +109,6 @@ def _resolved_spec(spec: str) -> str:
 
 def _training_sources(run: RunDir, size: int) -> list[tuple[pd.DataFrame, ImageLoader, str]]:
     """(catalog, loader, origin) of each training source whose images can be read here."""
-
     config = run.config()
     cache_root = resolve_project_path(config.get("cache_dir") or ".data/cache")
     found = []

@@ -156,13 +156,11 @@ def load_fast_pipeline(
     model_dir: str | Path, settings: SpeedSettings = SpeedSettings(), device: str | torch.device | None = None
 ) -> GalaxyPipeline:
     """Load ``RUN/model`` and :func:`optimize` it: the way to get a pipeline for generation."""
-
     return optimize(load_pipeline(model_dir, device=device), settings)
 
 
 def _use_sdpa_attention(pipe: GalaxyPipeline) -> None:
     """PyTorch's fused scaled-dot-product attention in every attention layer."""
-
     for module in (pipe.unet, pipe.vae):
         if module is not None and hasattr(module, "set_attn_processor"):
             module.set_attn_processor(AttnProcessor2_0())

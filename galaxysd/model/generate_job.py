@@ -104,7 +104,6 @@ def _check_range(name: str, value, low: int, high: int) -> None:
 
 def resolve_model_dir(run: str | Path) -> Path:
     """The pipeline folder of a run directory (``RUN/model``) or the folder itself."""
-
     run = Path(run)
     return check_model_dir(run / "model" if (run / "model").is_dir() else run)
 

@@ -230,7 +230,6 @@ def discover(
 
     Returns ``{"summary": ..., "demo_eval": ...}`` on the main process, ``None`` on others.
     """
-
     state = PartialState()
     run, settings = RunDir(Path(run_dir)), settings or SearchSettings()
     if not catalogs:

@@ -110,7 +110,6 @@ def scan(
     """Scan ``images`` with the classifier saved in ``classifier_dir``, sharded over the
     ``accelerate`` processes (one process without a launcher); the main process returns the
     merged scores."""
-
     state = PartialState()
     device = str(state.device) if state.device.type != "mps" else "cpu"
     classifier = Classifier.load(classifier_dir, device=device)

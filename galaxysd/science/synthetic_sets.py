@@ -60,7 +60,6 @@ def load_run_generator(
     model_dir: str | os.PathLike, settings: SynthesisSettings, device: str | None = None
 ) -> ImageGenerator:
     """The generator of a run's saved pipeline (``RUN/model``)."""
-
     return pipeline_generator(load_pipeline(model_dir, device=device), settings)
 
 

@@ -82,7 +82,6 @@ def load_training_set(
 
     ``balanced`` adds :func:`balanced_draw_weights` per source (rare answers drawn more often).
     """
-
     images, conditions, shares, names = [], [], [], []
     for source in sources:
         catalog = load_catalog_spec(source.catalog)
