@@ -1,4 +1,4 @@
-"""The app's core helpers, without Streamlit: database, quiz, real galaxies, neighbours,
+"""The app's core helpers, without Streamlit: quiz, real galaxies, neighbours,
 candidates, downloads, background jobs, the training launcher and the map job."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from PIL import Image
 
 from galaxysd.app import candidate_table as ct
 from galaxysd.app import jobs
-from galaxysd.app.database import AppDatabase
 from galaxysd.app.exports import images_zip, settings_table
 from galaxysd.app.quiz import CHOICES, human_realism, make_round
 from galaxysd.app.train_launcher import TrainingRequest, data_lines
@@ -53,48 +52,13 @@ def copy_run(run, target, **config_changes):
     return RunDir(target)
 
 
-# ---------------------------------------------------------------- database and quiz
-def test_quiz_answers_rank_players_and_give_the_human_realism_score(tmp_path):
-    db = AppDatabase(f"sqlite:///{tmp_path / 'sub' / 'app.db'}")
-    assert db.record_answer("ada", "run-a", "sdss, smooth", chosen=2, fake=2) is True
-    assert db.record_answer("ada", "run-a", "sdss, smooth", chosen=1, fake=2) is False
-    for _ in range(3):
-        db.record_answer("  bob ", "run-a", "sdss, merger", chosen=0, fake=0)
-    db.record_answer("cy", "run-b", "sdss", chosen=0, fake=3)
-    board = db.leaderboard("run-a")
-    assert list(board["player"]) == ["bob", "ada"]
-    assert list(board["answers"]) == [3, 2] and list(board["accuracy"]) == [1.0, 0.5]
-    realism = db.realism("run-a")
-    assert realism["answers"] == 5 and realism["accuracy"] == pytest.approx(0.8)
-    assert realism["human_realism"] == pytest.approx((1 - 0.8) / 0.75)
-    assert np.isnan(db.realism("never-played")["human_realism"])
-    with pytest.raises(ValueError, match="player name"):
-        db.record_answer("   ", "run-a", "x", 0, 0)
-    with pytest.raises(ValueError, match="position"):
-        db.record_answer("ada", "run-a", "x", CHOICES, 0)
-
-
+# ---------------------------------------------------------------- quiz
 def test_human_realism_is_one_at_chance_and_zero_when_always_found():
     assert human_realism(0.25) == 1.0
     assert human_realism(0.0) == 1.0
     assert human_realism(1.0) == 0.0
     assert human_realism(0.625) == pytest.approx(0.5)
     assert np.isnan(human_realism(float("nan")))
-
-
-def test_a_candidate_mark_is_replaced_not_duplicated(tmp_path):
-    db = AppDatabase(f"sqlite:///{tmp_path / 'app.db'}")
-    db.mark_candidate("run", "g1", "confirmed", "clear dust lane")
-    db.mark_candidate("run", "g1", "rejected", "  a foreground star  ")
-    db.mark_candidate("run", "g2", "confirmed")
-    marks = db.candidate_marks("run").set_index("candidate_id")
-    assert len(marks) == 2
-    assert marks.loc["g1", "status"] == "rejected" and marks.loc["g1", "note"] == "a foreground star"
-    assert db.candidate_marks("other-run").empty
-    with pytest.raises(ValueError, match="confirmed, rejected"):
-        db.mark_candidate("run", "g1", "maybe")
-    with pytest.raises(ValueError, match="limit"):
-        db.mark_candidate("run", "g1", "confirmed", "x" * 2001)
 
 
 def in_memory_galaxies(n: int = 6) -> RealGalaxies:

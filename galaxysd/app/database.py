@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Boolean, DateTime, Integer, String, Text, UniqueConstraint, create_engine, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from galaxysd.app.quiz import CHOICES, human_realism
@@ -19,6 +22,8 @@ from galaxysd.app.quiz import CHOICES, human_realism
 MARK_STATUSES = ("confirmed", "rejected")
 MAX_NOTE = 2000
 MAX_NAME = 60
+# Databases with an atomic INSERT ... ON CONFLICT DO UPDATE (others use a retrying upsert).
+_UPSERT_INSERTS = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 def _now() -> datetime:
@@ -105,20 +110,46 @@ class AppDatabase:
 
     # ------------------------------------------------------------------ candidates
     def mark_candidate(self, run: str, candidate_id: str, status: str, note: str = "") -> None:
-        """Mark a candidate confirmed or rejected with a note (replaces an earlier mark)."""
+        """Mark a candidate confirmed or rejected with a note (replaces an earlier mark).
+
+        One atomic upsert: two sessions marking the same new candidate at once leave one row.
+        """
         if status not in MARK_STATUSES:
             raise ValueError(f"a mark is one of {', '.join(MARK_STATUSES)}, got {status!r}")
         note = str(note or "").strip()
         if len(note) > MAX_NOTE:
             raise ValueError(f"the note is {len(note)} characters long; the limit is {MAX_NOTE}")
-        with Session(self.engine) as session, session.begin():
-            mark = session.scalar(
-                select(CandidateMark).where(CandidateMark.run == run, CandidateMark.candidate_id == str(candidate_id))
-            )
-            if mark is None:
-                session.add(CandidateMark(run=run, candidate_id=str(candidate_id), status=status, note=note))
-            else:
-                mark.status, mark.note, mark.updated_at = status, note, _now()
+        values = {"run": run, "candidate_id": str(candidate_id), "status": status, "note": note, "updated_at": _now()}
+        insert = _UPSERT_INSERTS.get(self.engine.dialect.name)
+        if insert is not None:
+            statement = insert(CandidateMark).values(**values)
+            changes = {name: statement.excluded[name] for name in ("status", "note", "updated_at")}
+            statement = statement.on_conflict_do_update(index_elements=["run", "candidate_id"], set_=changes)
+            with self.engine.begin() as conn:
+                conn.execute(statement)
+            return
+        self._insert_or_update_mark(values)
+
+    def _insert_or_update_mark(self, values: dict) -> None:
+        """Portable upsert for databases without ``ON CONFLICT``: update, else insert, and
+        when another session inserted the same mark in between, update that row."""
+        for _ in range(3):
+            with Session(self.engine) as session, session.begin():
+                mark = session.scalar(
+                    select(CandidateMark).where(
+                        CandidateMark.run == values["run"], CandidateMark.candidate_id == values["candidate_id"]
+                    )
+                )
+                if mark is not None:
+                    mark.status, mark.note, mark.updated_at = values["status"], values["note"], values["updated_at"]
+                    return
+            try:
+                with Session(self.engine) as session, session.begin():
+                    session.add(CandidateMark(**values))
+                return
+            except IntegrityError:
+                continue  # inserted by another session meanwhile: update it on the next pass
+        raise RuntimeError(f"could not store the mark of candidate {values['candidate_id']!r}; try again")
 
     def candidate_marks(self, run: str) -> pd.DataFrame:
         """Marks of a run's candidates: ``candidate_id, status, note, updated_at``."""
