@@ -33,6 +33,13 @@ from galaxysd.evaluation.scoring import (
 from galaxysd.training.checkpoints import checkpoint_dirs, checkpoint_step
 
 PARTS = ("metrics", "curves", "pareto")
+# The settings each part uses, recorded beside its output (metrics.json, curves.json, pareto.json),
+# so a file never claims settings of a part that ran with others.
+PART_SETTINGS = {
+    "metrics": ("n_images", "seed", "steps", "guidance", "sampler", "max_real", "physical_per_prompt"),
+    "curves": ("curve_images", "seed", "steps", "guidance", "sampler"),
+    "pareto": ("pareto_images", "seed", "pareto_guidance", "pareto_steps", "pareto_samplers"),
+}
 CURVE_COLUMNS = ("consistency", "consistency_real", "frechet", "frechet_floor", "diversity")
 SHEET_COLUMNS = 8
 #: Consistency of real images quoted by Ma et al. (2026), for comparison with ours.
@@ -150,6 +157,10 @@ class RunEvaluation:
             self._reference = build_reference(self.cache, self.judge, self.prompts, s.max_real, s.seed, self.progress)
         return self._reference
 
+    def part_settings(self, part: str) -> dict:
+        """The settings that ``part`` uses, as written beside its output."""
+        return {name: value for name, value in asdict(self.settings).items() if name in PART_SETTINGS[part]}
+
     def work_dir(self, part: str, *extra) -> Path:
         """The resumable work folder of ``part`` under the current fingerprint."""
         folder = self.eval_dir / "parts" / f"{part}-{fingerprint(*self.base, *extra)}"
@@ -186,7 +197,7 @@ class RunEvaluation:
         save_sheet(self.eval_dir / "samples" / "overview.png", [generated[p.key][:SHEET_COLUMNS] for p in self.prompts])
         physical = self._physical(work, generated)
         metrics = {
-            "settings": asdict(s),
+            "settings": self.part_settings("metrics"),
             "paper_real_consistency": PAPER_REAL_CONSISTENCY,
             "summary": mean_over_prompts(results),
             "prompts": results,
@@ -273,6 +284,7 @@ class RunEvaluation:
             rows.append({"step": step, "prompt": MEAN_KEY, **mean_over_prompts(rows)})
             done = _append_rows(work / "curves.csv", done, rows)
         write_csv(self.eval_dir / "curves.csv", done)
+        write_json(self.eval_dir / "curves.json", {"settings": self.part_settings("curves")})
         return done
 
     def evaluate_pareto(self) -> pd.DataFrame:
@@ -317,4 +329,5 @@ class RunEvaluation:
         points = pd.concat([points, pd.DataFrame(means)], ignore_index=True) if means else points
         pareto = mark_pareto_fronts(points)
         write_csv(self.eval_dir / "pareto.csv", pareto)
+        write_json(self.eval_dir / "pareto.json", {"settings": self.part_settings("pareto")})
         return pareto

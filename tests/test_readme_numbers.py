@@ -1,0 +1,92 @@
+"""The README's results cannot drift from the shipped run's files: its tables are generated
+from them (and checked here), and the numbers its prose quotes are recomputed here."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from galaxysd.evaluation import results_tables
+from galaxysd.runs import RunDir
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+RUN = RunDir(ROOT / "assets" / "default-run")
+
+
+def test_every_results_table_in_the_readme_matches_the_shipped_run():
+    assert results_tables.stale_tables(README, RUN) == []
+
+
+def test_a_changed_result_makes_its_table_stale_and_the_check_fail(tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(RUN.path / "eval", run / "eval", ignore=shutil.ignore_patterns("samples", "judge", "*.csv"))
+    shutil.copytree(RUN.path / "augment", run / "augment")
+    shutil.copytree(RUN.path / "discover", run / "discover", ignore=shutil.ignore_patterns("thumbs"))
+    metrics = json.loads((run / "eval" / "metrics.json").read_text())
+    metrics["summary"]["consistency"] = 0.99
+    (run / "eval" / "metrics.json").write_text(json.dumps(metrics))
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+    assert results_tables.stale_tables(README, RunDir(run)) == ["evaluation"]
+    assert results_tables.main(["--run", str(run), "--readme", str(readme), "--check"]) == 1
+    assert "evaluation" in capsys.readouterr().err
+    assert results_tables.main(["--run", str(run), "--readme", str(readme)]) == 0
+    assert "**0.99**" in readme.read_text() and results_tables.stale_tables(readme.read_text(), RunDir(run)) == []
+
+
+def test_a_readme_without_a_results_block_is_an_error():
+    with pytest.raises(ValueError, match="results:evaluation"):
+        results_tables.render_readme("no tables here", RUN)
+
+
+def test_the_augmentation_counts_follow_the_intervals():
+    table = pd.read_csv(RUN.augment_dir / "results.csv")
+    gains = table[table["training"] == "real+synthetic"]
+    raised, lowered = (gains["f1_gain_low"] > 0).sum(), (gains["f1_gain_high"] < 0).sum()
+    assert f"raised F1 in {raised} of {len(gains)} settings and lowered it in {lowered}" in README
+
+
+def test_the_settings_files_say_what_the_sweep_and_curves_ran():
+    eval_dir = RUN.eval_dir
+    pareto = pd.read_csv(eval_dir / "pareto.csv")
+    settings = json.loads((eval_dir / "pareto.json").read_text())["settings"]
+    assert sorted(pareto["guidance"].unique()) == settings["pareto_guidance"]
+    assert sorted(pareto["steps"].unique()) == settings["pareto_steps"]
+    assert sorted(pareto["sampler"].unique()) == settings["pareto_samplers"]
+    assert "pareto_guidance" not in json.loads((eval_dir / "metrics.json").read_text())["settings"]
+    curves = pd.read_csv(eval_dir / "curves.csv")
+    curve_settings = json.loads((eval_dir / "curves.json").read_text())["settings"]
+    assert curves[curves["prompt"] != "all"]["n_generated"].max() == curve_settings["curve_images"]
+    grid = ", ".join(f"{g:g}" for g in settings["pareto_guidance"])
+    assert f"guidance {grid} x" in README
+
+
+def test_the_numbers_quoted_in_the_prose_come_from_the_files():
+    metrics = json.loads((RUN.eval_dir / "metrics.json").read_text())
+    statistics = metrics["physical"]["statistics"]
+    n_real, n_generated = statistics["concentration"]["n_real"], statistics["concentration"]["n_generated"]
+    colour = statistics["colour"]
+    assert f"statmorph on {n_real} real and {n_generated} generated galaxies" in README
+    assert f"the colour on {colour['n_real']} and {colour['n_generated']}" in README
+    curves = pd.read_csv(RUN.eval_dir / "curves.csv")
+    mean = curves[curves["prompt"] == "all"].set_index("step")
+    later = mean.loc[mean.index >= 2003, "consistency"]
+    assert f"to {later.min():.2f}-{later.max():.2f} from step 2,003 on" in README
+    assert f"a minimum of {mean['frechet'].min():.1f} at" in README
+    prompts = {p["key"]: p for p in metrics["prompts"]}
+    b = prompts["B"]
+    assert f"(B: {b['consistency']:.2f} vs {b['consistency_real']:.2f})" in README
+    for key in ("C", "D", "H"):  # "match or beat that ceiling"
+        assert prompts[key]["consistency"] >= prompts[key]["consistency_real"]
+    augment = pd.read_csv(RUN.augment_dir / "results.csv").pivot_table(
+        index=["catalog", "task", "shots"], columns="training", values="f1"
+    )
+    spiral = augment.loc[("gz2:../shared/data/gz2-sample", "spiral", 10.0)]
+    assert f"spirals ({spiral['reweighted']:.2f} vs {spiral['real+synthetic']:.2f} at 10)" in README
+    assert re.search(r"guidance 1 gives the lowest consistency", README, re.I)
