@@ -257,3 +257,19 @@ def test_presets_build_a_unet_with_the_right_shape(preset, size, channels):
             class_labels=cond.class_vector,
         ).sample
     assert out.shape == (2, channels, size, size)
+
+
+def test_a_warm_start_begins_from_a_saved_model_and_refuses_another_design(tmp_path, demo_dir):
+    first = train(tiny_config(tmp_path / "a", demo_dir, max_steps=10), progress=False)
+    saved = load_pipeline(first / "model", device="cpu")
+    config = tiny_config(tmp_path / "b", demo_dir, init_from=str(first / "model"))
+    warm = build_pipeline(config.validate())
+    for name in ("unet", "tag_encoder"):
+        mine, theirs = getattr(warm, name).state_dict(), getattr(saved, name).state_dict()
+        assert all(torch.equal(mine[k], theirs[k].float()) for k in mine), name
+    cold = build_pipeline(tiny_config(tmp_path / "c", demo_dir))
+    assert not torch.equal(cold.unet.conv_in.weight, warm.unet.conv_in.weight)
+    with pytest.raises(ValueError, match="not a cpu-unshuffle2 model"):
+        build_pipeline(tiny_config(tmp_path / "d", demo_dir, model="cpu-unshuffle2", init_from=str(first / "model")))
+    with pytest.raises(ValueError, match="not a saved model folder"):
+        tiny_config(tmp_path / "e", demo_dir, init_from=str(tmp_path)).validate()

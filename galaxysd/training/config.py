@@ -50,6 +50,7 @@ class TrainConfig:
     cache_dir: str = ".data/cache"
     model: str | dict = "cpu-default"
     pretrained: str | None = None  # paper mode: local Stable Diffusion 1.5 folder
+    init_from: str | None = None  # warm start: a saved model/ folder of the same preset (e.g. an earlier session's)
     train_text_encoder: bool = False
     lora_rank: int = 0  # paper mode: >0 trains LoRA adapters instead of the full UNet
     image_size: int | None = None  # paper mode: training/sampling size in px (default: the UNet's native size)
@@ -124,6 +125,11 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.prediction_type not in ("v_prediction", "epsilon"):
             raise ValueError("prediction_type must be v_prediction or epsilon")
+        if self.init_from is not None:
+            if self.pretrained is not None:
+                raise ValueError("init_from (a warm start of a tag model) and pretrained (paper mode) exclude each other")
+            if not (Path(self.init_from) / "model_index.json").is_file():
+                raise ValueError(f"init_from {self.init_from} is not a saved model folder (no model_index.json)")
         if self.pretrained is None:
             spec_from(self.model)
             if self.image_size is not None:
@@ -197,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", help="where image caches are built (default .data/cache)")
     p.add_argument("--model", choices=sorted(PRESETS), help="UNet preset")
     p.add_argument("--pretrained", help="paper mode: local Stable Diffusion 1.5 directory")
+    p.add_argument(
+        "--init-from",
+        metavar="MODEL_DIR",
+        help="start from the weights of a saved model of the same preset (e.g. RUN/model of an earlier run)",
+    )
     p.add_argument("--train-text-encoder", action="store_true", default=None, help="paper mode: also tune CLIP")
     p.add_argument("--lora-rank", type=int, help="paper mode: train LoRA adapters of this rank")
     p.add_argument("--image-size", type=int, help="paper mode: train at this size in px (a multiple of 8, e.g. 424)")

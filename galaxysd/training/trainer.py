@@ -25,7 +25,7 @@ from galaxysd.cli import run_cli
 from galaxysd.grids import save_grid
 from galaxysd.model.paper_mode import load_pretrained_pipeline, pipeline_for_saving, prepare_paper_training
 from galaxysd.model.pipeline import GalaxyPipeline
-from galaxysd.model.saving import build_tag_pipeline, save_pipeline
+from galaxysd.model.saving import build_tag_pipeline, load_pipeline, save_pipeline
 from galaxysd.model.unet_presets import spec_from
 from galaxysd.training import checkpoints as ckpt
 from galaxysd.training.batches import (
@@ -45,7 +45,24 @@ def build_pipeline(config: TrainConfig) -> GalaxyPipeline:
     """A fresh pipeline for the config: tag-encoder model, or paper mode from a local SD 1.5."""
     if config.pretrained:
         return load_pretrained_pipeline(config.pretrained, image_size=config.image_size)
-    return build_tag_pipeline(spec_from(config.model), prediction_type=config.prediction_type)
+    pipe = build_tag_pipeline(spec_from(config.model), prediction_type=config.prediction_type)
+    if config.init_from:
+        warm_start(pipe, Path(config.init_from), config.model)
+    return pipe
+
+
+def warm_start(pipe: GalaxyPipeline, model_dir: Path, preset) -> None:
+    """Copy the weights of a saved model (safetensors) into ``pipe``: the saved model must
+    have the same UNet design and tag list, else ``ValueError`` says which differs."""
+    saved = load_pipeline(model_dir, device="cpu", dtype=torch.float32)
+    if list(saved.tag_encoder.tags) != list(pipe.tag_encoder.tags):
+        missing = sorted(set(pipe.tag_encoder.tags) - set(saved.tag_encoder.tags))
+        raise ValueError(f"{model_dir} has a different tag list (missing: {', '.join(missing) or 'none'})")
+    for name in ("unet", "tag_encoder"):
+        try:
+            getattr(pipe, name).load_state_dict(getattr(saved, name).state_dict())
+        except RuntimeError:
+            raise ValueError(f"{model_dir} is not a {preset} model: its {name} weights do not fit") from None
 
 
 def trainable_modules(pipe: GalaxyPipeline, config: TrainConfig) -> dict[str, torch.nn.Module]:
