@@ -127,7 +127,7 @@ class TrainConfig:
             raise ValueError("prediction_type must be v_prediction or epsilon")
         if self.init_from is not None:
             if self.pretrained is not None:
-                raise ValueError("init_from (a warm start of a tag model) and pretrained (paper mode) exclude each other")
+                raise ValueError("init_from (warm start of a tag model) and pretrained (paper mode) exclude each other")
             if not (Path(self.init_from) / "model_index.json").is_file():
                 raise ValueError(f"init_from {self.init_from} is not a saved model folder (no model_index.json)")
         if self.pretrained is None:
