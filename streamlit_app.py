@@ -10,6 +10,7 @@ PAGES = {
         st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
         st.Page("pages/real_vs_synthetic.py", title="Real vs synthetic", icon=":material/compare:"),
         st.Page("pages/quiz.py", title="Quiz: spot the fake", icon=":material/quiz:"),
+        st.Page("pages/interpolate.py", title="Interpolate", icon=":material/animation:"),
     ],
     "Measure": [
         st.Page("pages/metrics.py", title="Metrics", icon=":material/monitoring:"),
@@ -21,6 +22,7 @@ PAGES = {
     ],
     "Model": [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/about.py", title="About", icon=":material/info:"),
     ],
 }
 

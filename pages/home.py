@@ -3,7 +3,7 @@
 import streamlit as st
 
 from galaxysd.app import ui
-from galaxysd.evaluation.run_results import run_summary
+from galaxysd.evaluation.run_results import run_summary, training_outcome
 
 st.title("GalaxySD")
 st.markdown(
@@ -19,16 +19,14 @@ run = ui.run_selector()
 summary = run_summary(run)
 st.subheader(f"Run in use: `{run.name}`")
 cols = st.columns(4)
-cols[0].metric("Status", summary["status"])
-cols[1].metric(
-    "Training steps", f"{summary['steps']:,}" + (f" / {summary['max_steps']:,}" if summary["max_steps"] else "")
-)
+cols[0].metric("Training steps", f"{summary['steps']:,}", help="optimizer steps of the model in use")
+minutes = summary["wall_minutes"]
+cols[1].metric("Training time", f"{int(minutes // 60)} h {int(minutes % 60):02d} min" if minutes else "unknown")
 cols[2].metric("Image size", f"{summary['image_size']} px" if summary["image_size"] else "no model yet")
 cols[3].metric("Model on disk", f"{summary['model_mb']} MB")
 st.caption(
-    f"Model preset: {summary['model']} · surveys: {', '.join(summary['domains']) or 'unknown'}"
-    + (f" · trained for {summary['wall_minutes']} min" if summary["wall_minutes"] else "")
-    + f" · folder: `{run.path}`"
+    f"Training {training_outcome(summary, run.config())} · model preset: {summary['model']} · "
+    f"surveys: {', '.join(summary['domains']) or 'unknown'} · folder: `{run.path}`"
 )
 if len(summary["data"]):
     st.markdown("**Training data**")
@@ -43,7 +41,9 @@ links = [
     ("pages/explore.py", "UMAP map of real and generated galaxies"),
     ("pages/augmentation.py", "Classifier purity/completeness with synthetic data"),
     ("pages/candidates.py", "Dusty early-type galaxy candidates"),
+    ("pages/interpolate.py", "Morph one morphology into another at a fixed seed"),
     ("pages/train.py", "Train a new model"),
+    ("pages/about.py", "How GalaxySD works, the model card, citing and data credits"),
 ]
 for page, text in links:
     st.page_link(page, label=text)

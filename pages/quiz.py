@@ -6,7 +6,7 @@ import streamlit as st
 
 from galaxysd.app import ui
 from galaxysd.app.quiz import CHOICES, make_round
-from galaxysd.evaluation.run_results import format_number
+from galaxysd.evaluation.run_results import best_sampling, format_number
 
 ROUND_KEY, FEEDBACK_KEY = "quiz_round", "quiz_feedback"
 
@@ -27,10 +27,12 @@ db = ui.database()
 player = st.text_input("Your name for the leaderboard", value="guest", key="quiz_player", max_chars=60)
 
 
+# Fakes are made with the run's most realistic settings (its Pareto sweep), not the fast defaults.
+FAKE_SETTINGS = best_sampling(run, {k: ui.SAMPLING_DEFAULTS[k] for k in ("steps", "guidance_scale", "sampler")})
+
+
 def generate_one(weights, seed):
-    output, _ = ui.cached_pipeline(run).generate(
-        weights, num_images=1, seed=seed, **{k: ui.SAMPLING_DEFAULTS[k] for k in ("steps", "guidance_scale", "sampler")}
-    )
+    output, _ = ui.cached_pipeline(run).generate(weights, num_images=1, seed=seed, **FAKE_SETTINGS)
     return output.arrays[0]
 
 
@@ -51,32 +53,57 @@ def answer(choice: int) -> None:
             st.session_state.get("quiz_player", ""), run_key, quiz_round.prompt, choice, quiz_round.fake_index
         )
     except ValueError as error:
-        st.session_state[FEEDBACK_KEY] = ("error", str(error))
+        st.session_state[FEEDBACK_KEY] = {"kind": "error", "text": str(error)}
         return
     verdict = "Right" if found else f"No: it was image {quiz_round.fake_index + 1}"
-    st.session_state[FEEDBACK_KEY] = (
-        "success" if found else "warning",
-        f"{verdict}. The fake was generated from `{quiz_round.prompt}`.",
-    )
+    st.session_state[FEEDBACK_KEY] = {
+        "kind": "success" if found else "warning",
+        "text": f"{verdict}. The fake was generated from `{quiz_round.prompt}`.",
+        "round": quiz_round,
+        "choice": choice,
+    }
     st.session_state.pop(ROUND_KEY)
 
+
+feedback = st.session_state.pop(FEEDBACK_KEY, None)
+if feedback:
+    getattr(st, feedback["kind"])(feedback["text"])
+    if "round" in feedback:  # the answered round, with its own images
+        with st.container(border=True):
+            st.caption("The round you answered")
+            answered = feedback["round"]
+            for i, cell in enumerate(st.columns(CHOICES)):
+                label = "generated (the fake)" if i == answered.fake_index else "real"
+                picked = " · your pick" if i == feedback["choice"] else ""
+                cell.image(ui.display_image(answered.images[i], 128), caption=f"image {i + 1}: {label}{picked}")
+    st.markdown("**Next round**")
 
 for i, cell in enumerate(st.columns(CHOICES)):
     cell.image(ui.display_image(quiz_round.images[i], 192), caption=f"image {i + 1}")
     cell.button("This one is fake", key=f"quiz_pick_{i}", on_click=answer, args=(i,), width="stretch")
-feedback = st.session_state.pop(FEEDBACK_KEY, None)
-if feedback:
-    getattr(st, feedback[0])(feedback[1])
 
+st.caption(
+    f"Fakes are made with {FAKE_SETTINGS['sampler']}, {FAKE_SETTINGS['steps']} steps, guidance "
+    f"{FAKE_SETTINGS['guidance_scale']:g} (the run's most realistic setting in its evaluation sweep, where it has one)."
+)
 st.subheader("Leaderboard")
 realism = db.realism(run_key)
-cols = st.columns(2)
+cols = st.columns(3)
 cols[0].metric("Answers on this run", realism["answers"])
-cols[1].metric(
+cols[1].metric("Fakes found", realism["found"])
+interval = (
+    f"95% interval {format_number(realism['human_realism_low'], '.2f')}-"
+    f"{format_number(realism['human_realism_high'], '.2f')} from {realism['answers']} answers"
+    if realism["answers"]
+    else "no answers yet"
+)
+cols[2].metric(
     "Human realism score",
     format_number(realism["human_realism"], ".2f"),
-    help="1 = people find the fake no more often than by guessing (1 in 4); 0 = always",
+    help="1 = people find the fake no more often than by guessing (1 in 4); 0 = always. "
+    "The interval is the Wilson binomial interval of the accuracy.",
 )
+cols[2].caption(interval)
 board = db.leaderboard(run_key)
 if len(board):
     st.dataframe(

@@ -31,6 +31,8 @@ PAGES = {
     "explore": "Explore the galaxy map",
     "train": "Train a model",
     "quiz": "Quiz: spot the fake",
+    "interpolate": "Interpolate between morphologies",
+    "about": "About GalaxySD",
 }
 TIMEOUT = 120
 
@@ -165,12 +167,26 @@ def test_a_quiz_answer_is_stored_and_the_leaderboard_updates(tiny_run, app_env):
     assert at.success and "Right" in at.success[0].value
     board = at.dataframe[0].value
     assert board["player"].tolist() == ["ada"] and board["accuracy"].tolist() == [1.0]
-    fake = at.session_state["quiz_round"][1].fake_index
+    answered = at.session_state["quiz_round"][1]
+    fake = answered.fake_index
     at.button(key=f"quiz_pick_{(fake + 1) % 4}").click().run()
     assert at.warning and f"image {fake + 1}" in at.warning[0].value
+    # the feedback comes with the answered round's own images, labelled, before the next round
+    captions = [c.value for c in at.caption]
+    image_captions = [caption for element in at.get("image") for caption in element.captions]
+    assert image_captions[:4] == [
+        f"image {i + 1}: "
+        + ("generated (the fake)" if i == fake else "real")
+        + (" · your pick" if i == (fake + 1) % 4 else "")
+        for i in range(4)
+    ]
+    assert image_captions[4:] == [f"image {i + 1}" for i in range(4)]  # then the next round
+    assert at.session_state["quiz_round"][1] is not answered
     assert at.dataframe[0].value["accuracy"].tolist() == [0.5]
+    assert any("95% interval" in c and "from 2 answers" in c for c in captions)
     realism = db.realism(str(tiny_run))
     assert realism["answers"] == 2 and realism["human_realism"] == pytest.approx(0.5 / 0.75)
+    assert realism["human_realism_low"] < realism["human_realism"] < realism["human_realism_high"]
 
 
 def test_a_candidate_mark_persists_after_a_rerun(tiny_run, app_env):
@@ -227,3 +243,36 @@ def test_the_explore_page_starts_the_map_job(tiny_run, app_env, tmp_path):
     status = jobs.job_status("explore")
     assert status.active and status.command[-2:] == ["--run", str(tmp_path / "bare")]
     assert jobs.cancel_job("explore").state == "cancelled"
+
+
+def test_interpolate_morphs_at_one_seed_with_a_gif_and_the_frame_weights(tiny_run, app_env):
+    app_env(tiny_run)
+    at = open_page("interpolate")
+    assert not problems(at) and at.info  # asks for the Morph button first
+    at.text_area(key="morph_start").input("demo, smooth").run()
+    at.text_area(key="morph_end").input("demo, {edge-on galaxy:1.5}").run()
+    at.button[0].click().run()
+    assert not problems(at)
+    output = at.session_state["interpolation"]["output"]
+    frames = len(output.arrays)
+    assert 8 <= frames <= 16 and len(set(output.seeds)) == 1
+    nonzero = [{tag: w for tag, w in prompt.items() if w} for prompt in output.prompts]
+    assert nonzero[0] == {"demo": 1.0, "smooth": 1.0} and nonzero[-1] == {"demo": 1.0, "edge-on galaxy": 1.5}
+    table = at.dataframe[0].value
+    assert len(table) == frames and table["edge-on galaxy"].is_monotonic_increasing
+    assert table["fraction"].iloc[0] == 0.0 and table["fraction"].iloc[-1] == 1.0
+    assert np.abs(output.arrays[0].astype(int) - output.arrays[-1].astype(int)).mean() > 0
+    at.text_area(key="morph_end").input("demo, {smooth:9}").run()
+    assert any("weight" in e.value for e in at.error)
+
+
+def test_about_shows_the_model_card_and_the_credits(default_run, app_env, tiny_run):
+    app_env(DEFAULT_RUN)
+    at = open_page("about")
+    assert not problems(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "Intended use" in text and "Limits" in text and "Sloan" in text
+    assert "diffusers" in at.dataframe[0].value["value"].tolist()
+    app_env(tiny_run)
+    at = open_page("about")
+    assert not problems(at) and any("no model card" in i.value for i in at.info)

@@ -26,10 +26,18 @@ from galaxysd.data.cache import ImageCache
 from galaxysd.evaluation import explore_job as explore
 from galaxysd.evaluation.neighbours import PixelFeatures, build_index, feature_space
 from galaxysd.evaluation.real_galaxies import RealGalaxies, open_real_galaxies
-from galaxysd.evaluation.run_results import augment_layout, augment_results, augment_splits, eval_prompts, read_table
+from galaxysd.evaluation.run_results import (
+    augment_layout,
+    augment_results,
+    augment_splits,
+    best_sampling,
+    eval_prompts,
+    read_table,
+    training_outcome,
+)
 from galaxysd.model.pipeline import GalaxyOutput
 from galaxysd.morphology import answer, fraction_column
-from galaxysd.runs import RunDir
+from galaxysd.runs import DEFAULT_RUN, RunDir
 from galaxysd.training.config import config_from_args, parse_args
 
 
@@ -327,3 +335,29 @@ def test_two_sessions_generating_at_once_both_get_their_images(tiny_run):
         np.testing.assert_array_equal(output.arrays, expected)
         assert seconds > 0
     assert shared.image_size == SIZE
+
+
+def test_the_quiz_fakes_use_the_most_realistic_point_of_the_pareto_sweep(tmp_path):
+    fallback = {"steps": 10, "guidance_scale": 3.0, "sampler": "dpmpp"}
+    run = RunDir(tmp_path)
+    assert best_sampling(run, fallback) == fallback
+    (tmp_path / "eval").mkdir()
+    pd.DataFrame(
+        {
+            "prompt": ["all", "all", "all", "A"],
+            "guidance": [3.0, 5.0, 1.0, 3.0],
+            "steps": [10, 20, 20, 40],
+            "sampler": ["dpmpp", "dpmpp", "dpmpp_sde", "dpmpp"],
+            "frechet": [55.0, 50.0, 20.0, 1.0],
+            "pareto_realism_consistency": [True, True, False, True],
+        }
+    ).to_csv(tmp_path / "eval" / "pareto.csv", index=False)
+    assert best_sampling(run, fallback) == {"steps": 20, "guidance_scale": 5.0, "sampler": "dpmpp"}
+    assert best_sampling(RunDir(DEFAULT_RUN), fallback) == {"steps": 20, "guidance_scale": 3.0, "sampler": "dpmpp"}
+
+
+def test_home_says_why_training_ended():
+    summary = {"status": "stopped", "steps": 9093, "max_steps": 30000, "wall_minutes": 95.2}
+    assert training_outcome(summary, {"time_budget_minutes": 95.0}) == "stopped at its 95-minute time budget"
+    assert training_outcome({**summary, "steps": 30000}, {}) == "finished all 30,000 steps"
+    assert training_outcome({**summary, "status": "training"}, {}) == "training now"

@@ -16,7 +16,7 @@ import pytest
 from prerequisites import skip_unless
 
 from galaxysd.app.database import AppDatabase, Base
-from galaxysd.app.quiz import CHOICES
+from galaxysd.app.quiz import CHOICES, human_realism, wilson_interval
 
 POSTGRES_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "test-postgres.sh"
 POSTGRES_URL_VARIABLE = "GALAXYSD_TEST_POSTGRES_URL"
@@ -78,6 +78,10 @@ def test_quiz_answers_rank_players_and_give_the_human_realism_score(db):
     realism = db.realism("run-a")
     assert realism["answers"] == 5 and realism["accuracy"] == pytest.approx(0.8)
     assert realism["human_realism"] == pytest.approx((1 - 0.8) / 0.75)
+    assert realism["found"] == 4
+    # Wilson 95% interval of 4 of 5, mapped through the score (hand-computed: 0.376-0.964)
+    assert realism["human_realism_low"] == pytest.approx(human_realism(0.96378), abs=1e-4)
+    assert realism["human_realism_high"] == pytest.approx(human_realism(0.37553), abs=1e-4)
     assert np.isnan(db.realism("never-played")["human_realism"])
     with pytest.raises(ValueError, match="player name"):
         db.record_answer("   ", "run-a", "x", 0, 0)
@@ -127,3 +131,10 @@ def test_two_sessions_marking_the_same_new_candidate_at_once_leave_one_row(db, p
         assert rows.iloc[0]["status"] in ("confirmed", "rejected")
     assert errors == []
     assert len(db.candidate_marks("run")) == rounds
+
+
+def test_the_wilson_interval_matches_hand_computed_values():
+    low, high = wilson_interval(4, 5)
+    assert (low, high) == (pytest.approx(0.37553, abs=1e-4), pytest.approx(0.96378, abs=1e-4))
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == 1.0
+    assert all(np.isnan(wilson_interval(0, 0)))

@@ -34,7 +34,19 @@ CHROMIUM_FLAGS = (
     "--hide-scrollbars",
 )
 #: url path of each page (``st.Page`` derives it from the file name), in menu order.
-PAGES = ("", "generate", "real_vs_synthetic", "quiz", "metrics", "explore", "augmentation", "candidates", "train")
+PAGES = (
+    "",
+    "generate",
+    "real_vs_synthetic",
+    "quiz",
+    "interpolate",
+    "metrics",
+    "explore",
+    "augmentation",
+    "candidates",
+    "train",
+    "about",
+)
 
 
 def chromium_paths() -> tuple[str, str] | None:

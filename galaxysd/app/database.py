@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from galaxysd.app.quiz import CHOICES, human_realism
+from galaxysd.app.quiz import CHOICES, human_realism, human_realism_interval
 
 MARK_STATUSES = ("confirmed", "rejected")
 MAX_NOTE = 2000
@@ -102,11 +102,21 @@ class AppDatabase:
         return table.sort_values(["accuracy", "answers"], ascending=False).reset_index(drop=True)
 
     def realism(self, run: str) -> dict:
-        """All answers on a run: ``answers``, ``accuracy`` and the human realism score."""
+        """All answers on a run: ``answers``, ``found``, ``accuracy`` and the human realism score
+        with its 95% interval (``human_realism_low``, ``human_realism_high``)."""
         board = self.leaderboard(run)
         answers = int(board["answers"].sum())
-        accuracy = float(board["found"].sum() / answers) if answers else float("nan")
-        return {"answers": answers, "accuracy": accuracy, "human_realism": human_realism(accuracy)}
+        found = int(board["found"].sum()) if answers else 0
+        accuracy = found / answers if answers else float("nan")
+        low, high = human_realism_interval(found, answers)
+        return {
+            "answers": answers,
+            "found": found,
+            "accuracy": accuracy,
+            "human_realism": human_realism(accuracy),
+            "human_realism_low": low,
+            "human_realism_high": high,
+        }
 
     # ------------------------------------------------------------------ candidates
     def mark_candidate(self, run: str, candidate_id: str, status: str, note: str = "") -> None:

@@ -50,3 +50,25 @@ def images_zip(output: GalaxyOutput, run: str) -> bytes:
             archive.writestr(name, png_bytes(image))
         archive.writestr("settings.csv", table.to_csv(index=False))
     return buffer.getvalue()
+
+
+def gif_bytes(images: np.ndarray, frame_ms: int = 250, pixels: int = 256, bounce: bool = True) -> bytes:
+    """An animated GIF of ``images`` (``(N, H, W, 3)`` uint8), scaled up to ``pixels`` without
+    blurring, looping forever; ``bounce`` plays the sequence forward then back."""
+    frames = [Image.fromarray(np.asarray(im, dtype=np.uint8)).resize((pixels, pixels), Image.NEAREST) for im in images]
+    if bounce and len(frames) > 2:
+        frames = frames + frames[-2:0:-1]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=int(frame_ms), loop=0)
+    return buffer.getvalue()
+
+
+def frame_weights_table(prompts: list[dict[str, float]]) -> pd.DataFrame:
+    """One row per interpolation frame: its fraction of the way and the weight of every tag."""
+    tags = sorted({tag for prompt in prompts for tag in prompt})
+    fractions = np.linspace(0.0, 1.0, len(prompts)) if len(prompts) > 1 else np.zeros(len(prompts))
+    rows = [
+        {"frame": i + 1, "fraction": round(float(f), 3), **{t: p.get(t, 0.0) for t in tags}, "prompt": format_prompt(p)}
+        for i, (f, p) in enumerate(zip(fractions, prompts))
+    ]
+    return pd.DataFrame(rows)

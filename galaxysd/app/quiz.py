@@ -44,6 +44,23 @@ def human_realism(accuracy: float, choices: int = CHOICES) -> float:
     return float(np.clip((1.0 - accuracy) / (1.0 - 1.0 / choices), 0.0, 1.0))
 
 
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of a binomial proportion; NaNs without trials."""
+    if trials <= 0:
+        return float("nan"), float("nan")
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def human_realism_interval(found: int, answers: int, choices: int = CHOICES) -> tuple[float, float]:
+    """95% interval of the human realism score from ``found`` fakes in ``answers`` rounds
+    (the Wilson interval of the accuracy, mapped through :func:`human_realism`)."""
+    low, high = wilson_interval(found, answers)
+    return human_realism(high, choices), human_realism(low, choices)
+
+
 def make_round(real: RealGalaxies, generate: GenerateOne, seed: int, domain: str | None = None) -> QuizRound:
     """A new round from ``real`` galaxies (of ``domain`` when given) and one generated one.
 

@@ -38,3 +38,10 @@ class SharedPipeline:
             start = time.perf_counter()
             output = self.pipe(prompt, **settings)
             return output, time.perf_counter() - start
+
+    def interpolate(self, prompt_a, prompt_b, frames: int, seed: int, **settings) -> tuple[GalaxyOutput, float]:
+        """A morph from ``prompt_a`` to ``prompt_b`` at one seed (see ``GalaxyPipeline.interpolate``)."""
+        with self.lock:
+            start = time.perf_counter()
+            output = self.pipe.interpolate(prompt_a, prompt_b, frames=frames, seeds=(seed, seed), **settings)
+            return output, time.perf_counter() - start

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, with_domain
 from galaxysd.runs import RunDir, model_image_size, read_json
@@ -123,6 +124,51 @@ def run_summary(run: RunDir) -> dict:
         "data": pd.DataFrame(config.get("data_summary") or []),
         "domains": run_domains(run),
     }
+
+
+def training_outcome(summary: dict, config: dict) -> str:
+    """Why training ended, in words: finished its steps, reached its time budget, or running."""
+    status = summary["status"]
+    budget = config.get("time_budget_minutes")
+    if status == "training":
+        return "training now"
+    if summary["max_steps"] and summary["steps"] >= summary["max_steps"]:
+        return f"finished all {summary['max_steps']:,} steps"
+    if budget and summary["wall_minutes"] and summary["wall_minutes"] >= 0.95 * float(budget):
+        return f"stopped at its {float(budget):g}-minute time budget"
+    return status
+
+
+def best_sampling(run: RunDir, fallback: dict) -> dict:
+    """The sampling settings with the most realistic images of the run's Pareto sweep: among
+    the mean-over-prompts points on the realism-consistency front, the lowest Fréchet
+    distance; ``fallback`` (``steps``, ``guidance_scale``, ``sampler``) when there is no sweep."""
+    pareto = eval_pareto(run)
+    if pareto is None or "prompt" not in pareto or "pareto_realism_consistency" not in pareto:
+        return dict(fallback)
+    front = pareto[(pareto["prompt"] == "all") & pareto["pareto_realism_consistency"].astype(bool)]
+    front = front[front["frechet"].notna()]
+    if not len(front):
+        return dict(fallback)
+    best = front.sort_values("frechet").iloc[0]
+    return {"steps": int(best["steps"]), "guidance_scale": float(best["guidance"]), "sampler": str(best["sampler"])}
+
+
+def model_card(run: RunDir) -> tuple[dict, str] | None:
+    """The run's model card (``README.md`` in the Hugging Face format): its YAML metadata and
+    its markdown body; ``None`` when the run has none. Unreadable metadata gives ``{}``."""
+    path = run.path / "README.md"
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if text.startswith("---\n") and "\n---\n" in text[4:]:
+        header, body = text[4:].split("\n---\n", 1)
+        try:
+            metadata = yaml.safe_load(header)
+        except yaml.YAMLError:
+            metadata = None
+        return (metadata if isinstance(metadata, dict) else {}), body.strip()
+    return {}, text.strip()
 
 
 def finite(value) -> bool:
