@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from galaxysd.app import ui
+from galaxysd.app import prompt_widgets, ui
 from galaxysd.morphology import format_prompt
 
 st.title("Generate galaxies")
@@ -11,9 +11,9 @@ ui.require_model(run)
 
 morphology, right = st.columns([2, 3], gap="large")
 with morphology:
-    ui.prompt_box(run)
+    prompt_widgets.prompt_box(run)
     st.markdown("**Morphology (0-2 per answer)**")
-    weights = ui.tag_sliders(run)
+    weights = prompt_widgets.tag_sliders(run)
 with right:
     results = st.container()  # shown above the sampling controls, filled after them
     with st.expander("Sampling", expanded=True):

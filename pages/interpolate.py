@@ -3,7 +3,7 @@ animated GIF and the weights of every frame."""
 
 import streamlit as st
 
-from galaxysd.app import ui
+from galaxysd.app import prompt_widgets, ui
 from galaxysd.app.exports import frame_weights_table, gif_bytes
 from galaxysd.evaluation.run_results import run_domains
 from galaxysd.model.samplers import DEFAULT_SAMPLER, SAMPLERS
@@ -21,7 +21,7 @@ run = ui.run_selector()
 ui.require_model(run)
 
 domain = next(iter(run_domains(run)), "sdss")
-st.session_state.setdefault("morph_start", format_prompt(ui.current_weights(run)))
+st.session_state.setdefault("morph_start", format_prompt(prompt_widgets.current_weights(run)))
 st.session_state.setdefault("morph_end", f"{domain}, smooth, completely round galaxy")
 left, right = st.columns(2)
 left.text_area("Start", key="morph_start", height=80)

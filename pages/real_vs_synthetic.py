@@ -3,7 +3,7 @@ galaxy's nearest real neighbours in feature space (a memorisation check)."""
 
 import streamlit as st
 
-from galaxysd.app import ui
+from galaxysd.app import prompt_widgets, ui
 from galaxysd.evaluation.run_results import run_domains
 from galaxysd.morphology import DOMAIN_TAGS
 
@@ -11,7 +11,7 @@ st.title("Real vs synthetic")
 run = ui.run_selector()
 ui.require_model(run)
 
-weights = ui.prompt_box(run)
+weights = prompt_widgets.prompt_box(run)
 count = st.slider("Generated galaxies", 1, 8, 4, key="rvs_count")
 k = st.slider("Nearest real neighbours shown", 1, 5, 3, key="rvs_neighbours")
 domain = next((t for t in weights if t in DOMAIN_TAGS), (run_domains(run) or [None])[0])

@@ -276,3 +276,20 @@ def test_about_shows_the_model_card_and_the_credits(default_run, app_env, tiny_r
     app_env(tiny_run)
     at = open_page("about")
     assert not problems(at) and any("no model card" in i.value for i in at.info)
+
+
+def test_sliders_keep_a_question_consistent_and_mark_unlabelled_answers(app_env):
+    app_env(DEFAULT_RUN)
+    at = open_page("generate")
+    at.text_area(key="prompt_text").input("sdss, features or disk-shaped, not edge-on, spiral galaxy").run()
+    at.slider(key="tag::edge-on galaxy").set_value(1.5).run()
+    assert not problems(at)
+    prompt = at.text_area(key="prompt_text").value
+    assert "{edge-on galaxy:1.5}" in prompt and "not edge-on" not in prompt
+    assert at.slider(key="tag::not edge-on").value == 0.0
+    # the shipped run's data report: no sdss galaxy is labelled "lens or arc" or "boxy bulge"
+    assert at.slider(key="tag::lens or arc").label.endswith("(not labelled in training)")
+    assert at.slider(key="tag::boxy bulge").label.endswith("(not labelled in training)")
+    assert at.slider(key="tag::smooth").label == "smooth"
+    at.selectbox(key="domain_choice").set_value("demo").run()
+    assert at.slider(key="tag::boxy bulge").label == "boxy bulge"  # labelled in the demo survey

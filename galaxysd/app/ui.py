@@ -25,10 +25,9 @@ from galaxysd.app.jobs import JobStatus, cancel_job, job_status, log_tail
 from galaxysd.app.shared_pipeline import SharedPipeline
 from galaxysd.evaluation.neighbours import NeighbourIndex, build_index, feature_space
 from galaxysd.evaluation.real_galaxies import RealGalaxies, open_real_galaxies
-from galaxysd.evaluation.run_results import eval_prompts, run_domains
 from galaxysd.model.pipeline import GalaxyOutput
 from galaxysd.model.samplers import DEFAULT_SAMPLER, SAMPLERS
-from galaxysd.morphology import ANSWER_TAGS, DOMAIN_TAGS, TREE, format_prompt, parse_prompt
+from galaxysd.morphology import ANSWER_TAGS
 from galaxysd.runs import RunDir, model_image_size
 
 RUN_KEY, WEIGHTS_KEY, PROMPT_KEY, PRESET_KEY = "run_label", "weights", "prompt_text", "preset"
@@ -142,116 +141,6 @@ def _database(url: str) -> AppDatabase:
 def database() -> AppDatabase:
     """The app database (``GALAXYSD_DATABASE_URL`` or SQLite in the app data folder)."""
     return _database(database_url())
-
-
-# ---------------------------------------------------------------------- prompt widgets
-def current_weights(run: RunDir) -> dict[str, float]:
-    """The prompt shared by the pages (a spiral in the run's main survey at first)."""
-    if WEIGHTS_KEY not in st.session_state:
-        domain = (run_domains(run) or ["sdss"])[0]
-        st.session_state[WEIGHTS_KEY] = {domain: 1.0, **parse_prompt(DEFAULT_PROMPT)}
-    return dict(st.session_state[WEIGHTS_KEY])
-
-
-def _domain_of(weights: dict[str, float]) -> str:
-    return next((t for t in weights if t in DOMAIN_TAGS), NO_DOMAIN)
-
-
-def _set_weights(weights: dict[str, float]) -> None:
-    """Make ``weights`` the prompt, and show it in the prompt box and on every slider."""
-    st.session_state[WEIGHTS_KEY] = weights
-    st.session_state[PROMPT_KEY] = format_prompt(weights)
-    for tag in ANSWER_TAGS:
-        st.session_state[SLIDER_PREFIX + tag] = min(float(weights.get(tag, 0.0)), SLIDER_MAX)
-    st.session_state[DOMAIN_KEY] = _domain_of(weights)
-    st.session_state.pop(ERROR_KEY, None)
-
-
-def _on_prompt() -> None:
-    try:
-        weights = parse_prompt(st.session_state[PROMPT_KEY])
-    except ValueError as error:
-        st.session_state[ERROR_KEY] = str(error)
-        return
-    st.session_state[PRESET_KEY] = CUSTOM
-    _set_weights(weights)
-
-
-def _on_slider(tag: str) -> None:
-    weights = dict(st.session_state[WEIGHTS_KEY])
-    value = round(float(st.session_state[SLIDER_PREFIX + tag]), 2)
-    if value > 0:
-        weights[tag] = value
-    else:
-        weights.pop(tag, None)
-    st.session_state[PRESET_KEY] = CUSTOM
-    _set_weights(weights)
-
-
-def _on_domain() -> None:
-    weights = {t: w for t, w in st.session_state[WEIGHTS_KEY].items() if t not in DOMAIN_TAGS}
-    if st.session_state[DOMAIN_KEY] != NO_DOMAIN:
-        weights = {st.session_state[DOMAIN_KEY]: 1.0, **weights}
-    _set_weights(weights)
-
-
-def _on_preset(presets: dict[str, dict[str, float]]) -> None:
-    if st.session_state[PRESET_KEY] in presets:
-        _set_weights(presets[st.session_state[PRESET_KEY]])
-
-
-def prompt_box(run: RunDir) -> dict[str, float]:
-    """Preset choice and the ``{tag:w}`` prompt box; returns the current weights."""
-    weights = current_weights(run)
-    presets = {f"{p.key}: {p.label}": p.weights for p in eval_prompts(run)}
-    st.session_state.setdefault(PROMPT_KEY, format_prompt(weights))
-    if st.session_state.get(PRESET_KEY) not in presets:
-        st.session_state[PRESET_KEY] = CUSTOM
-    st.selectbox(
-        "Preset prompt (the paper's A-P)", [CUSTOM, *presets], key=PRESET_KEY, on_change=_on_preset, args=(presets,)
-    )
-    st.text_area(
-        "Prompt",
-        key=PROMPT_KEY,
-        on_change=_on_prompt,
-        height=90,
-        help="Comma-separated tags; weight one with {tag:1.3}. Press Ctrl+Enter to apply.",
-    )
-    if st.session_state.get(ERROR_KEY):
-        st.error(f"Prompt not applied: {st.session_state[ERROR_KEY]}")
-    return weights
-
-
-def tag_sliders(run: RunDir) -> dict[str, float]:
-    """Survey choice and one 0-2 slider per GZ2 answer, grouped by question, synced with the
-    prompt box both ways; returns the current weights."""
-    weights = current_weights(run)
-    domains = run_domains(run)
-    st.session_state.setdefault(DOMAIN_KEY, _domain_of(weights))
-    options = [*domains, *(d for d in DOMAIN_TAGS if d not in domains), NO_DOMAIN]
-    st.selectbox(
-        "Survey",
-        options,
-        key=DOMAIN_KEY,
-        on_change=_on_domain,
-        help=f"This run was trained on: {', '.join(domains) or 'unknown'}",
-    )
-    for question in TREE:
-        with st.expander(question.text, expanded=question is TREE[0]):
-            for ans in question.answers:
-                key = SLIDER_PREFIX + ans.tag
-                st.session_state.setdefault(key, min(float(weights.get(ans.tag, 0.0)), SLIDER_MAX))
-                st.slider(
-                    ans.tag,
-                    0.0,
-                    SLIDER_MAX,
-                    step=SLIDER_STEP,
-                    key=key,
-                    on_change=_on_slider,
-                    args=(ans.tag,),
-                    help=f"asked when: {question.parent}" if question.parent else None,
-                )
-    return current_weights(run)
 
 
 # ---------------------------------------------------------------------- sampling

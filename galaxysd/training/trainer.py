@@ -36,6 +36,7 @@ from galaxysd.training.batches import (
     step_generator,
 )
 from galaxysd.training.config import TrainConfig, config_from_args, parse_args
+from galaxysd.training.data_report import write_data_report
 from galaxysd.training.resume import JsonlLog, check_resume
 
 log = logging.getLogger("galaxysd.train")
@@ -290,6 +291,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
     )
     if accelerator.is_main_process:
         _write_config(run_dir, config, data.describe(), forced, status="training")
+        write_data_report(run_dir, data, tags, [d.domain for d in config.data])
 
     t0 = last = time.time()
     seen_since = 0
