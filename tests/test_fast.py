@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from galaxysd.model import fast
-from galaxysd.model.saving import build_tag_pipeline
+from galaxysd.model.saving import build_tag_pipeline, save_pipeline
 from galaxysd.model.unet_presets import PRESETS
 
 
@@ -111,3 +111,25 @@ def test_gpu_path_runs_in_half_precision():
     assert pipe.unet.dtype == fast.cuda_dtype() and pipe.speed.backend == "torch"
     out = pipe("sdss, smooth", num_images=2, steps=3)
     assert out.arrays.std() > 0
+
+
+@pytest.mark.slow
+def test_the_onnx_export_is_kept_and_reused_by_the_next_load(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    model = save_pipeline(build_tag_pipeline(PRESETS["tiny"]), tmp_path / "model")
+    monkeypatch.setattr(fast, "ONNX_CACHE", tmp_path / "onnx")
+    kept = fast.onnx_cache_file(model)
+    assert kept.parent == tmp_path / "onnx" and not kept.exists()
+    first = fast.load_fast_pipeline(model, fast.SpeedSettings(threads=1), device="cpu")
+    assert first.denoiser.loaded_from_file is False and kept.is_file()
+    second = fast.load_fast_pipeline(model, fast.SpeedSettings(threads=1), device="cpu")
+    assert second.denoiser.loaded_from_file is True
+    a, b = first("sdss, smooth", num_images=2, steps=3), second("sdss, smooth", num_images=2, steps=3)
+    assert np.array_equal(a.arrays, b.arrays)
+    # other weights -> another file name, never the stale export
+    with torch.no_grad():
+        first.unet.conv_out.weight.mul_(2.0)
+    save_pipeline(first, tmp_path / "other")
+    assert fast.onnx_cache_file(tmp_path / "other") != kept
+    assert fast.onnx_cache_file(tmp_path / "missing") is None

@@ -11,7 +11,9 @@
   busy CPU, faster on a quiet one);
 * on the CPU, the UNet run by ONNX Runtime when it is installed (tag-encoder models): it
   fuses the convolutions, norms and activations PyTorch runs one by one. Without
-  ``onnxruntime`` (or if the export fails) the pipeline quietly stays on PyTorch;
+  ``onnxruntime`` (or if the export fails) the pipeline quietly stays on PyTorch. The
+  export (seconds) is kept in ``.data/onnx/`` under a hash of the UNet's weight file, torch
+  version and opset, so a new server loads it instead of exporting again;
 * on a GPU: bf16 weights (fp16 where bf16 is unsupported) and SDPA attention;
 * optionally ``torch.compile`` (minutes to start on a small CPU; off by default).
 
@@ -22,6 +24,7 @@ compare against.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import logging
@@ -37,11 +40,13 @@ from diffusers.models.attention_processor import AttnProcessor2_0
 from galaxysd.model.encoders import Conditioning
 from galaxysd.model.pipeline import GalaxyPipeline
 from galaxysd.model.saving import load_pipeline
+from galaxysd.runs import DEFAULT_CACHE_ROOT
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 ONNX_OPSET = 17
+ONNX_CACHE = DEFAULT_CACHE_ROOT.parent / "onnx"  # exports kept between server starts
 
 
 @dataclass(frozen=True)
@@ -117,11 +122,28 @@ def resolve_backend(pipe: GalaxyPipeline, backend: str) -> str:
     return backend
 
 
-def optimize(pipe: GalaxyPipeline, settings: SpeedSettings = SpeedSettings()) -> GalaxyPipeline:
+def onnx_cache_file(model_dir: str | Path, cache: Path | None = None) -> Path | None:
+    """Where the ONNX export of ``model_dir``'s UNet is kept: named after a hash of its weight
+    file and config, the torch version and the opset; ``None`` without a weight file."""
+    unet_dir = Path(model_dir) / "unet"
+    files = sorted(unet_dir.glob("*.safetensors")) + sorted(unet_dir.glob("config.json"))
+    if not any(f.suffix == ".safetensors" for f in files):
+        return None
+    digest = hashlib.sha1(f"{torch.__version__}|{ONNX_OPSET}".encode())
+    for path in files:
+        digest.update(path.read_bytes())
+    return (cache or ONNX_CACHE) / f"unet-{digest.hexdigest()[:20]}.onnx"
+
+
+def optimize(
+    pipe: GalaxyPipeline, settings: SpeedSettings = SpeedSettings(), export_file: Path | None = None
+) -> GalaxyPipeline:
     """Apply ``settings`` to ``pipe`` in place (see the module docstring) and return it.
 
     Call it outside ``torch.inference_mode``, after the weights are final; the ONNX
     Runtime backend re-exports by itself if the UNet's weights change later.
+    ``export_file`` (see :func:`onnx_cache_file`) is read instead of exporting when it
+    exists, and written after an export otherwise.
     """
     device = pipe.unet.device
     if device.type == "cuda":
@@ -136,7 +158,7 @@ def optimize(pipe: GalaxyPipeline, settings: SpeedSettings = SpeedSettings()) ->
     if backend == "onnxruntime":
         threads = available_cores() if settings.threads is None else threads
         try:
-            pipe.denoiser = OnnxUNet(pipe.unet, _example_inputs(pipe), threads)
+            pipe.denoiser = OnnxUNet(pipe.unet, _example_inputs(pipe), threads, export_file)
         except Exception as error:  # an exporter or runtime problem must not stop generation
             if settings.backend == "onnxruntime":
                 raise
@@ -155,8 +177,9 @@ def optimize(pipe: GalaxyPipeline, settings: SpeedSettings = SpeedSettings()) ->
 def load_fast_pipeline(
     model_dir: str | Path, settings: SpeedSettings = SpeedSettings(), device: str | torch.device | None = None
 ) -> GalaxyPipeline:
-    """Load ``RUN/model`` and :func:`optimize` it: the way to get a pipeline for generation."""
-    return optimize(load_pipeline(model_dir, device=device), settings)
+    """Load ``RUN/model`` and :func:`optimize` it: the way to get a pipeline for generation
+    (the ONNX export is reused from :data:`ONNX_CACHE` when it was made before)."""
+    return optimize(load_pipeline(model_dir, device=device), settings, onnx_cache_file(model_dir))
 
 
 def _use_sdpa_attention(pipe: GalaxyPipeline) -> None:
@@ -195,12 +218,14 @@ class OnnxUNet:
 
     INPUTS = ("sample", "timestep", "context", "class_vector")
 
-    def __init__(self, unet, example: tuple[torch.Tensor, torch.Tensor, Conditioning], threads: int):
+    def __init__(self, unet, example: tuple, threads: int, export_file: Path | None = None):
         self.unet = unet
         self.example = example
         self.threads = threads
         self.session = None
         self.fingerprint = None
+        self.export_file = export_file
+        self.loaded_from_file = False
         self._build()
 
     def _weights_fingerprint(self) -> tuple:
@@ -209,9 +234,7 @@ class OnnxUNet:
         except RuntimeError:  # inference tensors carry no version counter
             return tuple(p.data_ptr() for p in self.unet.parameters())
 
-    def _build(self) -> None:
-        import onnxruntime as ort  # optional backend, slow to import
-
+    def _export(self) -> bytes:
         latents, t, cond = self.example
         batch = latents.shape[0]
         inputs = (latents, t.expand(batch).float(), cond.context, cond.class_vector)
@@ -228,13 +251,25 @@ class OnnxUNet:
                 dynamic_axes={name: {0: "batch"} for name in (*self.INPUTS, "output")},
                 opset_version=ONNX_OPSET,
             )
+        return buffer.getvalue()
+
+    def _build(self, reuse_file: bool = True) -> None:
+        import onnxruntime as ort  # optional backend, slow to import
+
+        model = None
+        if reuse_file and self.export_file is not None and self.export_file.is_file():
+            model, self.loaded_from_file = self.export_file.read_bytes(), True
+        if model is None:
+            model, self.loaded_from_file = self._export(), False
+            if reuse_file and self.export_file is not None:
+                _write_export(self.export_file, model)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.fingerprint = self._weights_fingerprint()
 
     def __call__(self, latents: torch.Tensor, t, cond: Conditioning) -> torch.Tensor:
@@ -242,7 +277,7 @@ class OnnxUNet:
             return self.unet(latents, t, encoder_hidden_states=cond.context, class_labels=cond.class_vector).sample
         if self._weights_fingerprint() != self.fingerprint:
             log.info("UNet weights changed: exporting the ONNX model again")
-            self._build()
+            self._build(reuse_file=False)  # the kept file holds the old weights
         batch = latents.shape[0]
         feed = {
             "sample": np.ascontiguousarray(latents.numpy()),
@@ -251,6 +286,17 @@ class OnnxUNet:
             "class_vector": np.ascontiguousarray(cond.class_vector.float().numpy()),
         }
         return torch.from_numpy(self.session.run(None, feed)[0])
+
+
+def _write_export(path: Path, model: bytes) -> None:
+    """Keep an export for the next start (atomically; a read-only place is skipped)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(model)
+        os.replace(partial, path)
+    except OSError as error:
+        log.info("could not keep the ONNX export at %s: %s", path, error)
 
 
 class CompiledUNet:
