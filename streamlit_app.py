@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from galaxysd.app import ui
+from galaxysd.app.appdata import preferred_run
+from galaxysd.runs import RunDir
+
 st.set_page_config(page_title="GalaxySD", page_icon=":milky_way:", layout="wide")
 
 PAGES = {
@@ -26,4 +30,5 @@ PAGES = {
     ],
 }
 
+ui.warm_up(RunDir(preferred_run()))  # the model loads while the first page renders
 st.navigation(PAGES).run()

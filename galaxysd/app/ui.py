@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from galaxysd.app.appdata import available_runs, database_url, run_label
 from galaxysd.app.database import AppDatabase
@@ -93,6 +95,27 @@ def _pipeline(model_dir: str, stamp: float) -> SharedPipeline:
 def cached_pipeline(run: RunDir) -> SharedPipeline:
     """The run's pipeline, loaded once per process (reloaded when the model changes)."""
     return _pipeline(str(run.model_dir), _stamp(run.model_dir / "model_index.json"))
+
+
+_WARMING: set[str] = set()
+
+
+def warm_up(run: RunDir) -> None:
+    """Start loading ``run``'s pipeline in the background (once per server process), so the
+    first images of the Generate page do not wait for the model load and ONNX start."""
+    if str(run.path) in _WARMING or not run.has_model():
+        return
+    _WARMING.add(str(run.path))
+
+    def load() -> None:
+        try:
+            cached_pipeline(run)
+        except Exception:  # noqa: BLE001 - the page loading it later shows the error
+            _WARMING.discard(str(run.path))
+
+    thread = threading.Thread(target=load, name="galaxysd-warm-up", daemon=True)
+    add_script_run_ctx(thread, get_script_run_ctx())
+    thread.start()
 
 
 @st.cache_resource(show_spinner="Finding real galaxies...", max_entries=4)
