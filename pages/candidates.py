@@ -6,6 +6,7 @@ import streamlit as st
 
 from galaxysd.app import candidate_table as ct
 from galaxysd.app import ui
+from galaxysd.app.hosting import hosting_policy
 
 st.title("Dusty early-type candidates")
 run = ui.run_selector()
@@ -126,9 +127,22 @@ with middle:
 with right:
     status_key, note_key = f"mark_status_{record['id']}", f"mark_note_{record['id']}"
 
+    policy = hosting_policy()
+    if policy.marking_needs_password:
+        st.text_input(
+            "Password for marks (set by the host)",
+            type="password",
+            key="mark_password",
+            disabled=not policy.marking_possible,
+            help=None if policy.marking_possible else "this server takes no marks (no GALAXYSD_MARK_PASSWORD)",
+        )
+
     def save_mark():
         try:
-            db.mark_candidate(run_key, record["id"], st.session_state[status_key], st.session_state[note_key])
+            if not policy.password_ok(st.session_state.get("mark_password")):
+                raise ValueError("marks on this public server need the host's password")
+            note = policy.check_note(st.session_state[note_key])
+            db.mark_candidate(run_key, record["id"], st.session_state[status_key], note)
             st.session_state["mark_saved"] = f"Saved: {record['id']} {st.session_state[status_key]}."
         except ValueError as error:
             st.session_state["mark_saved"] = f"error: {error}"
@@ -141,8 +155,8 @@ with right:
             horizontal=True,
             index=1 if record["mark"] == "rejected" else 0,
         )
-        st.text_area("Note", value=record["note"], key=note_key, max_chars=2000)
-        st.form_submit_button("Save mark", on_click=save_mark)
+        st.text_area("Note", value=record["note"], key=note_key, max_chars=policy.max_note)
+        st.form_submit_button("Save mark", on_click=save_mark, disabled=not policy.marking_possible)
     message = st.session_state.pop("mark_saved", None)
     if message:
         (st.error if message.startswith("error") else st.success)(message)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from galaxysd.app import figures, jobs, ui
+from galaxysd.app.hosting import hosting_policy
 from galaxysd.evaluation.explore_job import fill_real_thumbnails, read_map
 
 st.title("Explore the galaxy map")
@@ -65,7 +66,13 @@ else:
         f"in {meta.get('features', 'feature')} space; hover a point to see the galaxy."
     )
 
-st.button("Compute the map" if found is None else "Recompute the map", on_click=start_map_job)
+jobs_allowed = hosting_policy().jobs_allowed
+st.button(
+    "Compute the map" if found is None else "Recompute the map",
+    on_click=start_map_job,
+    disabled=not jobs_allowed,
+    help=None if jobs_allowed else "switched off on this public server (GALAXYSD_PUBLIC)",
+)
 if st.session_state.get("explore_error"):
     st.error(st.session_state.pop("explore_error"))
 job_progress()

@@ -5,12 +5,19 @@ from pathlib import Path
 import streamlit as st
 
 from galaxysd.app import figures, jobs, ui
+from galaxysd.app.hosting import hosting_policy
 from galaxysd.app.train_launcher import KIND, TrainingRequest, data_lines, start_training, training_progress
 from galaxysd.model.unet_presets import PRESETS
 from galaxysd.runs import RunDir
 
 st.title("Train a model")
 run = ui.run_selector()
+if not hosting_policy().jobs_allowed:
+    st.info(
+        "Training from the browser is switched off on this public server (GALAXYSD_PUBLIC). "
+        "Train on your own machine with `python -m galaxysd.train`; the README shows how."
+    )
+    st.stop()
 latest = jobs.job_status(KIND)
 busy = latest is not None and latest.active
 

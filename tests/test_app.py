@@ -16,6 +16,7 @@ from app_runs import bare_copy, shared_tiny_run
 from streamlit.testing.v1 import AppTest
 
 from galaxysd.app.database import AppDatabase
+from galaxysd.app.hosting import HostingPolicy, hosting_policy
 from galaxysd.runs import DEFAULT_RUN
 
 pytestmark = pytest.mark.slow  # trains, renders or runs jobs end to end
@@ -293,3 +294,49 @@ def test_sliders_keep_a_question_consistent_and_mark_unlabelled_answers(app_env)
     assert at.slider(key="tag::smooth").label == "smooth"
     at.selectbox(key="domain_choice").set_value("demo").run()
     assert at.slider(key="tag::boxy bulge").label == "boxy bulge"  # labelled in the demo survey
+
+
+def test_public_hosting_mode_limits_what_a_browser_may_do(tiny_run, app_env, monkeypatch):
+    db = app_env(tiny_run)
+    monkeypatch.setenv("GALAXYSD_PUBLIC", "1")
+    monkeypatch.setenv("GALAXYSD_MARK_PASSWORD", "s3cret")
+    monkeypatch.setattr("galaxysd.app.hosting.PUBLIC_MAX_QUIZ_ANSWERS", 1)
+    at = open_page("train")
+    assert not problems(at) and any("switched off" in i.value for i in at.info)
+    assert not [b for b in at.button if b.label == "Start training"]
+    at = open_page("explore")
+    assert all(b.disabled for b in at.button if "map" in b.label)
+
+    at = open_page("candidates")
+    at.selectbox(key="cand_detail").set_value("cand002").run()
+    at.radio(key="mark_status_cand002").set_value("rejected")
+    at.text_area(key="mark_note_cand002").input("no password")
+    next(b for b in at.button if b.label == "Save mark").click().run()
+    assert at.error and "password" in at.error[0].value and db.candidate_marks(str(tiny_run)).empty
+    at.text_input(key="mark_password").input("wrong").run()
+    at.text_area(key="mark_note_cand002").input("x" * 600)
+    next(b for b in at.button if b.label == "Save mark").click().run()
+    assert db.candidate_marks(str(tiny_run)).empty
+    at.text_input(key="mark_password").input("s3cret").run()
+    at.text_area(key="mark_note_cand002").input("a foreground star")
+    next(b for b in at.button if b.label == "Save mark").click().run()
+    assert at.success and db.candidate_marks(str(tiny_run))["status"].tolist() == ["rejected"]
+
+    at = open_page("quiz")
+    at.button(key="quiz_pick_0").click().run()
+    assert not problems(at) and all(at.button(key=f"quiz_pick_{i}").disabled for i in range(4))
+    assert any("at most 1 answers" in i.value for i in at.info)
+    assert db.realism(str(tiny_run))["answers"] == 1
+
+
+def test_public_hosting_policy_from_the_environment():
+    assert hosting_policy({}) == HostingPolicy() and hosting_policy({}).password_ok(None)
+    public = hosting_policy({"GALAXYSD_PUBLIC": "true"})
+    assert public.public and not public.marking_possible and not public.password_ok("anything")
+    assert not public.jobs_allowed and public.quiz_answers_left(99) == 1 and public.quiz_answers_left(150) == 0
+    with pytest.raises(ValueError, match="limit here is 500"):
+        public.check_note("x" * 501)
+    with pytest.raises(ValueError, match="limit here is 1 MB"):
+        public.check_upload(2 * 2**20)
+    locked = hosting_policy({"GALAXYSD_PUBLIC": "1", "GALAXYSD_MARK_PASSWORD": "pw"})
+    assert locked.password_ok("pw") and not locked.password_ok("pw2") and not locked.password_ok("")

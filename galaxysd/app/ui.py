@@ -23,6 +23,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from galaxysd.app.appdata import available_runs, database_url, run_label
 from galaxysd.app.database import AppDatabase
 from galaxysd.app.exports import image_filename, images_zip, png_bytes
+from galaxysd.app.hosting import hosting_policy
 from galaxysd.app.jobs import JobStatus, cancel_job, job_status, log_tail
 from galaxysd.app.shared_pipeline import SharedPipeline
 from galaxysd.evaluation.neighbours import NeighbourIndex, build_index, feature_space
@@ -203,6 +204,11 @@ def reference_image() -> tuple[np.ndarray | None, float]:
     )
     strength = st.slider("Strength", 0.05, 1.0, 0.6, step=0.05, disabled=upload is None)
     if upload is None:
+        return None, strength
+    try:
+        hosting_policy().check_upload(upload.size)
+    except ValueError as error:
+        st.error(f"{upload.name} not used: {error}.")
         return None, strength
     try:
         return np.asarray(Image.open(io.BytesIO(upload.getvalue())).convert("RGB")), strength
