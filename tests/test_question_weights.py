@@ -1,10 +1,13 @@
-"""Slider weights that keep a GZ2 question consistent, following the decision tree."""
+"""Slider weights that keep a GZ2 question consistent, following the decision tree; survey looks."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from galaxysd.question_weights import set_answer
+from galaxysd.surveys import SURVEY_LOOKS, survey_look
 
 BAR, NO_BAR = "bar-shaped structure in the galaxy center", "no bar"
 DISK = {"sdss": 1.0, "features or disk-shaped": 1.0, "not edge-on": 1.0}
@@ -59,3 +62,10 @@ def test_bad_weights_and_tags_are_refused(value):
         set_answer({}, "smooth", value)
     with pytest.raises(ValueError, match="unknown morphology tag"):
         set_answer({}, "spirall galaxyy", 1.0)
+
+
+def test_every_survey_tag_says_what_it_looks_like_in_the_readme():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for tag, look in SURVEY_LOOKS.items():
+        assert f"| `{tag}` | {look} |" in readme
+    assert "standard SDSS" in survey_look("sdss") and survey_look("nonsense") == ""

@@ -27,6 +27,7 @@ from galaxysd.evaluation.run_results import eval_prompts, run_domains
 from galaxysd.morphology import ANSWER_TAGS, DOMAIN_TAGS, TREE, format_prompt, parse_prompt
 from galaxysd.question_weights import set_answer
 from galaxysd.runs import RunDir
+from galaxysd.surveys import survey_look
 from galaxysd.training.data_report import labelled_tags, read_data_report
 
 UNLABELLED = "(not labelled in training)"
@@ -117,8 +118,14 @@ def tag_sliders(run: RunDir) -> dict[str, float]:
         options,
         key=DOMAIN_KEY,
         on_change=_on_domain,
+        format_func=lambda tag: (
+            f"{tag} (not in this run's training data)" if tag in DOMAIN_TAGS and tag not in domains else tag
+        ),
         help=f"This run was trained on: {', '.join(domains) or 'unknown'}",
     )
+    look = survey_look(st.session_state.get(DOMAIN_KEY, ""))
+    if look:
+        st.caption(f"Looks like: {look}")
     report = read_data_report(run)
     chosen = st.session_state.get(DOMAIN_KEY)
     labelled = (
