@@ -25,14 +25,23 @@ shown = table
 for col, (column, values) in zip(st.columns(3), augment_splits(table).items()):
     choice = col.selectbox(column, values, key=f"augment_{column}")
     shown = shown[shown[column].astype(str) == choice]
-if task and setting and metrics:
-    for col, metric in zip(st.columns(len(metrics)), metrics):
-        col.plotly_chart(figures.augment_figure(shown, task, setting, metric))
-else:
-    st.info(
-        "This results table has no task / training-set / purity / completeness columns to plot; it is shown as written."
-    )
-summary = augment_markdown(run)
-if summary:
-    st.markdown(summary)
-st.dataframe(shown, hide_index=True)
+charts, table_tab, summary_tab = st.tabs(["Charts", "Table (filtered)", "Summary of every setting"])
+with charts:
+    if task and setting and metrics:
+        for col, metric in zip(st.columns(len(metrics)), metrics):
+            ui.chart(figures.augment_figure(shown, task, setting, metric), col)
+        st.caption("Bars: mean over the rows chosen above; whiskers: 95% bootstrap interval.")
+    else:
+        st.info(
+            "This results table has no task / training-set / purity / completeness columns to plot; "
+            "it is shown as written."
+        )
+with table_tab:
+    st.dataframe(shown, hide_index=True)
+    st.caption(f"{len(shown)} of {len(table)} rows (the filters above apply).")
+with summary_tab:
+    summary = augment_markdown(run)
+    if summary:
+        st.markdown(summary)
+    else:
+        st.caption("The job wrote no summary (augment/results.md).")

@@ -68,12 +68,12 @@ else:
 st.header("During training")
 log = run.train_log()
 if len(log) and "loss" in log:
-    st.plotly_chart(figures.loss_figure(log))
+    ui.chart(figures.loss_figure(log))
 if curves is not None and len(curves):
     prompts = sorted(curves["prompt"].astype(str).unique(), key=lambda p: (p != "all", p))
     prompt = st.selectbox("Prompt", prompts, key="curve_prompt")
     for col, metric in zip(st.columns(3), figures.CURVE_METRICS):
-        col.plotly_chart(figures.curve_figure(curves, prompt, metric))
+        ui.chart(figures.curve_figure(curves, prompt, metric), col)
 else:
     ui.missing("Metric curves over checkpoints (eval/curves.csv)", command)
 
@@ -82,8 +82,8 @@ if pareto is not None and len(pareto):
     prompts = sorted(pareto["prompt"].astype(str).unique(), key=lambda p: (p != "all", p))
     prompt = st.selectbox("Prompt", prompts, key="pareto_prompt")
     left, right = st.columns(2)
-    left.plotly_chart(figures.pareto_figure(pareto, prompt, "diversity"))
-    right.plotly_chart(figures.pareto_figure(pareto, prompt, "consistency"))
+    ui.chart(figures.pareto_figure(pareto, prompt, "diversity"), left)
+    ui.chart(figures.pareto_figure(pareto, prompt, "consistency"), right)
 else:
     ui.missing("The sampling sweep (eval/pareto.csv)", command)
 
@@ -92,7 +92,7 @@ if histograms is not None and len(histograms):
     statistics = list(dict.fromkeys(histograms["statistic"]))
     for start in range(0, len(statistics), 4):
         for col, name in zip(st.columns(4), statistics[start : start + 4]):
-            col.plotly_chart(figures.histogram_figure(histograms, name))
+            ui.chart(figures.histogram_figure(histograms, name), col)
     physical = (metrics or {}).get("physical", {}).get("statistics")
     if physical:
         st.dataframe(pd.DataFrame(physical).T.rename_axis("statistic"), width="stretch")

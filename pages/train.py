@@ -81,7 +81,7 @@ def live_progress():
             + (f" · {progress['images_per_s']:.1f} images/s" if progress["images_per_s"] else ""),
         )
         if len(progress["log"]) and "loss" in progress["log"]:
-            st.plotly_chart(figures.loss_figure(progress["log"]))
+            ui.chart(figures.loss_figure(progress["log"]))
         grids = RunDir(Path(status.run_dir)).sample_grids()
         if grids:
             st.image(str(grids[-1]), caption=f"latest sample grid: {grids[-1].name}")

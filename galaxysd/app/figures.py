@@ -13,6 +13,25 @@ import plotly.graph_objects as go
 
 TEMPLATE = "plotly_dark"
 COLOURS = {"real": "#f7c86a", "generated": "#7aa2f7"}
+#: Plotly's mode bar hides chart titles; the charts are read, not edited.
+PLOTLY_CONFIG = {"displayModeBar": False}
+#: one colour and one name per training set, the same in every augmentation chart
+TRAINING_SETS = {
+    "real": ("real galaxies only", "#f7c86a"),
+    "real+synthetic": ("real + synthetic", "#7aa2f7"),
+    "reweighted": ("real, class-reweighted", "#9ece6a"),
+}
+#: physical statistic -> axis title with its definition / unit
+STATISTIC_AXES = {
+    "concentration": "concentration C = 5 log10(r80/r20)",
+    "asymmetry": "asymmetry A (rotational, 180°)",
+    "smoothness": "smoothness S (clumpiness)",
+    "gini": "Gini coefficient of pixel fluxes",
+    "m20": "M20 (log of brightest 20% second moment)",
+    "ellipticity": "ellipticity 1 - b/a",
+    "sersic_n": "Sérsic index n",
+    "colour": "g-r-like colour (mag)",
+}
 
 #: metric -> (label, reference column drawn dashed, whether higher is better)
 CURVE_METRICS = {
@@ -46,6 +65,8 @@ def curve_figure(curves: pd.DataFrame, prompt: str, metric: str) -> go.Figure:
         template=TEMPLATE,
         title=label,
         xaxis_title="training step",
+        yaxis_title="Fréchet distance (log scale)" if metric == "frechet" else None,
+        yaxis_type="log" if metric == "frechet" else None,  # spans 1,000s early to ~10 late
         height=320,
         margin={"t": 50, "b": 40},
         legend={"orientation": "h"},
@@ -82,18 +103,20 @@ def pareto_figure(points: pd.DataFrame, prompt: str, other: str) -> go.Figure:
     the Pareto front joined by a line; hover shows guidance, steps and sampler."""
     front_column = f"pareto_realism_{other}"
     rows = points[points["prompt"].astype(str) == str(prompt)].copy()
-    rows["on front"] = rows[front_column].astype(str).str.lower() == "true" if front_column in rows else False
+    on_front = rows[front_column].astype(str).str.lower() == "true" if front_column in rows else False
+    rows["point"] = pd.Series(on_front, index=rows.index).map({True: "on the Pareto front", False: "dominated"})
     fig = px.scatter(
         rows,
         x="frechet",
         y=other,
-        color="on front",
+        color="point",
         symbol="sampler",
         hover_data=["guidance", "steps", "sampler"],
         template=TEMPLATE,
-        color_discrete_map={True: COLOURS["real"], False: COLOURS["generated"]},
+        color_discrete_map={"on the Pareto front": COLOURS["real"], "dominated": COLOURS["generated"]},
+        log_x=True,
     )
-    front = rows[rows["on front"]].sort_values("frechet")
+    front = rows[rows["point"] == "on the Pareto front"].sort_values("frechet")
     fig.add_trace(
         go.Scatter(
             x=front["frechet"],
@@ -108,7 +131,7 @@ def pareto_figure(points: pd.DataFrame, prompt: str, other: str) -> go.Figure:
         title=f"Realism vs. {other} ({prompt})",
         height=380,
         margin={"t": 50},
-        xaxis_title="Fréchet distance (lower = more realistic)",
+        xaxis_title="Fréchet distance, log scale (lower = more realistic)",
         yaxis_title=other,
     )
     return fig
@@ -124,7 +147,7 @@ def histogram_figure(histograms: pd.DataFrame, statistic: str) -> go.Figure:
                 x=(group["bin_left"] + group["bin_right"]) / 2,
                 y=group["density"],
                 width=group["bin_right"] - group["bin_left"],
-                name=str(name),
+                name=f"{name} galaxies",
                 marker={"color": COLOURS.get(str(name))},
                 opacity=0.6,
             )
@@ -133,8 +156,10 @@ def histogram_figure(histograms: pd.DataFrame, statistic: str) -> go.Figure:
         template=TEMPLATE,
         barmode="overlay",
         title=statistic,
-        height=260,
-        margin={"t": 40, "b": 30, "l": 30, "r": 10},
+        xaxis_title=STATISTIC_AXES.get(statistic, statistic),
+        yaxis_title="density (share per unit)",
+        height=280,
+        margin={"t": 40, "b": 45, "l": 45, "r": 10},
         showlegend=True,
         legend={"orientation": "h"},
     )
@@ -152,8 +177,21 @@ def augment_figure(table: pd.DataFrame, task: str, setting: str, metric: str) ->
             "error_y": means[f"{metric}_high"] - means[metric],
             "error_y_minus": means[metric] - means[f"{metric}_low"],
         }
-    fig = px.bar(means, x=task, y=metric, color=setting, barmode="group", template=TEMPLATE, **bounds)
-    fig.update_layout(title=metric, height=340, margin={"t": 50}, yaxis_range=[0, 1.05])
+    means[setting] = means[setting].map(lambda s: TRAINING_SETS.get(str(s), (str(s),))[0])
+    colours = {name: colour for name, colour in TRAINING_SETS.values()}
+    fig = px.bar(
+        means,
+        x=task,
+        y=metric,
+        color=setting,
+        barmode="group",
+        template=TEMPLATE,
+        color_discrete_map=colours,
+        category_orders={setting: [name for name, _ in TRAINING_SETS.values()]},
+        labels={setting: "trained on", task: "task"},
+        **bounds,
+    )
+    fig.update_layout(title=metric, height=340, margin={"t": 50}, yaxis_range=[0, 1.05], yaxis_title=metric)
     return fig
 
 

@@ -23,6 +23,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from galaxysd.app.appdata import available_runs, database_url, run_label
 from galaxysd.app.database import AppDatabase
 from galaxysd.app.exports import image_filename, images_zip, png_bytes
+from galaxysd.app.figures import PLOTLY_CONFIG
 from galaxysd.app.hosting import hosting_policy
 from galaxysd.app.jobs import JobStatus, cancel_job, job_status, log_tail
 from galaxysd.app.shared_pipeline import SharedPipeline
@@ -255,6 +256,13 @@ def last_generation_seconds() -> float | None:
     """Seconds the latest generation took."""
     memo = st.session_state.get(GENERATED_KEY)
     return memo["seconds"] if memo else None
+
+
+# ---------------------------------------------------------------------- charts
+def chart(figure, container=None) -> None:
+    """A Plotly figure at full width (of ``container``, e.g. a column), without the mode bar
+    over its title."""
+    (container or st).plotly_chart(figure, config=PLOTLY_CONFIG)
 
 
 # ---------------------------------------------------------------------- images
