@@ -8,6 +8,7 @@ core modules, and hold layout only. State shared between pages lives in
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import html
 import io
@@ -118,6 +119,8 @@ def warm_up(run: RunDir) -> None:
     thread = threading.Thread(target=load, name="galaxysd-warm-up", daemon=True)
     add_script_run_ctx(thread, get_script_run_ctx())
     thread.start()
+    # a process must not exit while the thread is inside torch or ONNX Runtime (that aborts)
+    atexit.register(thread.join, 300)
 
 
 @st.cache_resource(show_spinner="Finding real galaxies...", max_entries=4)
