@@ -31,18 +31,29 @@ if summary is not None and len(summary):
 
 with st.sidebar:
     st.subheader("Filter")
-    low, high = float(table["score"].min()), float(table["score"].max())
-    min_score = st.slider("Minimum score", low, max(high, low + 1e-6), low, key="cand_min_score")
+    catalogs = sorted(table["catalog"].astype(str).unique()) if "catalog" in table else []
+    catalog = (
+        st.selectbox("Catalog", catalogs, index=ct.default_catalog(catalogs), key="cand_catalog")
+        if len(catalogs) > 1
+        else None
+    )
+    min_score = st.slider(
+        "Minimum score",
+        0.0,
+        1.0,
+        ct.DEFAULT_MIN_SCORE,
+        step=0.05,
+        key="cand_min_score",
+        help="the detector's probability of a dusty early type; 0.5 is the search's own threshold",
+    )
     known = st.radio(
         "Catalogue status",
         ct.KNOWN_CHOICES,
         horizontal=True,
         key="cand_known",
-        help="known: the catalogue already labels a dust lane",
+        help="known: the catalogue already labels a dust lane (and perhaps a dusty early type); new: nothing known",
     )
     mark = st.selectbox("Your marks", ct.MARK_CHOICES, key="cand_mark")
-    catalogs = sorted(table["catalog"].astype(str).unique()) if "catalog" in table else []
-    catalog = st.selectbox("Catalog", catalogs, key="cand_catalog") if len(catalogs) > 1 else None
     sort_by = st.selectbox("Sort by", ["score", "rank", "ra", "dec"], key="cand_sort")
     descending = st.toggle("Descending", value=sort_by == "score", key=f"cand_desc_{sort_by}")
     per_page = st.selectbox("Per page", [12, 24, 48], key="cand_per_page")
@@ -86,7 +97,7 @@ for start in range(0, len(records), 6):
             picture(record, 128)
             st.caption(
                 f"#{record['rank']} · {record['id']} · {record['score']:.3f} · "
-                f"{'known' if record['known'] else 'new'}" + (f" · {record['mark']}" if record["mark"] else "")
+                f"{ct.known_label(record)}" + (f" · {record['mark']}" if record["mark"] else "")
             )
 
 st.divider()
@@ -112,16 +123,18 @@ with left:
     else:
         st.caption("No sky coordinates for this galaxy.")
 with middle:
-    st.markdown(
-        f"**{record['id']}** · score {record['score']:.3f} · rank {record['rank']} · "
-        f"{'already known' if record['known'] else 'new'}"
-    )
+    st.markdown(f"**{record['id']}** · score {record['score']:.3f} · rank {record['rank']} · {ct.known_label(record)}")
     facts = ct.candidate_facts(record)
     if facts:
         st.dataframe(pd.Series(facts, name="value").astype(str), width="stretch")
     fractions = ct.vote_fractions(record)
-    if len(fractions):
-        st.dataframe(fractions, hide_index=True)
+    if len(fractions):  # tall enough for every row: readable without scrolling
+        st.dataframe(
+            fractions,
+            hide_index=True,
+            height=36 * (len(fractions) + 1) + 3,
+            column_config={"fraction": st.column_config.ProgressColumn("fraction", min_value=0.0, max_value=1.0)},
+        )
     else:
         st.caption("No vote fractions for this galaxy.")
 with right:

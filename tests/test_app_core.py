@@ -361,3 +361,13 @@ def test_home_says_why_training_ended():
     assert training_outcome(summary, {"time_budget_minutes": 95.0}) == "stopped at its 95-minute time budget"
     assert training_outcome({**summary, "steps": 30000}, {}) == "finished all 30,000 steps"
     assert training_outcome({**summary, "status": "training"}, {}) == "training now"
+
+
+def test_candidates_say_what_is_known_and_open_on_a_real_survey():
+    assert ct.known_label({"known": True, "known_dusty_early_type": True}) == "known dusty early type"
+    assert ct.known_label({"known": True, "known_dusty_early_type": "False"}) == "known dust lane"
+    assert ct.known_label({"known": False}) == "new"
+    catalogs = ["demo:.data/demo-10k", "gz1:../shared/data/gz1-sdss", "gz2:../shared/data/gz2-sample"]
+    assert ct.default_catalog(catalogs) == 1
+    assert ct.default_catalog(["demo:a", "gz2:b"]) == 1 and ct.default_catalog(["demo:a"]) == 0
+    assert ct.DEFAULT_MIN_SCORE == 0.5

@@ -34,6 +34,28 @@ THUMB_SUFFIXES = (".png", ".jpg", ".jpeg")
 CUTOUT_PIXELS = 256
 
 
+DEFAULT_MIN_SCORE = 0.5  # the search's own candidate threshold
+
+
+def known_label(record: dict) -> str:
+    """What the catalogue already knows about a candidate, in words: a known dusty early
+    type, a known dust lane (in a galaxy not known to be early-type), or new."""
+    if _as_bool(record.get("known_dusty_early_type", False)):
+        return "known dusty early type"
+    if record.get("known"):
+        return "known dust lane"
+    return "new"
+
+
+def default_catalog(catalogs: list[str]) -> int:
+    """Index of the catalog the page opens on: a real survey (GZ1, then GZ2) before the demo."""
+    for kind in ("gz1:", "gz2:", "hart16:", "csv:"):
+        for i, name in enumerate(catalogs):
+            if name.startswith(kind):
+                return i
+    return next((i for i, name in enumerate(catalogs) if not name.startswith("demo:")), 0)
+
+
 def _as_bool(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes", "known")
