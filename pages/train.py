@@ -6,7 +6,14 @@ import streamlit as st
 
 from galaxysd.app import figures, jobs, ui
 from galaxysd.app.hosting import hosting_policy
-from galaxysd.app.train_launcher import KIND, TrainingRequest, data_lines, start_training, training_progress
+from galaxysd.app.train_launcher import (
+    DEMO_ON_DEMAND,
+    KIND,
+    TrainingRequest,
+    data_lines,
+    start_training,
+    training_progress,
+)
 from galaxysd.model.unet_presets import PRESETS
 from galaxysd.runs import RunDir
 
@@ -29,7 +36,7 @@ with st.form("train_form"):
     name = st.text_input("Run name (written to runs/<name>)", value=f"{run.name}-retrain", key="train_name")
     data = st.text_area(
         r"Training catalogs, one per line: KIND:PATH\[@SURVEY\]\[\*SHARE\]",
-        value="\n".join(data_lines(run)) or "demo:.data/demo@demo",
+        value="\n".join(data_lines(run, available_only=True)) or "demo:.data/demo@demo",
         help="e.g. gz1:../shared/data/gz1-sdss@sdss*0.5 or demo:.data/demo-10k@demo; "
         "make a demo survey with `python -m galaxysd.data demo --n 2000 --out .data/demo`",
     )
@@ -43,6 +50,11 @@ with st.form("train_form"):
     checkpoint_every = left.number_input("Checkpoint every (steps)", 1, 1_000_000, 500)
     sample_every = right.number_input("Sample grid every (steps)", 1, 1_000_000, 500)
     resume = st.checkbox("Resume runs/<name> from its latest checkpoint")
+    make_demo = st.checkbox(
+        f"Make a missing demo survey first ({DEMO_ON_DEMAND:,} galaxies, about 10 s)",
+        value=True,
+        help="a demo: catalog whose folder does not exist yet is rendered before training starts",
+    )
     submitted = st.form_submit_button("Start training", disabled=busy, type="primary")
 
 if submitted:
@@ -58,6 +70,7 @@ if submitted:
         checkpoint_every=int(checkpoint_every),
         sample_every=int(sample_every),
         resume=resume,
+        make_missing_demo=make_demo,
     )
     try:
         latest = start_training(request)

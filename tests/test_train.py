@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -273,3 +274,39 @@ def test_a_warm_start_begins_from_a_saved_model_and_refuses_another_design(tmp_p
         build_pipeline(tiny_config(tmp_path / "d", demo_dir, model="cpu-unshuffle2", init_from=str(first / "model")))
     with pytest.raises(ValueError, match="not a saved model folder"):
         tiny_config(tmp_path / "e", demo_dir, init_from=str(tmp_path)).validate()
+
+
+def test_the_job_makes_a_missing_demo_survey_then_trains(tmp_path, capsys):
+    demo = tmp_path / "made-on-demand"
+    argv = ["--data", f"demo:{demo}@demo", "--model", "tiny", "--max-steps", "2", "--batch-size", "4"]
+    argv += ["--run-dir", str(tmp_path / "run"), "--cache-dir", str(tmp_path / "cache"), "--threads", "1"]
+    argv += ["--sample-every", "1000", "--make-missing-demo", "24"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert (demo / "catalog.csv").is_file() and len(list((demo / "images").glob("*.png"))) == 24
+    assert (tmp_path / "run" / "model" / "model_index.json").is_file()
+    report = pd.read_csv(tmp_path / "run" / "data_report.csv")
+    assert set(report["domain"]) == {"demo"} and report["galaxies"].max() <= 24
+
+
+def test_a_new_run_that_fails_or_is_cancelled_before_a_checkpoint_leaves_nothing(tmp_path, demo_dir, monkeypatch):
+    empty = tmp_path / "empty-catalog"
+    empty.mkdir()
+    config = tiny_config(tmp_path / "a", demo_dir, data=[DataSource(f"demo:{empty}", "demo")])
+    with pytest.raises((ValueError, OSError)):
+        train(config, progress=False)
+    assert not (tmp_path / "a" / "run").exists()
+
+    def cancelled(*args, **kwargs):
+        raise KeyboardInterrupt("cancelled")
+
+    monkeypatch.setattr(train_module, "ema_update", cancelled)
+    config = tiny_config(tmp_path / "b", demo_dir)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, progress=False)
+    assert not (tmp_path / "b" / "run").exists()
+    existing = tmp_path / "c" / "run"
+    existing.mkdir(parents=True)
+    (existing / "notes.txt").write_text("mine")
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(tmp_path / "c", demo_dir), progress=False)
+    assert (existing / "notes.txt").read_text() == "mine"  # a folder that was there stays

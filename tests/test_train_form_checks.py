@@ -57,7 +57,7 @@ def test_a_missing_catalog_folder_is_named_with_how_to_make_a_demo(tmp_path):
 def test_the_form_refuses_each_bad_input_before_any_job_starts(demo_folder):
     good = f"demo:{demo_folder}@demo"
     for bad, message in (
-        (dict(data=[f"demo:{demo_folder / 'nope'}@demo"]), "does not exist"),
+        (dict(data=[f"demo:{demo_folder / 'nope'}@demo"], make_missing_demo=False), "does not exist"),
         (dict(data=[f"{good}*-1"]), "zero or more"),
         (dict(data=[f"demo:{demo_folder}@martian"]), "unknown survey/domain tag"),
         (dict(time_budget_minutes=-3.0), "time budget"),
@@ -65,3 +65,11 @@ def test_the_form_refuses_each_bad_input_before_any_job_starts(demo_folder):
         with pytest.raises(ValueError, match=message):
             TrainingRequest(**{"name": "ok", "data": [good], **bad}).validate()
     assert TrainingRequest(name="ok", data=[good]).validate().data == [good]
+
+
+def test_a_missing_demo_survey_is_made_on_demand_by_the_job(demo_folder):
+    missing = f"demo:{demo_folder / 'not-yet'}@demo"
+    request = TrainingRequest(name="ok", data=[missing]).validate()
+    command = request.command()
+    assert command[command.index("--make-missing-demo") + 1] == "2000"
+    assert "--make-missing-demo" not in TrainingRequest(name="ok", data=[missing], make_missing_demo=False).command()

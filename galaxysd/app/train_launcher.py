@@ -17,12 +17,18 @@ KIND = "train"
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def check_catalog_exists(spec: str) -> None:
-    """``ValueError`` in plain words when a catalog's kind is unknown or its folder is missing."""
+DEMO_ON_DEMAND = 2000  # galaxies of a demo survey the job makes when its folder is missing
+
+
+def check_catalog_exists(spec: str, demo_on_demand: bool = False) -> None:
+    """``ValueError`` in plain words when a catalog's kind is unknown or its folder is missing
+    (a missing ``demo:`` folder is fine with ``demo_on_demand``: the job makes it first)."""
     kind, _, rest = spec.partition(":")
     if kind not in LOADERS:
         raise ValueError(f"unknown catalog kind {kind!r} in {spec!r}; use one of {', '.join(LOADERS)}")
     path = rest.split("?", 1)[0]
+    if kind == "demo" and demo_on_demand:
+        return
     if not resolve_project_path(path).exists():
         hint = f"; make it with: python -m galaxysd.data demo --n 10000 --out {path}" if kind == "demo" else ""
         raise ValueError(f"catalog folder {path!r} does not exist{hint}")
@@ -43,6 +49,7 @@ class TrainingRequest:
     sample_every: int = 500
     seed: int = 0
     resume: bool = False
+    make_missing_demo: bool = True  # render a missing demo: survey before training
 
     @property
     def run_dir(self) -> Path:
@@ -60,7 +67,7 @@ class TrainingRequest:
             if ":" not in line.split("@")[0]:
                 raise ValueError(f"catalog {line!r} must look like KIND:PATH[@DOMAIN][*WEIGHT]")
             sources.append(parse_source(line))
-            check_catalog_exists(sources[-1].catalog)
+            check_catalog_exists(sources[-1].catalog, demo_on_demand=self.make_missing_demo)
         config = TrainConfig(
             run_dir=str(self.run_dir),
             data=sources,
@@ -95,15 +102,22 @@ class TrainingRequest:
             "checkpoint_every": self.checkpoint_every,
             "sample_every": self.sample_every,
             "resume": "latest" if self.resume else None,
+            "make_missing_demo": DEMO_ON_DEMAND if self.make_missing_demo else None,
         }
         return module_command("galaxysd.train", options)
 
 
-def data_lines(run: RunDir) -> list[str]:
-    """A run's training data in the ``SPEC@DOMAIN*WEIGHT`` form the request takes."""
+def data_lines(run: RunDir, available_only: bool = False) -> list[str]:
+    """A run's training data in the ``SPEC@DOMAIN*WEIGHT`` form the request takes;
+    ``available_only`` keeps the catalogs this machine has (and demo surveys, made on demand)."""
     lines = []
     for entry in run.config().get("data") or []:
         source = parse_source(entry)
+        if available_only:
+            try:
+                check_catalog_exists(source.catalog, demo_on_demand=True)
+            except ValueError:
+                continue
         lines.append(f"{source.catalog}@{source.domain}" + (f"*{source.weight:g}" if source.weight != 1 else ""))
     return lines
 

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from galaxysd.data.demo_votes import truth_to_vote_fractions
 from galaxysd.data.render import projected_axis_ratio, render_galaxy
+from galaxysd.runs import resolve_project_path
 
 TYPES = ("elliptical", "lenticular", "spiral", "star")
 TYPE_PROBABILITIES = (0.40, 0.12, 0.475, 0.005)
@@ -194,3 +195,19 @@ def render_demo_survey(
     os.replace(temporary, out / "catalog.csv")
     catalog["image_path"] = [str((out / name).resolve()) for name in catalog["image_path"]]
     return catalog
+
+
+def make_missing_demo_surveys(catalog_specs: list[str], n: int, workers: int = 2) -> list[Path]:
+    """Render a demo survey of ``n`` galaxies for every ``demo:PATH`` spec whose folder has no
+    catalog yet (e.g. the Train form's default on a fresh clone); returns the folders made."""
+    made = []
+    for spec in catalog_specs:
+        kind, _, rest = spec.partition(":")
+        if kind != "demo":
+            continue
+        folder = resolve_project_path(rest.split("?", 1)[0])
+        if (folder / "catalog.csv").is_file():
+            continue
+        render_demo_survey(n, folder, workers=workers)
+        made.append(folder)
+    return made

@@ -238,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--resume", choices=["latest"], help="continue from the newest checkpoint in the run")
     p.add_argument(
+        "--make-missing-demo",
+        type=int,
+        metavar="N",
+        help="render a demo survey of N galaxies for each demo: catalog whose folder does not exist yet",
+    )
+    p.add_argument(
         "--force",
         action="store_true",
         help="with --resume: accept changed seed, batch size, data or model (recorded in config.yaml)",

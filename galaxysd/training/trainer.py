@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,11 +23,10 @@ from tqdm.auto import tqdm
 
 from galaxysd import morphology
 from galaxysd.cli import run_cli
+from galaxysd.data.demo import make_missing_demo_surveys
 from galaxysd.grids import save_grid
-from galaxysd.model.paper_mode import load_pretrained_pipeline, pipeline_for_saving, prepare_paper_training
 from galaxysd.model.pipeline import GalaxyPipeline
-from galaxysd.model.saving import build_tag_pipeline, load_pipeline, save_pipeline
-from galaxysd.model.unet_presets import spec_from
+from galaxysd.model.saving import save_pipeline
 from galaxysd.training import checkpoints as ckpt
 from galaxysd.training.batches import (
     augment_orientation,
@@ -35,49 +35,12 @@ from galaxysd.training.batches import (
     sample_batch,
     step_generator,
 )
-from galaxysd.training.config import TrainConfig, config_from_args, parse_args
+from galaxysd.training.config import TrainConfig, config_from_args, parse_args, parse_source
 from galaxysd.training.data_report import write_data_report
+from galaxysd.training.model_setup import build_pipeline, pipeline_to_save, trainable_modules
 from galaxysd.training.resume import JsonlLog, check_resume
 
 log = logging.getLogger("galaxysd.train")
-
-
-def build_pipeline(config: TrainConfig) -> GalaxyPipeline:
-    """A fresh pipeline for the config: tag-encoder model, or paper mode from a local SD 1.5."""
-    if config.pretrained:
-        return load_pretrained_pipeline(config.pretrained, image_size=config.image_size)
-    pipe = build_tag_pipeline(spec_from(config.model), prediction_type=config.prediction_type)
-    if config.init_from:
-        warm_start(pipe, Path(config.init_from), config.model)
-    return pipe
-
-
-def warm_start(pipe: GalaxyPipeline, model_dir: Path, preset) -> None:
-    """Copy the weights of a saved model (safetensors) into ``pipe``: the saved model must
-    have the same UNet design and tag list, else ``ValueError`` says which differs."""
-    saved = load_pipeline(model_dir, device="cpu", dtype=torch.float32)
-    if list(saved.tag_encoder.tags) != list(pipe.tag_encoder.tags):
-        missing = sorted(set(pipe.tag_encoder.tags) - set(saved.tag_encoder.tags))
-        raise ValueError(f"{model_dir} has a different tag list (missing: {', '.join(missing) or 'none'})")
-    for name in ("unet", "tag_encoder"):
-        try:
-            getattr(pipe, name).load_state_dict(getattr(saved, name).state_dict())
-        except RuntimeError:
-            raise ValueError(f"{model_dir} is not a {preset} model: its {name} weights do not fit") from None
-
-
-def trainable_modules(pipe: GalaxyPipeline, config: TrainConfig) -> dict[str, torch.nn.Module]:
-    """The modules whose weights training changes (paper mode may add LoRA adapters)."""
-    if pipe.paper_mode:
-        return prepare_paper_training(pipe, config)
-    return {"unet": pipe.unet, "tag_encoder": pipe.tag_encoder}
-
-
-def pipeline_to_save(pipe: GalaxyPipeline) -> GalaxyPipeline:
-    """The pipeline as ``model/`` stores it (paper mode merges LoRA adapters into the UNet)."""
-    if pipe.paper_mode:
-        return pipeline_for_saving(pipe)
-    return pipe
 
 
 LR_FLOOR = 0.1  # the cosine schedule ends at this fraction of the learning rate
@@ -231,6 +194,18 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
     records the differences in ``config.yaml`` as ``forced_resume``).
     """
     config.validate()
+    run_dir = Path(config.run_dir)
+    fresh = not run_dir.exists()
+    try:
+        return _train(config, resume, progress, force)
+    except BaseException:
+        # a new run that failed or was cancelled before its first checkpoint leaves nothing behind
+        if fresh and run_dir.is_dir() and not ckpt.checkpoint_dirs(run_dir) and not (run_dir / "model").is_dir():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _train(config: TrainConfig, resume: str | None, progress: bool, force: bool) -> Path:
     if config.threads:
         torch.set_num_threads(config.threads)
     accelerator = Accelerator(mixed_precision=config.mixed_precision)
@@ -395,6 +370,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> str:
         args = parse_args(argv)
+        if args.make_missing_demo:
+            if args.make_missing_demo < 1:
+                raise ValueError("--make-missing-demo needs a number of galaxies >= 1")
+            specs = [parse_source(d).catalog for d in args.data or []] or [
+                d.catalog for d in (TrainConfig.from_yaml(args.config).data if args.config else [])
+            ]
+            for folder in make_missing_demo_surveys(specs, args.make_missing_demo):
+                log.info("made a demo survey of %d galaxies in %s", args.make_missing_demo, folder)
         return f"run written to {train(config_from_args(args), resume=args.resume, force=args.force)}"
 
     return run_cli(
