@@ -23,6 +23,7 @@ from galaxysd.app.exports import images_zip, settings_table
 from galaxysd.app.quiz import CHOICES, human_realism, make_round
 from galaxysd.app.train_launcher import TrainingRequest, data_lines
 from galaxysd.data.cache import ImageCache
+from galaxysd.data.reference_set import REFERENCE_DIR, build_reference_set, load_reference_set
 from galaxysd.evaluation import explore_job as explore
 from galaxysd.evaluation.neighbours import PixelFeatures, build_index, feature_space
 from galaxysd.evaluation.real_galaxies import RealGalaxies, open_real_galaxies
@@ -102,7 +103,9 @@ def test_a_quiz_round_hides_one_generated_galaxy_among_real_ones():
 
 
 # ---------------------------------------------------------------- real galaxies, neighbours
-def test_real_galaxies_come_from_the_cache_then_image_files_then_sample_sheets(tiny_run, cache_images, tmp_path):
+def test_real_galaxies_come_from_the_cache_then_image_files_then_the_reference_set_then_sheets(
+    tiny_run, cache_images, tmp_path, monkeypatch
+):
     from_cache = open_real_galaxies(RunDir(tiny_run), SIZE)
     assert from_cache.origin == "image cache" and len(from_cache) == len(cache_images)
     np.testing.assert_array_equal(from_cache.images([0, 5]), cache_images.batch([0, 5]))
@@ -118,6 +121,11 @@ def test_real_galaxies_come_from_the_cache_then_image_files_then_sample_sheets(t
         cache_dir=str(tmp_path / "missing"),
         data=[{"catalog": f"demo:{tmp_path / 'gone'}", "domain": "demo"}],
     )
+    shipped = open_real_galaxies(no_data, SIZE)  # a clone without the data: the shipped reference set
+    assert shipped.origin == "shipped reference set" and len(shipped) == 300
+    assert shipped.images([0, 299]).shape == (2, SIZE, SIZE, 3) and shipped.domains() == ["sdss"]
+    assert len(shipped.matching({"sdss": 1.0, "edge-on galaxy": 1.0}, 500, domain="sdss")) >= 50
+    monkeypatch.setattr("galaxysd.evaluation.real_galaxies.REFERENCE_DIR", tmp_path / "no-reference")
     from_sheets = open_real_galaxies(no_data, SIZE)
     assert from_sheets.origin == "evaluation sample sheets"
     assert len(from_sheets) == 3 * 4  # three prompts, four real galaxies in each sheet's first row
@@ -371,3 +379,20 @@ def test_candidates_say_what_is_known_and_open_on_a_real_survey():
     assert ct.default_catalog(catalogs) == 1
     assert ct.default_catalog(["demo:a", "gz2:b"]) == 1 and ct.default_catalog(["demo:a"]) == 0
     assert ct.DEFAULT_MIN_SCORE == 0.5
+
+
+def test_the_shipped_reference_set_is_small_labelled_and_rebuildable(shared_data, tmp_path):
+    catalog, images = load_reference_set(REFERENCE_DIR)
+    assert images.shape == (300, 64, 64, 3) and images.dtype == np.uint8
+    assert sum(p.stat().st_size for p in REFERENCE_DIR.iterdir()) <= 3 * 2**20
+    smooth = catalog["t01_smooth_or_features_a01_smooth_debiased"].dropna()
+    assert len(smooth) >= 250 and smooth.between(0, 1).all()
+    assert set(catalog["stratum"]) >= {"smooth", "edge-on", "spiral", "merger"}
+    made = build_reference_set(f"gz1:{shared_data / 'gz1-sdss'}?split=holdout", tmp_path / "ref", n=12, size=32)
+    assert len(made) == 12 and made["stratum"].value_counts().max() <= 4  # drawn evenly across strata
+    again, again_images = load_reference_set(tmp_path / "ref")
+    assert again_images.shape == (12, 32, 32, 3) and list(again["id"]) == list(made["id"])
+    (tmp_path / "ref" / "galaxies.npz").write_bytes(b"broken")
+    assert load_reference_set(tmp_path / "ref") is None
+    with pytest.raises(ValueError, match="at least 1"):
+        build_reference_set(f"gz1:{shared_data / 'gz1-sdss'}", tmp_path / "x", n=0)

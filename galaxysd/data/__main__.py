@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import sys
+from pathlib import Path
 from typing import Iterator, Sequence
 
 from galaxysd.cli import JobParser, run_cli
@@ -14,6 +15,7 @@ from galaxysd.data.catalog import concat_catalogs, load_report
 from galaxysd.data.demo import render_demo_survey
 from galaxysd.data.download import download_dataset
 from galaxysd.data.loaders import LOADERS, load_catalog_spec
+from galaxysd.data.reference_set import REFERENCE_DIR, build_reference_set
 
 SPEC_HELP = (
     f"a catalog as KIND:PATH[?option=value&...], KIND one of {', '.join(LOADERS)}; "
@@ -75,6 +77,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--workers", type=int, default=2, help="rendering processes (default 2)")
 
+    reference = jobs.add_parser(
+        "reference",
+        help="build the small real reference set the app ships (assets/reference)",
+        description="Pick N real galaxies evenly across classes and store them at the model's size (<= 3 MB).",
+    )
+    reference.add_argument("--catalog", default="gz1:../shared/data/gz1-sdss?split=holdout", metavar="SPEC")
+    reference.add_argument("--n", type=int, default=300, help="number of galaxies (default 300)")
+    reference.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
+    reference.add_argument("--out", default=str(REFERENCE_DIR), metavar="DIR", help="default assets/reference")
+
     info = jobs.add_parser(
         "info",
         help="load a catalog and print what was kept and skipped",
@@ -133,7 +145,13 @@ def run_info(args: argparse.Namespace) -> None:
     print(load_report(catalog))
 
 
-JOBS = {"download": run_download, "cache": run_cache, "demo": run_demo, "info": run_info}
+def run_reference(args: argparse.Namespace) -> None:
+    """The ``reference`` job."""
+    table = build_reference_set(args.catalog, Path(args.out), n=args.n, size=args.size)
+    print(f"{len(table):,} reference galaxies ({table['stratum'].value_counts().to_dict()}) written to {args.out}")
+
+
+JOBS = {"download": run_download, "cache": run_cache, "demo": run_demo, "reference": run_reference, "info": run_info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,11 +4,13 @@ A run names its training catalogs in ``config.yaml``. Their images are found, in
 
 1. the image caches training built (``cache_dir``), at the model's resolution;
 2. the catalogs' own image files, decoded on demand (e.g. ``../shared/data`` present);
-3. the real first row of each evaluation sample sheet ``eval/samples/KEY.png``, labelled
+3. the small real reference set shipped in ``assets/reference`` (300 labelled SDSS galaxies,
+   :mod:`galaxysd.data.reference_set`), for clones without ``../shared/data``;
+4. the real first row of each evaluation sample sheet ``eval/samples/KEY.png``, labelled
    with that prompt's tags.
 
-Real survey images are never copied into the repository: when none of these exist the
-run simply has no real galaxies here, and callers say so.
+Apart from that small reference set, real survey images are never copied into the
+repository: when none of these exist the run has no real galaxies here, and callers say so.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from PIL import Image
 
 from galaxysd.data.cache import IMAGE_ERRORS, ImageCache, cache_folder, load_image
 from galaxysd.data.loaders import load_catalog_spec
+from galaxysd.data.reference_set import REFERENCE_DIR, load_reference_set
 from galaxysd.evaluation.prompts import matching_rows, parse_prompt, required_tags
 from galaxysd.morphology import DOMAIN_TAGS, answer, fraction_column, vote_fractions_to_weights
 from galaxysd.runs import RunDir, resolve_project_path
@@ -136,6 +139,17 @@ def _training_sources(run: RunDir, size: int) -> list[tuple[pd.DataFrame, ImageL
     return found
 
 
+def _reference_source(size: int) -> tuple[pd.DataFrame, ImageLoader, str] | None:
+    """The shipped reference set (``assets/reference``), resized to ``size`` when needed."""
+    found = load_reference_set(REFERENCE_DIR)
+    if found is None:
+        return None
+    catalog, images = found
+    if images.shape[1] != size:
+        images = np.stack([np.asarray(Image.fromarray(im).resize((size, size), Image.BILINEAR)) for im in images])
+    return catalog, lambda rows: images[rows], "shipped reference set"
+
+
 def sheet_tiles(path: Path, size: int, gap: int = SHEET_GAP) -> list[np.ndarray]:
     """The rows of an evaluation sample sheet as ``(n, size, size, 3)`` arrays (blank slots dropped)."""
     sheet = np.asarray(Image.open(path).convert("RGB"))
@@ -186,8 +200,8 @@ def open_real_galaxies(run: RunDir, size: int) -> RealGalaxies | None:
     """The run's real galaxies at ``size`` px from the best available source, or ``None``."""
     sources = _training_sources(run, size)
     if not sources:
-        sheet = _sheet_source(run, size)
-        sources = [sheet] if sheet else []
+        fallback = _reference_source(size) or _sheet_source(run, size)
+        sources = [fallback] if fallback else []
     if not sources:
         return None
     parts = [catalog.assign(source=i, source_row=np.arange(len(catalog))) for i, (catalog, _, _) in enumerate(sources)]
