@@ -3,6 +3,7 @@
 import streamlit as st
 
 from galaxysd.app import figures, jobs, ui
+from galaxysd.app.appdata import map_folder
 from galaxysd.app.hosting import hosting_policy
 from galaxysd.evaluation.explore_job import fill_real_thumbnails, read_map
 
@@ -13,7 +14,7 @@ ui.require_model(run)
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def map_with_thumbnails(run_path: str, stamp: float):
-    found = read_map(run)
+    found = read_map(run, [map_folder(run)])
     if found is None:
         return None
     table, meta = found
@@ -23,7 +24,9 @@ def map_with_thumbnails(run_path: str, stamp: float):
 def start_map_job():
     try:
         jobs.start_job(
-            "explore", jobs.module_command("galaxysd.explore", {"run": str(run.path)}), run_dir=str(run.path)
+            "explore",
+            jobs.module_command("galaxysd.explore", {"run": str(run.path), "out_dir": str(map_folder(run))}),
+            run_dir=str(run.path),
         )
     except jobs.JobRunning as error:
         st.session_state["explore_error"] = str(error)
@@ -46,9 +49,9 @@ def job_progress():
         st.rerun()
 
 
-umap_file = run.eval_dir / "umap.csv"
+umap_file = next((f / "umap.csv" for f in (map_folder(run), run.eval_dir) if (f / "umap.csv").is_file()), None)
 try:
-    found = map_with_thumbnails(str(run.path), umap_file.stat().st_mtime if umap_file.exists() else 0)
+    found = map_with_thumbnails(str(run.path), umap_file.stat().st_mtime if umap_file else 0)
 except ValueError as error:
     st.error(str(error))
     found = None

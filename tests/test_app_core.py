@@ -17,8 +17,8 @@ import yaml
 from app_runs import N_CANDIDATES, SIZE, shared_tiny_run
 from PIL import Image
 
+from galaxysd.app import appdata, jobs
 from galaxysd.app import candidate_table as ct
-from galaxysd.app import jobs
 from galaxysd.app.exports import images_zip, settings_table
 from galaxysd.app.quiz import CHOICES, human_realism, make_round
 from galaxysd.app.train_launcher import TrainingRequest, data_lines
@@ -396,3 +396,19 @@ def test_the_shipped_reference_set_is_small_labelled_and_rebuildable(shared_data
     assert load_reference_set(tmp_path / "ref") is None
     with pytest.raises(ValueError, match="at least 1"):
         build_reference_set(f"gz1:{shared_data / 'gz1-sdss'}", tmp_path / "x", n=0)
+
+
+def test_recomputing_a_shipped_runs_map_writes_to_the_app_folder_not_assets(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("GALAXYSD_HOME", str(tmp_path / "home"))
+    assert appdata.map_folder(RunDir(DEFAULT_RUN)) == tmp_path / "home" / "maps" / DEFAULT_RUN.name
+    assert appdata.map_folder(RunDir(tiny_run)) == RunDir(tiny_run).eval_dir
+    run = RunDir(tiny_run)
+    original = explore.read_map(run)
+    assert original is not None
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    table = original[0].assign(x=original[0]["x"] + 100.0)
+    table.to_csv(newer / explore.UMAP_FILE, index=False)
+    found, _ = explore.read_map(run, [newer])
+    assert np.allclose(found["x"], original[0]["x"] + 100.0)
+    assert np.allclose(explore.read_map(run, [tmp_path / "empty"])[0]["x"], original[0]["x"])

@@ -51,3 +51,12 @@ def run_label(run: RunDir) -> str:
         return str(run.path.resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(run.path)
+
+
+def map_folder(run: RunDir) -> Path:
+    """Where the app's "Recompute the map" writes: ``RUN/eval`` for a run under ``runs/``, the
+    app data folder for a shipped run under ``assets/`` (never changed from the browser)."""
+    assets = DEFAULT_RUN.parent.resolve()
+    if run.path.resolve().is_relative_to(assets):
+        return app_home() / "maps" / run.name
+    return run.eval_dir

@@ -154,8 +154,10 @@ def build_map(
     neighbours: int = 15,
     real_thumbnails: bool = True,
     progress: bool = True,
+    out_dir: Path | None = None,
 ) -> pd.DataFrame:
-    """Embed and project the run's real and generated galaxies; write and return the table."""
+    """Embed and project the run's real and generated galaxies; write the table into
+    ``out_dir`` (default ``RUN/eval``) and return it."""
     if not run.has_model():
         raise ValueError(f"{run.path} has no trained model (model/ is missing)")
     size = model_image_size(run)
@@ -190,19 +192,22 @@ def build_map(
             "neighbours": neighbours,
         },
     }
-    _write(run.eval_dir / UMAP_FILE, table.to_csv(index=False))
-    _write(run.eval_dir / META_FILE, json.dumps(meta, indent=2))
+    folder = Path(out_dir) if out_dir is not None else run.eval_dir
+    _write(folder / UMAP_FILE, table.to_csv(index=False))
+    _write(folder / META_FILE, json.dumps(meta, indent=2))
     return table
 
 
-def read_map(run: RunDir) -> tuple[pd.DataFrame, dict] | None:
-    """The map table and its settings, or ``None`` when the job has not run for this run."""
-    path = run.eval_dir / UMAP_FILE
-    if not path.is_file():
+def read_map(run: RunDir, folders: Sequence[Path] = ()) -> tuple[pd.DataFrame, dict] | None:
+    """The map table and its settings from the first of ``folders`` (then ``RUN/eval``) that
+    has one, or ``None`` when the job has not run for this run."""
+    folder = next((Path(f) for f in [*folders, run.eval_dir] if (Path(f) / UMAP_FILE).is_file()), None)
+    if folder is None:
         return None
+    path = folder / UMAP_FILE
     try:
         table = pd.read_csv(path, keep_default_na=False, na_values={"x": [""], "y": [""]})
-        meta_path = run.eval_dir / META_FILE
+        meta_path = folder / META_FILE
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     except (OSError, ValueError, pd.errors.ParserError) as error:
         raise ValueError(f"cannot read {path}: {error}") from None
@@ -226,6 +231,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description=("Embed a run's real and generated galaxies with UMAP into RUN/eval/umap.csv."),
     )
     parser.add_argument("--run", required=True, metavar="DIR", help="run directory")
+    parser.add_argument("--out-dir", metavar="DIR", help="where umap.csv/umap.json go (default RUN/eval)")
     parser.add_argument("--n-real", type=int, default=800, help="real galaxies to map (default 800)")
     parser.add_argument(
         "--per-prompt", type=int, default=8, help="generated galaxies per evaluation prompt (default 8)"
@@ -259,7 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.seed,
             args.neighbours,
             not args.no_real_thumbnails,
+            out_dir=Path(args.out_dir) if args.out_dir else None,
         )
-        return f"map of {len(table)} galaxies written to {Path(args.run) / 'eval' / UMAP_FILE}"
+        folder = Path(args.out_dir) if args.out_dir else Path(args.run) / "eval"
+        return f"map of {len(table)} galaxies written to {folder / UMAP_FILE}"
 
     return run_cli(body)
