@@ -3,8 +3,9 @@
 The default UNet works on 4x4 pixel-unshuffled tokens, so an under-resolved sample shows a
 grid with a 4-px period. ``grain`` measures it: the mean absolute difference between
 neighbouring pixels across token borders divided by the same inside tokens (1.0 = no grid;
-real galaxies of the same size are the baseline, measured in the same run). Time: seconds
-for 4 images from a loaded pipeline (median of 3 calls).
+real galaxies of the same size are the baseline, measured in the same run). ``fine power``:
+the share of brightness variance at periods under 6 px (speckle), relative to real galaxies.
+Time: seconds for 4 images from a loaded pipeline (median of 3 calls).
 
     python benchmarks/bench_grain.py [--model assets/default-run/model] [--period 4]
 """
@@ -13,13 +14,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from galaxysd.data.reference_set import load_reference_set
-from galaxysd.model.fast import load_fast_pipeline
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from galaxysd.data.reference_set import load_reference_set  # noqa: E402
+from galaxysd.model.fast import load_fast_pipeline  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = [("dpmpp", 10), ("dpmpp", 15), ("dpmpp", 20), ("dpmpp_sde", 10), ("dpmpp_sde", 20), ("euler_a", 20)]
@@ -37,6 +41,17 @@ def grain(images: np.ndarray, period: int = 4) -> float:
     return float(np.mean(ratios))
 
 
+def fine_power(images: np.ndarray, period: float = 6.0) -> float:
+    """Share of each image's brightness variance at spatial periods shorter than ``period`` px
+    (speckle and grain), averaged over the images; compare with real galaxies."""
+    grey = images.astype(np.float64).mean(axis=3)
+    grey -= grey.mean(axis=(1, 2), keepdims=True)
+    power = np.abs(np.fft.fft2(grey)) ** 2
+    fy, fx = np.meshgrid(np.fft.fftfreq(grey.shape[1]), np.fft.fftfreq(grey.shape[2]), indexing="ij")
+    fine = np.hypot(fx, fy) > 1.0 / period
+    return float(np.mean(power[:, fine].sum(axis=1) / np.maximum(power.sum(axis=(1, 2)), 1e-12)))
+
+
 def main(argv=None) -> int:
     """Print a table of grain (vs real galaxies) and time per sampler and step count."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -47,9 +62,11 @@ def main(argv=None) -> int:
     pipe = load_fast_pipeline(args.model)
     size = int(pipe.config.image_size)
     reference = load_reference_set()
-    real = grain(reference[1], args.period) if reference is not None and reference[1].shape[1] == size else None
-    print(f"model {args.model}, {size} px; real reference galaxies: grain {real:.3f}" if real else "no reference")
-    print(f"| sampler | steps | grain (real = {real:.3f}) | grain / real | s per 4 images |")
+    if reference is None or reference[1].shape[1] != size:
+        raise SystemExit(f"needs the {size} px reference set in assets/reference (python -m galaxysd.data reference)")
+    real, real_fine = grain(reference[1], args.period), fine_power(reference[1])
+    print(f"model {args.model}, {size} px; real reference galaxies: grain {real:.3f}, fine power {real_fine:.4f}")
+    print("| sampler | steps | grid grain / real | fine power / real | s per 4 images |")
     print("|---|---:|---:|---:|---:|")
     for sampler, steps in SETTINGS:
         images = np.concatenate(
@@ -60,8 +77,8 @@ def main(argv=None) -> int:
             start = time.perf_counter()
             pipe(PROMPTS[1], num_images=4, seed=call, steps=steps, sampler=sampler)
             times.append(time.perf_counter() - start)
-        value = grain(images, args.period)
-        print(f"| {sampler} | {steps} | {value:.3f} | {value / real:.2f} | {statistics.median(times):.2f} |")
+        ratio, fine = grain(images, args.period) / real, fine_power(images) / real_fine
+        print(f"| {sampler} | {steps} | {ratio:.2f} | {fine:.2f} | {statistics.median(times):.2f} |")
     return 0
 
 

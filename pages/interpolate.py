@@ -6,7 +6,7 @@ import streamlit as st
 from galaxysd.app import prompt_widgets, ui
 from galaxysd.app.exports import frame_weights_table, gif_bytes
 from galaxysd.evaluation.run_results import run_domains
-from galaxysd.model.samplers import DEFAULT_SAMPLER, SAMPLERS
+from galaxysd.model.samplers import SAMPLERS
 from galaxysd.morphology import format_prompt, parse_prompt
 
 RESULT_KEY = "interpolation"
@@ -31,7 +31,7 @@ frames = controls[0].slider("Frames", 8, 16, 10)
 seed = controls[1].number_input("Seed", 0, 2**31 - 1, 0, step=1)
 steps = controls[2].slider("Steps", 1, 100, ui.SAMPLING_DEFAULTS["steps"])
 guidance = controls[3].slider("Guidance", 0.0, 15.0, ui.SAMPLING_DEFAULTS["guidance_scale"], step=0.5)
-sampler = controls[4].selectbox("Sampler", list(SAMPLERS), index=list(SAMPLERS).index(DEFAULT_SAMPLER))
+sampler = controls[4].selectbox("Sampler", list(SAMPLERS), index=list(SAMPLERS).index(ui.SAMPLING_DEFAULTS["sampler"]))
 
 try:
     start, end = parse_prompt(st.session_state["morph_start"]), parse_prompt(st.session_state["morph_end"])

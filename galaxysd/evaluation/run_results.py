@@ -139,10 +139,15 @@ def training_outcome(summary: dict, config: dict) -> str:
     return status
 
 
-def best_sampling(run: RunDir, fallback: dict) -> dict:
+CLEAN_SAMPLERS = ("dpmpp_sde", "euler_a")  # stochastic: no fine speckle (benchmarks/bench_grain.py)
+
+
+def best_sampling(run: RunDir, fallback: dict, prefer: tuple[str, ...] = CLEAN_SAMPLERS) -> dict:
     """The sampling settings with the most realistic images of the run's Pareto sweep: among
-    the mean-over-prompts points on the realism-consistency front, the lowest Fréchet
-    distance; ``fallback`` (``steps``, ``guidance_scale``, ``sampler``) when there is no sweep."""
+    the mean-over-prompts points on the realism-consistency front (those of the ``prefer``
+    samplers when the front has any: people see the deterministic solver's speckle), the
+    lowest Fréchet distance; ``fallback`` (``steps``, ``guidance_scale``, ``sampler``)
+    when there is no sweep."""
     pareto = eval_pareto(run)
     if pareto is None or "prompt" not in pareto or "pareto_realism_consistency" not in pareto:
         return dict(fallback)
@@ -150,7 +155,8 @@ def best_sampling(run: RunDir, fallback: dict) -> dict:
     front = front[front["frechet"].notna()]
     if not len(front):
         return dict(fallback)
-    best = front.sort_values("frechet").iloc[0]
+    preferred = front[front["sampler"].isin(prefer)]
+    best = (preferred if len(preferred) else front).sort_values("frechet").iloc[0]
     return {"steps": int(best["steps"]), "guidance_scale": float(best["guidance"]), "sampler": str(best["sampler"])}
 
 
