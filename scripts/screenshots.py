@@ -1,8 +1,8 @@
 """Screenshots of the app for the README: ``python scripts/screenshots.py``.
 
 Starts the app on the chosen run (default: the shipped ``assets/default-run``) with an
-empty app database, opens the Generate, Metrics and Candidates pages in headless Chromium
-and saves ``assets/screenshots/{generate,metrics,candidates}.png``.
+empty app database, opens the Generate, Interpolate, Metrics, Candidates and About pages in
+headless Chromium and saves ``assets/screenshots/<page>.png``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from galaxysd.app.browser import app_server, chromium_paths, headless_chromium, open_page, screenshot_pages  # noqa: E402
 from galaxysd.runs import DEFAULT_RUN  # noqa: E402
 
-README_PAGES = ("generate", "metrics", "candidates")
+README_PAGES = ("generate", "interpolate", "metrics", "candidates", "about")
 
 
 def main(argv=None) -> int:

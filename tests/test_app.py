@@ -242,7 +242,12 @@ def test_the_explore_page_starts_the_map_job(tiny_run, app_env, tmp_path):
     at = open_page("explore")
     next(b for b in at.button if b.label == "Compute the map").click().run()
     status = jobs.job_status("explore")
-    assert status.active and status.command[-2:] == ["--run", str(tmp_path / "bare")]
+    assert status.active and status.command[-4:] == [
+        "--run",
+        str(tmp_path / "bare"),
+        "--out-dir",
+        str(tmp_path / "bare" / "eval"),  # a run under runs/-like folders keeps its map in RUN/eval
+    ]
     assert jobs.cancel_job("explore").state == "cancelled"
 
 

@@ -1,11 +1,13 @@
 """End to end: ``streamlit run`` on 127.0.0.1 driven by headless Chromium.
 
-Moves a morphology slider on the Generate page, waits for new images, and saves a
-screenshot of every page into ``test-artifacts/browser/``.
+Opens Generate on a fresh server (timing the first images), moves a morphology slider and
+waits for new images (timed), and saves a screenshot of every page (the Interpolate and
+About pages included) into ``test-artifacts/browser/``, with the timings in ``timings.json``.
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -74,14 +76,24 @@ def test_a_slider_move_in_the_browser_shows_new_images(tmp_path_factory, tmp_pat
     }
     with app_server(env, log=tmp_path / "server.log") as url, headless_chromium() as driver:
         open_page(driver, url, "")  # the entry page first: it sets up the page router
+        start = time.perf_counter()
         open_page(driver, url, "generate")
+        first_images_s = time.perf_counter() - start
         before = image_sources(driver)
         assert len(before) == 4, "the Generate page shows four images"
         value = float(slider_input(driver, "smooth").get_attribute("value"))
+        start = time.perf_counter()
         press_keys_on_slider(driver, "smooth", Keys.ARROW_RIGHT)
         after = wait_for_new_images(driver, before)
+        slider_s = time.perf_counter() - start
         assert float(slider_input(driver, "smooth").get_attribute("value")) == pytest.approx(value + 0.05)
         assert set(after).isdisjoint(before)
         shots = screenshot_pages(driver, url, ARTIFACTS)
     assert [p.stem for p in shots] == [page or "home" for page in PAGES]
     assert all(p.stat().st_size > 10_000 for p in shots)
+    # Felt speed (targets on an idle 2-core CPU: 5 s and 1 s; recorded in benchmarks/RESULTS.md).
+    # The bounds here are loose: CI machines are shared.
+    timings = {"first_images_s": round(first_images_s, 2), "slider_change_s": round(slider_s, 2)}
+    (ARTIFACTS / "timings.json").write_text(json.dumps(timings))
+    print(f"browser timings: {timings}")
+    assert first_images_s < 60 and slider_s < 20, timings
