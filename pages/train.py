@@ -85,7 +85,11 @@ def live_progress():
     if status is None:
         st.caption("No training job has been started from the app yet.")
         return
-    if status.run_dir:
+    if status.run_dir and not Path(status.run_dir).is_dir() and not status.active:
+        st.caption("The job ended before its first checkpoint, so its run folder was removed; its log is above.")
+    elif status.run_dir and not training_progress(status.run_dir)["max_steps"]:
+        st.caption("Preparing: making or loading the training data (no training step yet).")
+    elif status.run_dir:
         progress = training_progress(status.run_dir)
         st.progress(
             progress["fraction"],

@@ -233,6 +233,9 @@ def test_the_train_page_launches_and_cancels_a_training_job(tiny_run, app_env, m
     assert jobs.cancel_job("train").state == "cancelled"
     at.run()
     assert any("Train job: cancelled" in m.value for m in at.markdown)
+    # cancelled before its first checkpoint: no half-made run, and no "step 0 of 0" bar
+    assert not (tmp_path / "runs" / "from-the-app").is_dir()
+    assert not at.get("progress") and any("run folder was removed" in c.value for c in at.caption)
 
 
 def test_the_explore_page_starts_the_map_job(tiny_run, app_env, tmp_path):

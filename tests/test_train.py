@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -13,6 +17,7 @@ from safetensors.torch import load_file
 from galaxysd import morphology
 from galaxysd.data.demo import render_demo_survey
 from galaxysd.model.saving import load_pipeline
+from galaxysd.runs import REPO_ROOT
 from galaxysd.training import trainer as train_module
 from galaxysd.training.batches import DataSource, load_training_set, sample_batch, step_generator
 from galaxysd.training.checkpoints import checkpoint_dirs
@@ -310,3 +315,20 @@ def test_a_new_run_that_fails_or_is_cancelled_before_a_checkpoint_leaves_nothing
     with pytest.raises(KeyboardInterrupt):
         train(tiny_config(tmp_path / "c", demo_dir), progress=False)
     assert (existing / "notes.txt").read_text() == "mine"  # a folder that was there stays
+
+
+@pytest.mark.slow
+def test_a_cancelled_training_process_removes_its_new_run_folder(tmp_path, demo_dir):
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "galaxysd.train", "--data", f"demo:{demo_dir}@demo", "--model", "tiny"]
+    command += ["--run-dir", str(run), "--cache-dir", str(tmp_path / "cache"), "--threads", "1"]
+    command += ["--max-steps", "100000", "--checkpoint-every", "100000", "--batch-size", "4"]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (run / "train_log.jsonl").is_file() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert (run / "config.yaml").is_file(), "training did not start"
+    process.send_signal(signal.SIGTERM)  # what the app's Cancel sends
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted" in err
+    assert not run.exists()

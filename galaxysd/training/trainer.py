@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import signal
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -367,6 +368,11 @@ def _write_config(run_dir: Path, config: TrainConfig, data: list[dict], forced: 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; user errors print one line and return 1."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    def terminated(signum, frame):
+        raise KeyboardInterrupt("terminated")  # a cancel from the app: clean up as for Ctrl-C
+
+    signal.signal(signal.SIGTERM, terminated)
 
     def body() -> str:
         args = parse_args(argv)
