@@ -24,7 +24,9 @@ from galaxysd.data.catalog import (
     finish_catalog,
     split_catalog,
 )
+from galaxysd.data.public_catalogues import join_catalogues
 from galaxysd.morphology import ANSWERS, FRACTION_COLUMNS, TREE, answer, fraction_column
+from galaxysd.runs import resolve_project_path
 
 GZ2_TABLE_NAMES = ("gz2_hart16.csv.gz", "gz2_hart16.csv")
 GZ2_MAPPING_NAME = "gz2_filename_mapping.csv"
@@ -348,7 +350,8 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
     ``folder:my_galaxies?verify_images=false``. Every kind also takes ``split=train`` or
     ``split=holdout`` (with ``holdout=0.15``, the held-out share): a fixed split by a hash
     of the galaxy id, e.g. ``gz1:../shared/data/gz1-sdss?split=train`` to train on and
-    ``?split=holdout`` to score on.
+    ``?split=holdout`` to score on, and ``catalogues=DIR``: published Galaxy Zoo tables
+    joined as extra evidence (:mod:`galaxysd.data.public_catalogues`).
 
     Args:
         spec (`str`): ``KIND:PATH[?options]``, KIND one of ``gz2``, ``kaggle``, ``gz1``,
@@ -371,7 +374,10 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
     path, _, query = rest.partition("?")
     options = {key: _option_value(value) for key, value in parse_qsl(query, keep_blank_values=True)}
     split, fraction = options.pop("split", None), options.pop("holdout", DEFAULT_HOLDOUT)
+    catalogues = options.pop("catalogues", None)
     catalog = load_catalog(kind.strip().lower(), path, **options)
+    if catalogues:
+        catalog = join_catalogues(catalog, resolve_project_path(str(catalogues)))
     if split is None:
         return catalog
     try:
