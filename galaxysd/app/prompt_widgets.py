@@ -128,14 +128,13 @@ def tag_sliders(run: RunDir) -> dict[str, float]:
         st.caption(f"Looks like: {look}")
     report = read_data_report(run)
     chosen = st.session_state.get(DOMAIN_KEY)
-    labelled = (
-        labelled_tags(report, chosen if chosen in report["domain"].values else None) if report is not None else None
-    )
+    in_report = report is not None and chosen in set(report["domain"])
+    labelled = labelled_tags(report, chosen if in_report else None) if report is not None else None
     if labelled is not None:
         st.caption(
             "Moving an answer rescales the other answers of its question, as vote fractions do. "
             f"Answers marked {UNLABELLED} have no labelled galaxy in this run's training data"
-            + (f" for `{chosen}`" if chosen in report["domain"].values else "")
+            + (f" for `{chosen}`" if in_report else "")
             + ": the model never learned them, so they change little."
         )
     for question in TREE:

@@ -24,7 +24,7 @@ import pandas as pd
 from galaxysd.atomic_files import write_csv
 from galaxysd.data.cache import IMAGE_ERRORS, load_image
 from galaxysd.data.loaders import load_catalog_spec
-from galaxysd.morphology import ANSWERS, fraction_column
+from galaxysd.morphology import FRACTION_COLUMNS
 from galaxysd.runs import REPO_ROOT
 
 REFERENCE_DIR = REPO_ROOT / "assets" / "reference"
@@ -73,7 +73,7 @@ def build_reference_set(spec: str, out_dir: Path, n: int = 300, size: int = 64, 
         except IMAGE_ERRORS:
             continue  # an unreadable file is left out
     chosen = catalog.iloc[kept].reset_index(drop=True)
-    fractions = [c for a in ANSWERS for c in (fraction_column(a),) if c in chosen]
+    fractions = [c for c in FRACTION_COLUMNS if c in chosen]
     keep = [c for c in ("id", "ra", "dec") if c in chosen] + fractions
     table = chosen[keep].assign(domain="sdss", stratum=strata[kept], source_catalog=spec.split("?")[0])
     out_dir = Path(out_dir)

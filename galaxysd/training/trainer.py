@@ -36,7 +36,7 @@ from galaxysd.training.batches import (
     sample_batch,
     step_generator,
 )
-from galaxysd.training.config import TrainConfig, config_from_args, parse_args, parse_source
+from galaxysd.training.config import TrainConfig, config_from_args, parse_args
 from galaxysd.training.data_report import write_data_report
 from galaxysd.training.model_setup import build_pipeline, pipeline_to_save, trainable_modules
 from galaxysd.training.resume import JsonlLog, check_resume
@@ -376,15 +376,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> str:
         args = parse_args(argv)
+        config = config_from_args(args)
         if args.make_missing_demo:
             if args.make_missing_demo < 1:
                 raise ValueError("--make-missing-demo needs a number of galaxies >= 1")
-            specs = [parse_source(d).catalog for d in args.data or []] or [
-                d.catalog for d in (TrainConfig.from_yaml(args.config).data if args.config else [])
-            ]
-            for folder in make_missing_demo_surveys(specs, args.make_missing_demo):
+            for folder in make_missing_demo_surveys([d.catalog for d in config.data], args.make_missing_demo):
                 log.info("made a demo survey of %d galaxies in %s", args.make_missing_demo, folder)
-        return f"run written to {train(config_from_args(args), resume=args.resume, force=args.force)}"
+        return f"run written to {train(config, resume=args.resume, force=args.force)}"
 
     return run_cli(
         body,
