@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from PIL import Image
 
 from galaxysd.data.demo import render_demo_survey
@@ -21,6 +22,7 @@ from galaxysd.evaluation.physical import STATISTICS, histogram_table
 from galaxysd.evaluation.prompts import PAPER_PROMPTS, with_domain
 from galaxysd.evaluation.scoring import save_sheet
 from galaxysd.morphology import FRACTION_COLUMNS
+from galaxysd.runs import RunDir
 from galaxysd.training.batches import DataSource
 from galaxysd.training.config import TrainConfig
 from galaxysd.training.trainer import train
@@ -211,6 +213,15 @@ def bare_copy(run: Path, target: Path) -> Path:
     shutil.copytree(run / "model", target / "model")
     shutil.copy(run / "config.yaml", target / "config.yaml")
     return target
+
+
+def copy_run(run: Path, target: Path, **config_changes) -> RunDir:
+    """A full copy of a run with some ``config.yaml`` values changed."""
+    shutil.copytree(run, target)
+    config = yaml.safe_load((target / "config.yaml").read_text())
+    config.update(config_changes)
+    (target / "config.yaml").write_text(yaml.safe_dump(config))
+    return RunDir(target)
 
 
 def shared_tiny_run(tmp_path_factory) -> Path:

@@ -1,5 +1,5 @@
-"""The app's core helpers, without Streamlit: quiz, real galaxies, neighbours,
-candidates, downloads, background jobs, the training launcher and the map job."""
+"""The app's core helpers, without Streamlit: quiz, candidates, downloads, background jobs,
+the training launcher, Home's summary and the map job (real galaxies: test_real_galaxies.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from app_runs import N_CANDIDATES, SIZE, shared_tiny_run
+from app_runs import N_CANDIDATES, SIZE, copy_run, shared_tiny_run
 from PIL import Image
 
 from galaxysd.app import appdata, jobs
@@ -22,17 +21,13 @@ from galaxysd.app import candidate_table as ct
 from galaxysd.app.exports import images_zip, settings_table
 from galaxysd.app.quiz import CHOICES, human_realism, make_round
 from galaxysd.app.train_launcher import TrainingRequest, data_lines
-from galaxysd.data.cache import ImageCache
-from galaxysd.data.reference_set import REFERENCE_DIR, build_reference_set, load_reference_set
 from galaxysd.evaluation import explore_job as explore
-from galaxysd.evaluation.neighbours import PixelFeatures, build_index, feature_space
 from galaxysd.evaluation.real_galaxies import RealGalaxies, open_real_galaxies
 from galaxysd.evaluation.run_results import (
     augment_layout,
     augment_results,
     augment_splits,
     best_sampling,
-    eval_prompts,
     read_table,
     training_outcome,
 )
@@ -45,20 +40,6 @@ from galaxysd.training.config import config_from_args, parse_args
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     return shared_tiny_run(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def cache_images(tiny_run):
-    root = tiny_run.parent / "cache"
-    return ImageCache.open(next(root.iterdir()))
-
-
-def copy_run(run, target, **config_changes):
-    shutil.copytree(run, target)
-    config = yaml.safe_load((target / "config.yaml").read_text())
-    config.update(config_changes)
-    (target / "config.yaml").write_text(yaml.safe_dump(config))
-    return RunDir(target)
 
 
 # ---------------------------------------------------------------- quiz
@@ -102,60 +83,25 @@ def test_a_quiz_round_hides_one_generated_galaxy_among_real_ones():
         make_round(in_memory_galaxies(2), generate, 0)
 
 
-# ---------------------------------------------------------------- real galaxies, neighbours
-def test_real_galaxies_come_from_the_cache_then_image_files_then_the_reference_set_then_sheets(
-    tiny_run, cache_images, tmp_path, monkeypatch
-):
-    from_cache = open_real_galaxies(RunDir(tiny_run), SIZE)
-    assert from_cache.origin == "image cache" and len(from_cache) == len(cache_images)
-    np.testing.assert_array_equal(from_cache.images([0, 5]), cache_images.batch([0, 5]))
-
-    no_cache = copy_run(tiny_run, tmp_path / "files", cache_dir=str(tmp_path / "missing"))
-    from_files = open_real_galaxies(no_cache, SIZE)
-    assert from_files.origin == "catalog images"
-    np.testing.assert_array_equal(from_files.images([3]), cache_images.batch([3]))
-
-    no_data = copy_run(
-        tiny_run,
-        tmp_path / "sheets",
-        cache_dir=str(tmp_path / "missing"),
-        data=[{"catalog": f"demo:{tmp_path / 'gone'}", "domain": "demo"}],
-    )
-    shipped = open_real_galaxies(no_data, SIZE)  # a clone without the data: the shipped reference set
-    assert shipped.origin == "shipped reference set" and len(shipped) == 300
-    assert shipped.images([0, 299]).shape == (2, SIZE, SIZE, 3) and shipped.domains() == ["sdss"]
-    assert len(shipped.matching({"sdss": 1.0, "edge-on galaxy": 1.0}, 500, domain="sdss")) >= 50
-    monkeypatch.setattr("galaxysd.evaluation.real_galaxies.REFERENCE_DIR", tmp_path / "no-reference")
-    from_sheets = open_real_galaxies(no_data, SIZE)
-    assert from_sheets.origin == "evaluation sample sheets"
-    assert len(from_sheets) == 3 * 4  # three prompts, four real galaxies in each sheet's first row
-    np.testing.assert_array_equal(from_sheets.images([0, 1, 2, 3]), cache_images.batch([0, 1, 2, 3]))
-    spec = eval_prompts(no_data)[0]
-    assert len(from_sheets.matching(spec.weights, 10, domain="demo")) == 4
-
-    shutil.rmtree(no_data.eval_dir)
-    assert open_real_galaxies(no_data, SIZE) is None
-
-
-def test_real_galaxies_match_a_prompts_morphology(tiny_run):
-    real = open_real_galaxies(RunDir(tiny_run), SIZE)
-    rows = real.matching({"demo": 1.0, "smooth": 1.0}, n=100, domain="demo")
-    smooth = real.catalog[fraction_column(answer("smooth"))].to_numpy()[rows]
-    assert len(rows) and (smooth >= 0.5).all()
-    assert len(real.matching({"smooth": 1.0}, n=100, domain="sdss")) == 0
-    assert real.prompt_of(rows[0])["demo"] == 1.0
-
-
-def test_nearest_neighbours_find_an_exact_copy_at_distance_zero(tiny_run, cache_images):
-    images = cache_images.batch(np.arange(len(cache_images)))
-    space = feature_space(RunDir(tiny_run))
-    assert isinstance(space, PixelFeatures)  # the tiny run has no judge
-    index = build_index(space, images, np.arange(len(images)) + 100)
-    distances, rows = index.query(space.features(images[[7, 2]]), k=3)
-    assert rows[:, 0].tolist() == [107, 102]
-    assert distances[:, 0] == pytest.approx([0, 0], abs=1e-4)
-    assert (np.diff(distances, axis=1) >= 0).all()
-    assert index.typical_distance() > 0.01
+def test_the_quiz_fakes_use_the_most_realistic_point_of_the_pareto_sweep(tmp_path):
+    fallback = {"steps": 10, "guidance_scale": 3.0, "sampler": "dpmpp"}
+    run = RunDir(tmp_path)
+    assert best_sampling(run, fallback) == fallback
+    (tmp_path / "eval").mkdir()
+    pd.DataFrame(
+        {
+            "prompt": ["all", "all", "all", "A"],
+            "guidance": [3.0, 5.0, 1.0, 3.0],
+            "steps": [10, 20, 20, 40],
+            "sampler": ["dpmpp", "dpmpp", "dpmpp_sde", "dpmpp"],
+            "frechet": [55.0, 50.0, 20.0, 1.0],
+            "pareto_realism_consistency": [True, True, False, True],
+        }
+    ).to_csv(tmp_path / "eval" / "pareto.csv", index=False)
+    assert best_sampling(run, fallback) == {"steps": 20, "guidance_scale": 5.0, "sampler": "dpmpp"}
+    # a clean (stochastic) sampler on the front wins over a lower Fréchet with speckle
+    assert best_sampling(RunDir(DEFAULT_RUN), fallback) == {"steps": 20, "guidance_scale": 3.0, "sampler": "dpmpp_sde"}
+    assert best_sampling(RunDir(DEFAULT_RUN), fallback, prefer=())["sampler"] == "dpmpp"
 
 
 # ---------------------------------------------------------------- candidates, downloads
@@ -197,6 +143,16 @@ def test_a_candidates_table_without_scores_is_an_error(tiny_run, tmp_path):
     (run.augment_dir / "results.csv").write_bytes(b'\x00\x01,\n"unclosed')
     with pytest.raises(ValueError, match="cannot read"):
         read_table(run.augment_dir / "results.csv")
+
+
+def test_candidates_say_what_is_known_and_open_on_a_real_survey():
+    assert ct.known_label({"known": True, "known_dusty_early_type": True}) == "known dusty early type"
+    assert ct.known_label({"known": True, "known_dusty_early_type": "False"}) == "known dust lane"
+    assert ct.known_label({"known": False}) == "new"
+    catalogs = ["demo:.data/demo-10k", "gz1:../shared/data/gz1-sdss", "gz2:../shared/data/gz2-sample"]
+    assert ct.default_catalog(catalogs) == 1
+    assert ct.default_catalog(["demo:a", "gz2:b"]) == 1 and ct.default_catalog(["demo:a"]) == 0
+    assert ct.DEFAULT_MIN_SCORE == 0.5
 
 
 def test_the_zip_download_holds_every_image_and_its_settings():
@@ -301,6 +257,13 @@ def test_a_training_request_becomes_a_valid_training_command(tiny_run, monkeypat
     assert "--resume" in TrainingRequest(name="my-run", data=lines, resume=True).validate().command()
 
 
+def test_home_says_why_training_ended():
+    summary = {"status": "stopped", "steps": 9093, "max_steps": 30000, "wall_minutes": 95.2}
+    assert training_outcome(summary, {"time_budget_minutes": 95.0}) == "stopped at its 95-minute time budget"
+    assert training_outcome({**summary, "steps": 30000}, {}) == "finished all 30,000 steps"
+    assert training_outcome({**summary, "status": "training"}, {}) == "training now"
+
+
 # ---------------------------------------------------------------- the map job
 def test_coarse_morphology_follows_the_tree():
     assert explore.coarse_morphology({"smooth": 0.9, "completely round galaxy": 0.7}) == "smooth, round"
@@ -328,6 +291,22 @@ def test_the_map_job_writes_a_table_the_page_can_read(tiny_run, tmp_path, monkey
     assert explore.main(["--run", str(tmp_path / "nothing")]) == 1
 
 
+def test_recomputing_a_shipped_runs_map_writes_to_the_app_folder_not_assets(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("GALAXYSD_HOME", str(tmp_path / "home"))
+    assert appdata.map_folder(RunDir(DEFAULT_RUN)) == tmp_path / "home" / "maps" / DEFAULT_RUN.name
+    assert appdata.map_folder(RunDir(tiny_run)) == RunDir(tiny_run).eval_dir
+    run = RunDir(tiny_run)
+    original = explore.read_map(run)
+    assert original is not None
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    table = original[0].assign(x=original[0]["x"] + 100.0)
+    table.to_csv(newer / explore.UMAP_FILE, index=False)
+    found, _ = explore.read_map(run, [newer])
+    assert np.allclose(found["x"], original[0]["x"] + 100.0)
+    assert np.allclose(explore.read_map(run, [tmp_path / "empty"])[0]["x"], original[0]["x"])
+
+
 @pytest.mark.slow
 def test_two_sessions_generating_at_once_both_get_their_images(tiny_run):
     from concurrent.futures import ThreadPoolExecutor
@@ -343,74 +322,3 @@ def test_two_sessions_generating_at_once_both_get_their_images(tiny_run):
         np.testing.assert_array_equal(output.arrays, expected)
         assert seconds > 0
     assert shared.image_size == SIZE
-
-
-def test_the_quiz_fakes_use_the_most_realistic_point_of_the_pareto_sweep(tmp_path):
-    fallback = {"steps": 10, "guidance_scale": 3.0, "sampler": "dpmpp"}
-    run = RunDir(tmp_path)
-    assert best_sampling(run, fallback) == fallback
-    (tmp_path / "eval").mkdir()
-    pd.DataFrame(
-        {
-            "prompt": ["all", "all", "all", "A"],
-            "guidance": [3.0, 5.0, 1.0, 3.0],
-            "steps": [10, 20, 20, 40],
-            "sampler": ["dpmpp", "dpmpp", "dpmpp_sde", "dpmpp"],
-            "frechet": [55.0, 50.0, 20.0, 1.0],
-            "pareto_realism_consistency": [True, True, False, True],
-        }
-    ).to_csv(tmp_path / "eval" / "pareto.csv", index=False)
-    assert best_sampling(run, fallback) == {"steps": 20, "guidance_scale": 5.0, "sampler": "dpmpp"}
-    # a clean (stochastic) sampler on the front wins over a lower Fréchet with speckle
-    assert best_sampling(RunDir(DEFAULT_RUN), fallback) == {"steps": 20, "guidance_scale": 3.0, "sampler": "dpmpp_sde"}
-    assert best_sampling(RunDir(DEFAULT_RUN), fallback, prefer=())["sampler"] == "dpmpp"
-
-
-def test_home_says_why_training_ended():
-    summary = {"status": "stopped", "steps": 9093, "max_steps": 30000, "wall_minutes": 95.2}
-    assert training_outcome(summary, {"time_budget_minutes": 95.0}) == "stopped at its 95-minute time budget"
-    assert training_outcome({**summary, "steps": 30000}, {}) == "finished all 30,000 steps"
-    assert training_outcome({**summary, "status": "training"}, {}) == "training now"
-
-
-def test_candidates_say_what_is_known_and_open_on_a_real_survey():
-    assert ct.known_label({"known": True, "known_dusty_early_type": True}) == "known dusty early type"
-    assert ct.known_label({"known": True, "known_dusty_early_type": "False"}) == "known dust lane"
-    assert ct.known_label({"known": False}) == "new"
-    catalogs = ["demo:.data/demo-10k", "gz1:../shared/data/gz1-sdss", "gz2:../shared/data/gz2-sample"]
-    assert ct.default_catalog(catalogs) == 1
-    assert ct.default_catalog(["demo:a", "gz2:b"]) == 1 and ct.default_catalog(["demo:a"]) == 0
-    assert ct.DEFAULT_MIN_SCORE == 0.5
-
-
-def test_the_shipped_reference_set_is_small_labelled_and_rebuildable(shared_data, tmp_path):
-    catalog, images = load_reference_set(REFERENCE_DIR)
-    assert images.shape == (300, 64, 64, 3) and images.dtype == np.uint8
-    assert sum(p.stat().st_size for p in REFERENCE_DIR.iterdir()) <= 3 * 2**20
-    smooth = catalog["t01_smooth_or_features_a01_smooth_debiased"].dropna()
-    assert len(smooth) >= 250 and smooth.between(0, 1).all()
-    assert set(catalog["stratum"]) >= {"smooth", "edge-on", "spiral", "merger"}
-    made = build_reference_set(f"gz1:{shared_data / 'gz1-sdss'}?split=holdout", tmp_path / "ref", n=12, size=32)
-    assert len(made) == 12 and made["stratum"].value_counts().max() <= 4  # drawn evenly across strata
-    again, again_images = load_reference_set(tmp_path / "ref")
-    assert again_images.shape == (12, 32, 32, 3) and list(again["id"]) == list(made["id"])
-    (tmp_path / "ref" / "galaxies.npz").write_bytes(b"broken")
-    assert load_reference_set(tmp_path / "ref") is None
-    with pytest.raises(ValueError, match="at least 1"):
-        build_reference_set(f"gz1:{shared_data / 'gz1-sdss'}", tmp_path / "x", n=0)
-
-
-def test_recomputing_a_shipped_runs_map_writes_to_the_app_folder_not_assets(tiny_run, tmp_path, monkeypatch):
-    monkeypatch.setenv("GALAXYSD_HOME", str(tmp_path / "home"))
-    assert appdata.map_folder(RunDir(DEFAULT_RUN)) == tmp_path / "home" / "maps" / DEFAULT_RUN.name
-    assert appdata.map_folder(RunDir(tiny_run)) == RunDir(tiny_run).eval_dir
-    run = RunDir(tiny_run)
-    original = explore.read_map(run)
-    assert original is not None
-    newer = tmp_path / "newer"
-    newer.mkdir()
-    table = original[0].assign(x=original[0]["x"] + 100.0)
-    table.to_csv(newer / explore.UMAP_FILE, index=False)
-    found, _ = explore.read_map(run, [newer])
-    assert np.allclose(found["x"], original[0]["x"] + 100.0)
-    assert np.allclose(explore.read_map(run, [tmp_path / "empty"])[0]["x"], original[0]["x"])
