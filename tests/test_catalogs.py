@@ -31,6 +31,7 @@ from galaxysd.data import (
     validate_catalog,
 )
 from galaxysd.data.__main__ import main
+from galaxysd.gz2_classes import gz2_class_to_tags
 from galaxysd.morphology import ANSWERS, FRACTION_COLUMNS, TREE, fraction_column
 
 SMOOTH, FEATURES, STAR = (fraction_column(a) for a in TREE[0].answers)
@@ -132,7 +133,7 @@ def test_gz2_confident_classes_agree_with_vote_fractions_on_the_top_level_task(s
     confident = df[df[[SMOOTH, FEATURES, STAR]].max(axis=1) >= 0.8]
     assert len(confident) > 500
     agree = sum(
-        morphology.top_level_tag(morphology.gz2_class_to_tags(row["gz2_class"]))
+        morphology.top_level_tag(gz2_class_to_tags(row["gz2_class"]))
         == morphology.top_level_tag(morphology.vote_fractions_to_weights(row))
         for row in confident.to_dict("records")
     )

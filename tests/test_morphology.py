@@ -11,6 +11,7 @@ import pytest
 
 from galaxysd import morphology as m
 from galaxysd.data.conditions import condition_matrix
+from galaxysd.gz2_classes import gz2_class_to_tags
 
 
 def test_tree_has_eleven_tasks_and_thirty_seven_answers():
@@ -154,12 +155,12 @@ def test_vectorised_condition_matrix_matches_per_row_weights():
     ],
 )
 def test_gz2_class_decodes(code, present):
-    assert present <= set(m.gz2_class_to_tags(code))
+    assert present <= set(gz2_class_to_tags(code))
 
 
 def test_gz2_class_rejects_garbage():
     with pytest.raises(ValueError, match="cannot decode"):
-        m.gz2_class_to_tags("Qx9")
+        gz2_class_to_tags("Qx9")
 
 
 @pytest.mark.slow
@@ -172,7 +173,7 @@ def test_gz2_class_agrees_with_vote_fractions_on_real_sample(shared_data):
         if top < 0.8:  # only confident classifications
             continue
         total += 1
-        agree += m.top_level_tag(m.gz2_class_to_tags(row["gz2_class"])) == m.top_level_tag(
+        agree += m.top_level_tag(gz2_class_to_tags(row["gz2_class"])) == m.top_level_tag(
             m.vote_fractions_to_weights(row.to_dict())
         )
     assert total > 300
