@@ -1,13 +1,15 @@
 """End to end: ``streamlit run`` on 127.0.0.1 driven by headless Chromium.
 
-Opens Generate on a fresh server (timing the first images), moves a morphology slider and
-waits for new images (timed), and saves a screenshot of every page (the Interpolate and
-About pages included) into ``test-artifacts/browser/``, with the timings in ``timings.json``.
+Opens Generate on a fresh server (timing the first images), moves a morphology slider five
+steps and times each until its new images are drawn, and saves a screenshot of every page
+(the Interpolate and About pages included) into ``test-artifacts/browser/``, with the
+timings in ``timings.json``.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import time
 
 import pytest
@@ -22,6 +24,7 @@ from galaxysd.app.browser import (
     image_sources,
     open_page,
     screenshot_pages,
+    wait_for_new_images,
     wait_until_idle,
 )
 from galaxysd.runs import DEFAULT_RUN, REPO_ROOT
@@ -54,17 +57,6 @@ def press_keys_on_slider(driver, label: str, keys: str) -> None:
     ActionChains(driver).send_keys(keys).perform()
 
 
-def wait_for_new_images(driver, before: list[str], timeout_s: float = 60.0) -> list[str]:
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        wait_until_idle(driver, timeout_s, settle_s=0.3)
-        after = image_sources(driver)
-        if len(after) >= 4 and after != before:
-            return after
-        time.sleep(0.2)
-    raise AssertionError("the images did not change after moving the slider")
-
-
 def test_a_slider_move_in_the_browser_shows_new_images(tmp_path_factory, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
@@ -82,18 +74,28 @@ def test_a_slider_move_in_the_browser_shows_new_images(tmp_path_factory, tmp_pat
         before = image_sources(driver)
         assert len(before) == 4, "the Generate page shows four images"
         value = float(slider_input(driver, "smooth").get_attribute("value"))
-        start = time.perf_counter()
-        press_keys_on_slider(driver, "smooth", Keys.ARROW_RIGHT)
-        after = wait_for_new_images(driver, before)
-        slider_s = time.perf_counter() - start
+        slider_s = []
+        for keys in (Keys.ARROW_RIGHT, Keys.ARROW_LEFT) * 2 + (Keys.ARROW_RIGHT,):  # five steps
+            start = time.perf_counter()
+            press_keys_on_slider(driver, "smooth", keys)
+            after = wait_for_new_images(driver, before)
+            slider_s.append(time.perf_counter() - start)
+            assert set(after).isdisjoint(before)
+            wait_until_idle(driver)
+            before = image_sources(driver)
         assert float(slider_input(driver, "smooth").get_attribute("value")) == pytest.approx(value + 0.05)
-        assert set(after).isdisjoint(before)
+        wait_until_idle(driver)
         shots = screenshot_pages(driver, url, ARTIFACTS)
     assert [p.stem for p in shots] == [page or "home" for page in PAGES]
     assert all(p.stat().st_size > 10_000 for p in shots)
     # Felt speed (targets on an idle 2-core CPU: 5 s and 1 s; recorded in benchmarks/RESULTS.md).
     # The bounds here are loose: CI machines are shared.
-    timings = {"first_images_s": round(first_images_s, 2), "slider_change_s": round(slider_s, 2)}
+    timings = {
+        "first_images_s": round(first_images_s, 2),
+        "slider_change_first_s": round(slider_s[0], 2),
+        "slider_change_median_s": round(statistics.median(slider_s), 2),
+        "slider_change_max_s": round(max(slider_s), 2),
+    }
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings))
     print(f"browser timings: {timings}")
-    assert first_images_s < 60 and slider_s < 20, timings
+    assert first_images_s < 60 and max(slider_s) < 20, timings

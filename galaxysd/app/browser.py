@@ -185,6 +185,30 @@ def image_sources(driver) -> list[str]:
     ]
 
 
+_LOADED_IMAGES_JS = """
+return Array.from(document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img'))
+    .filter(img => img.complete && img.naturalWidth > 0).map(img => img.src);
+"""
+
+
+def loaded_image_sources(driver) -> list[str]:
+    """``src`` of every image in the page's main area that the browser has finished drawing."""
+    return driver.execute_script(_LOADED_IMAGES_JS)
+
+
+def wait_for_new_images(driver, before: list[str], count: int = 4, timeout_s: float = 60.0, poll_s: float = 0.03) -> list[str]:
+    """Wait until ``count`` images are drawn and none of them is one of ``before``: the moment a
+    person sees the new galaxies (polled every ``poll_s`` seconds, no settling time)."""
+    deadline = time.time() + timeout_s
+    old = set(before)
+    while time.time() < deadline:
+        shown = loaded_image_sources(driver)
+        if len(shown) >= count and old.isdisjoint(shown):
+            return shown
+        time.sleep(poll_s)
+    raise AssertionError(f"no {count} new images were drawn within {timeout_s:.0f} s")
+
+
 def open_page(driver, base_url: str, page: str, timeout_s: float = 90.0) -> None:
     """Load one page of the app and wait until it is idle."""
     driver.get(f"{base_url}/{page}")
