@@ -332,3 +332,42 @@ def test_a_cancelled_training_process_removes_its_new_run_folder(tmp_path, demo_
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "interrupted" in err
     assert not run.exists()
+
+
+def test_a_warm_start_takes_a_model_saved_before_a_survey_tag_was_added(tmp_path, demo_dir, monkeypatch):
+    from galaxysd.model.saving import build_tag_pipeline, save_pipeline
+    from galaxysd.model.unet_presets import spec_from
+
+    older_tags = tuple(t for t in morphology.ALL_TAGS if t != "gz2cyan")
+    monkeypatch.setattr(morphology, "ALL_TAGS", older_tags)
+    old = build_tag_pipeline(spec_from("tiny"))
+    with torch.no_grad():
+        old.unet.class_embedding.linear_1.weight.normal_()
+    save_pipeline(old, tmp_path / "old")
+    monkeypatch.undo()
+    warm = build_pipeline(tiny_config(tmp_path / "b", demo_dir, init_from=str(tmp_path / "old")).validate())
+    tags = list(warm.tag_encoder.tags)
+    assert "gz2cyan" in tags and len(tags) == len(older_tags) + 1
+    new_emb, old_emb = warm.tag_encoder.tag_embedding, old.tag_encoder.tag_embedding
+    for tag in ("sdss", "smooth", "dust lane"):
+        assert torch.equal(new_emb[tags.index(tag)], old_emb[older_tags.index(tag)])
+    assert torch.equal(new_emb[tags.index("gz2cyan")], old_emb[older_tags.index("sdss")])  # starts as the sdss look
+    new_cols, old_cols = warm.unet.class_embedding.linear_1.weight, old.unet.class_embedding.linear_1.weight
+    assert torch.equal(new_cols[:, tags.index("merger")], old_cols[:, older_tags.index("merger")])
+    assert torch.all(new_cols[:, tags.index("gz2cyan")] == 0)
+    # the same prompt gives nearly the same prediction before and after the warm start (the new
+    # tag adds one more null token for cross-attention to spread over)
+    prompt = [{"sdss": 1.0, "spiral galaxy": 1.0}]
+    size = warm.unet.config.sample_size
+    x, t = torch.randn(1, warm.unet.config.in_channels, size, size), torch.tensor([300])
+    with torch.no_grad():
+        a, b = (
+            p.unet(
+                x,
+                t,
+                encoder_hidden_states=p.tag_encoder.encode(prompt).context,
+                class_labels=p.tag_encoder.encode(prompt).class_vector,
+            ).sample
+            for p in (old, warm)
+        )
+    assert (a - b).abs().max() < 0.01 * a.abs().max()

@@ -196,7 +196,9 @@ def loaded_image_sources(driver) -> list[str]:
     return driver.execute_script(_LOADED_IMAGES_JS)
 
 
-def wait_for_new_images(driver, before: list[str], count: int = 4, timeout_s: float = 60.0, poll_s: float = 0.03) -> list[str]:
+def wait_for_new_images(
+    driver, before: list[str], count: int = 4, timeout_s: float = 60.0, poll_s: float = 0.03
+) -> list[str]:
     """Wait until ``count`` images are drawn and none of them is one of ``before``: the moment a
     person sees the new galaxies (polled every ``poll_s`` seconds, no settling time)."""
     deadline = time.time() + timeout_s

@@ -1,4 +1,4 @@
-"""``python -m galaxysd.data {download,cache,demo,info}``: the data jobs on the command line."""
+"""``python -m galaxysd.data {download,cache,demo,reference,label,info}``: the data jobs on the command line."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m galaxysd.data",
         description="Download Galaxy Zoo data, build image caches, render the demo survey, inspect catalogs.",
     )
-    jobs = parser.add_subparsers(dest="job", required=True, metavar="{download,cache,demo,info}")
+    jobs = parser.add_subparsers(dest="job", required=True, metavar="{download,cache,demo,reference,label,info}")
 
     download = jobs.add_parser(
         "download",
@@ -86,6 +86,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     reference.add_argument("--n", type=int, default=300, help="number of galaxies (default 300)")
     reference.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
     reference.add_argument("--out", default=str(REFERENCE_DIR), metavar="DIR", help="default assets/reference")
+
+    label = jobs.add_parser(
+        "label",
+        help="derive fine GZ2 answers (roundness, ...) from measured shapes, calibrated on real votes",
+        description="Measure every galaxy's shape, fit each derivable question on voted galaxies, report the "
+        "held-out agreement and write the answers that pass (AUC >= 0.8) as labels.",
+    )
+    label.add_argument("--catalog", default="gz1:../shared/data/gz1-sdss", metavar="SPEC", help="galaxies to label")
+    label.add_argument(
+        "--calibrate",
+        default="gz2:../shared/data/gz2-sample",
+        metavar="SPEC",
+        help="a gz2 catalog with images and votes",
+    )
+    label.add_argument(
+        "--calibration-look",
+        default="gz2cyan",
+        help="survey tag of the calibration images' look (default gz2cyan: the shared excerpt; "
+        "sdss for the full release)",
+    )
+    label.add_argument("--out", default=".data/labels/gz1", metavar="DIR", help="default .data/labels/gz1")
 
     info = jobs.add_parser(
         "info",
@@ -151,7 +172,30 @@ def run_reference(args: argparse.Namespace) -> None:
     print(f"{len(table):,} reference galaxies ({table['stratum'].value_counts().to_dict()}) written to {args.out}")
 
 
-JOBS = {"download": run_download, "cache": run_cache, "demo": run_demo, "reference": run_reference, "info": run_info}
+def run_label(args: argparse.Namespace) -> None:
+    """The ``label`` job."""
+    from galaxysd.data.labelling_job import LABELS_NAME, REPORT_NAME, run_labelling
+
+    result = run_labelling(args.catalog, args.calibrate, args.out, calibration_look=args.calibration_look)
+    report = result.report
+    for row in report.itertuples():
+        auc = "n/a" if row.auc_held_out != row.auc_held_out else f"{row.auc_held_out:.3f}"
+        print(f"{row.answer:36s} held-out AUC {auc:>6s} ({row.galaxies} galaxies){'  used' if row.used else ''}")
+    derived = int((result.labels["derived_answers"].fillna("") != "").sum())
+    failed = ", ".join(f"{n} {why}" for why, n in result.failures.items()) or "none"
+    print(f"{derived:,} galaxies got derived answers; measurement failures: {failed}")
+    labels = Path(args.out) / LABELS_NAME
+    print(f"wrote {Path(args.out) / REPORT_NAME} and {labels}; use them as {args.catalog}?labels={labels}")
+
+
+JOBS = {
+    "download": run_download,
+    "cache": run_cache,
+    "demo": run_demo,
+    "reference": run_reference,
+    "label": run_label,
+    "info": run_info,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -350,8 +350,10 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
     ``folder:my_galaxies?verify_images=false``. Every kind also takes ``split=train`` or
     ``split=holdout`` (with ``holdout=0.15``, the held-out share): a fixed split by a hash
     of the galaxy id, e.g. ``gz1:../shared/data/gz1-sdss?split=train`` to train on and
-    ``?split=holdout`` to score on, and ``catalogues=DIR``: published Galaxy Zoo tables
-    joined as extra evidence (:mod:`galaxysd.data.public_catalogues`).
+    ``?split=holdout`` to score on, ``catalogues=DIR``: published Galaxy Zoo tables
+    joined as extra evidence (:mod:`galaxysd.data.public_catalogues`), and ``labels=FILE``:
+    answers derived from measured shapes (``python -m galaxysd.data label``) filled into
+    the fractions the catalog lacks.
 
     Args:
         spec (`str`): ``KIND:PATH[?options]``, KIND one of ``gz2``, ``kaggle``, ``gz1``,
@@ -374,10 +376,14 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
     path, _, query = rest.partition("?")
     options = {key: _option_value(value) for key, value in parse_qsl(query, keep_blank_values=True)}
     split, fraction = options.pop("split", None), options.pop("holdout", DEFAULT_HOLDOUT)
-    catalogues = options.pop("catalogues", None)
+    catalogues, labels = options.pop("catalogues", None), options.pop("labels", None)
     catalog = load_catalog(kind.strip().lower(), path, **options)
     if catalogues:
         catalog = join_catalogues(catalog, resolve_project_path(str(catalogues)))
+    if labels:
+        from galaxysd.data.labelling_job import join_derived_labels  # imports the measuring code
+
+        catalog = join_derived_labels(catalog, resolve_project_path(str(labels)))
     if split is None:
         return catalog
     try:

@@ -13,14 +13,19 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from galaxysd import morphology
 from galaxysd.data.cache import build_cache, cache_folder
 from galaxysd.data.conditions import condition_matrix
 from galaxysd.data.loaders import load_catalog_spec
+from galaxysd.data.public_catalogues import EVIDENCE
 
 log = logging.getLogger(__name__)
+
+#: where a training label comes from (see :func:`provenance_codes`)
+PROVENANCE: tuple[str, ...] = ("votes", "derived", "catalogue")
 
 
 @dataclass
@@ -41,6 +46,7 @@ class TrainingSet:
     shares: np.ndarray  # per source sampling probability
     names: list[str]
     draw_weights: list[np.ndarray] | None = None  # per source: galaxy draw probabilities (None: uniform)
+    provenance: list[np.ndarray] | None = None  # per source: (N_s, n_tags) codes of PROVENANCE (None: votes)
 
     def __len__(self) -> int:
         return sum(len(x) for x in self.images)
@@ -82,7 +88,7 @@ def load_training_set(
 
     ``balanced`` adds :func:`balanced_draw_weights` per source (rare answers drawn more often).
     """
-    images, conditions, shares, names = [], [], [], []
+    images, conditions, shares, names, provenance = [], [], [], [], []
     for source in sources:
         catalog = load_catalog_spec(source.catalog)
         catalog = catalog[catalog["image_path"].astype(str).str.len() > 0].reset_index(drop=True)
@@ -90,7 +96,9 @@ def load_training_set(
             raise ValueError(f"catalog {source.catalog!r} has no galaxies with images")
         cache = build_cache(catalog, cache_folder(cache_root, source.catalog, size), size=size, workers=workers)
         images.append(cache.batch(np.arange(len(cache))))
-        conditions.append(condition_matrix(cache.catalog, tags, domain=source.domain, threshold=threshold))
+        labels = current_labels(catalog, cache.catalog)
+        conditions.append(condition_matrix(labels, tags, domain=source.domain, threshold=threshold))
+        provenance.append(provenance_codes(labels, tags))
         shares.append(float(source.weight))
         names.append(source.catalog)
         log.info("training source %s: %d images", source.catalog, len(cache))
@@ -98,7 +106,39 @@ def load_training_set(
     if not np.all(np.isfinite(share)) or share.sum() <= 0 or np.any(share < 0):
         raise ValueError("data source weights must be non-negative numbers with a positive sum")
     draws = [balanced_draw_weights(c, tags) for c in conditions] if balanced else None
-    return TrainingSet(images, conditions, share / share.sum(), names, draws)
+    return TrainingSet(images, conditions, share / share.sum(), names, draws, provenance)
+
+
+def current_labels(catalog: pd.DataFrame, cached: pd.DataFrame) -> pd.DataFrame:
+    """The cached galaxies (in cache order) with the labels of the freshly loaded ``catalog``:
+    a cache is keyed by its images, so labels changed since it was built (new votes, derived
+    labels made again) still reach training."""
+    fresh = catalog.drop_duplicates("image_path").set_index("image_path")
+    rows = fresh.reindex(cached["image_path"].to_numpy())
+    found = rows["id"].notna().to_numpy() if "id" in rows else np.zeros(len(rows), bool)
+    if not found.all():  # rows the catalog no longer has keep the labels cached with them
+        return cached.reset_index(drop=True)
+    return rows.reset_index()
+
+
+def provenance_codes(catalog: pd.DataFrame, tags: Sequence[str]) -> np.ndarray:
+    """Per galaxy and tag, where its label comes from: an index into :data:`PROVENANCE`
+    (``derived`` where ``derived_answers`` names the tag, ``catalogue`` where a published
+    table listing the galaxy is evidence for it, else ``votes``)."""
+    codes = np.zeros((len(catalog), len(tags)), dtype=np.uint8)
+    column = {t: i for i, t in enumerate(tags)}
+    if "catalogue_evidence" in catalog:
+        for row, evidence in enumerate(catalog["catalogue_evidence"].fillna("").astype(str)):
+            for table in filter(None, evidence.split("+")):
+                for tag in EVIDENCE.get(table, ()):
+                    if tag in column:
+                        codes[row, column[tag]] = PROVENANCE.index("catalogue")
+    if "derived_answers" in catalog:
+        for row, derived in enumerate(catalog["derived_answers"].fillna("").astype(str)):
+            for tag in filter(None, (t.strip() for t in derived.split(";"))):
+                if tag in column:
+                    codes[row, column[tag]] = PROVENANCE.index("derived")
+    return codes
 
 
 def step_generator(seed: int, step: int, process: int = 0) -> torch.Generator:

@@ -7,6 +7,8 @@ answers the run never saw labelled. For a run trained before the report existed:
 run's ``config.yaml`` (the image caches are reused or rebuilt).
 
 Columns: ``catalog, domain, tag, galaxies, galaxy_share, provenance, sampling_share``, where
+``provenance`` is the mix of label sources of the galaxies with the answer (``votes``,
+``derived`` from measured shapes, ``catalogue``: a published table), and
 ``sampling_share`` is the expected fraction of all training draws that are galaxies of this
 source with this answer (source share x the draw probability of its galaxies with it).
 """
@@ -24,7 +26,7 @@ from galaxysd.atomic_files import write_csv
 from galaxysd.cli import JobParser, run_cli
 from galaxysd.model.saving import load_pipeline
 from galaxysd.runs import RunDir
-from galaxysd.training.batches import TrainingSet, load_training_set
+from galaxysd.training.batches import PROVENANCE, TrainingSet, load_training_set
 from galaxysd.training.config import TrainConfig
 
 REPORT_FILE = "data_report.csv"
@@ -38,6 +40,7 @@ def data_report(data: TrainingSet, tags: Sequence[str], domains: Sequence[str]) 
     for s, (name, conditions) in enumerate(zip(data.names, data.conditions)):
         n = len(conditions)
         draws = data.draw_weights[s] if data.draw_weights is not None else np.full(n, 1.0 / max(n, 1))
+        codes = data.provenance[s] if data.provenance is not None else np.zeros(conditions.shape, np.uint8)
         for column, tag in answers:
             positive = conditions[:, column] > 0
             rows.append(
@@ -47,11 +50,20 @@ def data_report(data: TrainingSet, tags: Sequence[str], domains: Sequence[str]) 
                     "tag": tag,
                     "galaxies": int(positive.sum()),
                     "galaxy_share": round(float(positive.mean()) if n else 0.0, 4),
-                    "provenance": "votes" if positive.any() else "",
+                    "provenance": provenance_mix(codes[positive, column]),
                     "sampling_share": round(float(data.shares[s] * draws[positive].sum()), 5),
                 }
             )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def provenance_mix(codes: np.ndarray) -> str:
+    """``"votes"``, or a mix such as ``"votes 81%, catalogue 19%"`` ("" for no galaxy)."""
+    if len(codes) == 0:
+        return ""
+    counts = np.bincount(codes.astype(int), minlength=len(PROVENANCE))
+    used = [(PROVENANCE[i], c / len(codes)) for i, c in enumerate(counts) if c]
+    return used[0][0] if len(used) == 1 else ", ".join(f"{name} {share:.0%}" for name, share in used)
 
 
 def write_data_report(run_dir: Path, data: TrainingSet, tags: Sequence[str], domains: Sequence[str]) -> Path:
