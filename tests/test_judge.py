@@ -142,3 +142,38 @@ def test_real_judge_finds_smooth_edge_on_and_spiral_far_above_chance(shared_data
         assert in_real - in_others >= 0.3, (name, in_real, in_others)
     noise = np.random.default_rng(0).integers(0, 256, (32, 64, 64, 3), np.uint8)
     assert judge.presence(judge.predict_tags(noise), judge.tags).any(axis=1).mean() < 0.2
+
+
+def test_a_look_augmentation_changes_colours_but_keeps_the_shape():
+    import torch
+
+    from galaxysd.evaluation.look_augment import random_look
+
+    y, x = np.mgrid[:32, :32] - 15.5
+    disk = np.exp(-0.5 * ((x / 8.0) ** 2 + (y / 2.5) ** 2))  # a thin horizontal disk
+    batch = torch.from_numpy(np.repeat(disk[None, None], 3, axis=1).repeat(16, axis=0)).float() * 1.6 - 0.8
+    first = random_look(batch, torch.Generator().manual_seed(0))
+    again = random_look(batch, torch.Generator().manual_seed(0))
+    assert torch.equal(first, again) and first.shape == batch.shape
+    assert first.min() >= -1 and first.max() <= 1
+    assert (first - batch).abs().mean() > 0.02  # the look changed
+    assert first.mean(dim=(1, 2, 3)).std() > 0.01  # differently per image
+    light = (first.mean(dim=1) + 1).numpy()  # still brighter along x than along y in every image
+    light = light - np.median(light, axis=(1, 2), keepdims=True)
+    light = np.clip(light, 0, None)
+    spread_x = (light * x**2).sum(axis=(1, 2)) / light.sum(axis=(1, 2))
+    spread_y = (light * y**2).sum(axis=(1, 2)) / light.sum(axis=(1, 2))
+    assert (spread_x > 2 * spread_y).all()
+
+
+def test_the_judge_reports_held_out_agreement_per_source():
+    cache = toy_cache(64)
+    cache.catalog["source"] = np.where(np.arange(64) % 2, "gz1", "gz2")
+    judge = train_judge(
+        cache, JudgeConfig(epochs=2, widths=SMALL_WIDTHS, device="cpu", look_augment=True), progress=False
+    )
+    per_source = judge.report["per_source"]
+    assert set(per_source) == {"gz1", "gz2"}
+    assert sum(part["n_test"] for part in per_source.values()) == judge.report["n_test"]
+    assert set(per_source["gz1"]["per_tag"]) == set(judge.tags)
+    assert judge.report["config"]["look_augment"] is True

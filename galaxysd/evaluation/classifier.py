@@ -26,6 +26,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from galaxysd.atomic_files import write_json
+from galaxysd.evaluation.look_augment import random_look
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -55,6 +56,7 @@ class ClassifierConfig:
     focal_gamma: float = 2.0
     class_weight: str | None = "balanced"
     augment: bool = True
+    look_augment: bool = False  # also vary colour, stretch, blur, noise and zoom (look_augment.py)
     seed: int = 0
     device: str = "auto"
 
@@ -265,6 +267,8 @@ def train_classifier(
             batch = _to_tensor(images[index], config.image_size, device)
             if config.augment:
                 batch = random_dihedral(batch, generator)
+            if config.look_augment:
+                batch = random_look(batch, generator)
             y = torch.from_numpy(clean[index]).to(device)
             m = torch.from_numpy(mask[index].astype(np.float32)).to(device)
             w = (y * pos_t + (1 - y) * neg_t) * torch.from_numpy(sample_weight[index]).to(device)[:, None]

@@ -200,6 +200,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--hard-targets", action="store_true", help="train on cumulative fraction >= 0.5 instead of the fractions"
     )
     judge.add_argument("--seed", type=int, default=0, help="seed of the split and training")
+    judge.add_argument(
+        "--look-augment",
+        action="store_true",
+        help="train indifferent to the look: random colour, stretch, grey, blur, noise and zoom",
+    )
     judge.add_argument("--force", action="store_true", help="retrain over an existing judge")
     args = parser.parse_args(argv)
     if args.job is None and not args.run:
@@ -268,6 +273,8 @@ def _train_and_save(cache: ImageSet, config: JudgeConfig, out: Path) -> Judge:
             f"  {tag:42s} accuracy {row['accuracy']:.3f}  balanced {row['balanced_accuracy']:.3f}"
             f"  AUC {row['auc']:.3f}  ({row['n_test_positive']}/{row['n_test']} positive)"
         )
+    for source, part in report.get("per_source", {}).items():
+        print(f"  held-out {source} galaxies ({part['n_test']}): mean AUC {part['mean_auc']:.3f}")
     return judge
 
 
@@ -283,6 +290,7 @@ def run_judge_job(args: argparse.Namespace) -> None:
         seed=args.seed,
         min_examples=args.min_examples,
         soft_targets=not args.hard_targets,
+        look_augment=args.look_augment,
     )
     _train_and_save(open_caches(args.cache), config, out)
 

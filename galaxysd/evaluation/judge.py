@@ -62,6 +62,7 @@ class JudgeConfig:
     loss: str = "bce"
     focal_gamma: float = 2.0
     class_weight: str | None = "balanced"
+    look_augment: bool = False  # colour, stretch, blur, noise and zoom augmentations (indifferent to the look)
     device: str = "auto"
 
     def classifier_config(self, tags: tuple[str, ...]) -> ClassifierConfig:
@@ -77,6 +78,7 @@ class JudgeConfig:
             loss=self.loss,
             focal_gamma=self.focal_gamma,
             class_weight=self.class_weight,
+            look_augment=self.look_augment,
             seed=self.seed,
             device=self.device,
         )
@@ -205,6 +207,22 @@ def tag_report(probabilities: np.ndarray, hard: pd.DataFrame, thresholds: np.nda
     }
 
 
+def per_source_report(
+    probabilities: np.ndarray, hard: pd.DataFrame, catalog: pd.DataFrame, thresholds: np.ndarray
+) -> dict[str, dict]:
+    """:func:`tag_report` of the held-out galaxies of each ``source`` (e.g. ``gz1``, the
+    standard SDSS look, apart from the cyan ``gz2`` excerpt)."""
+    sources = catalog["source"].astype(str).to_numpy() if "source" in catalog else np.full(len(hard), "all")
+    out = {}
+    for source in sorted(set(sources)):
+        picked = sources == source
+        out[source] = {
+            "n_test": int(picked.sum()),
+            **tag_report(probabilities[picked], hard[picked].reset_index(drop=True), thresholds),
+        }
+    return out
+
+
 def non_galaxy_images(n: int, size: int, seed: int) -> np.ndarray:
     """``n`` uint8 images with no galaxy: white noise, noisy blank sky, smooth random fields."""
     rng = np.random.default_rng(seed)
@@ -275,6 +293,7 @@ def train_judge(cache: ImageSet, config: JudgeConfig | None = None, progress: bo
         "config": {k: v for k, v in asdict(config).items() if k != "tags"},
         "history": classifier.history,
         **tag_report(held_out, labels.iloc[test].reset_index(drop=True), thresholds),
+        "per_source": per_source_report(held_out, labels.iloc[test], catalog.iloc[rows[test]], thresholds),
     }
     seen = np.concatenate([fit, calibration])
     train_ids = catalog["id"].iloc[rows[seen]].astype(str) if "id" in catalog else ()
