@@ -30,6 +30,14 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+
+def trimmed_note(note: str | None, limit: int) -> str:
+    """``note`` without surrounding blanks; ``ValueError`` when longer than ``limit`` characters."""
+    note = str(note or "").strip()
+    if len(note) > limit:
+        raise ValueError(f"the note is {len(note)} characters long; the limit here is {limit}")
+    return note
+
 class Base(DeclarativeBase):
     pass
 
@@ -126,9 +134,7 @@ class AppDatabase:
         """
         if status not in MARK_STATUSES:
             raise ValueError(f"a mark is one of {', '.join(MARK_STATUSES)}, got {status!r}")
-        note = str(note or "").strip()
-        if len(note) > MAX_NOTE:
-            raise ValueError(f"the note is {len(note)} characters long; the limit is {MAX_NOTE}")
+        note = trimmed_note(note, MAX_NOTE)
         values = {"run": run, "candidate_id": str(candidate_id), "status": status, "note": note, "updated_at": _now()}
         insert = _UPSERT_INSERTS.get(self.engine.dialect.name)
         if insert is not None:

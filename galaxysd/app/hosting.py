@@ -13,7 +13,7 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from galaxysd.app.database import MAX_NOTE
+from galaxysd.app.database import MAX_NOTE, trimmed_note
 
 PUBLIC_ENV, PASSWORD_ENV = "GALAXYSD_PUBLIC", "GALAXYSD_MARK_PASSWORD"
 PUBLIC_MAX_NOTE = 500
@@ -55,10 +55,7 @@ class HostingPolicy:
 
     def check_note(self, note: str) -> str:
         """The note, trimmed; ``ValueError`` when it is over the limit."""
-        note = str(note or "").strip()
-        if len(note) > self.max_note:
-            raise ValueError(f"the note is {len(note)} characters long; the limit here is {self.max_note}")
-        return note
+        return trimmed_note(note, self.max_note)
 
     def check_upload(self, size_bytes: int) -> None:
         """``ValueError`` for an upload over the size limit."""
