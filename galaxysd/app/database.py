@@ -30,13 +30,13 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-
 def trimmed_note(note: str | None, limit: int) -> str:
     """``note`` without surrounding blanks; ``ValueError`` when longer than ``limit`` characters."""
     note = str(note or "").strip()
     if len(note) > limit:
         raise ValueError(f"the note is {len(note)} characters long; the limit here is {limit}")
     return note
+
 
 class Base(DeclarativeBase):
     pass
