@@ -145,8 +145,12 @@ def run_cache(args: argparse.Namespace) -> None:
         print(f"{len(catalog) - len(imaged):,} rows have no image and are left out of the cache")
     if imaged.empty:
         raise ValueError("the catalogs hold no images to cache")
-    build_cache(imaged, args.out, size=args.size, crop=args.crop, workers=args.workers)
-    print(f"cached {len(imaged):,} images at {args.size}x{args.size} in {args.out}")
+    cache = build_cache(imaged, args.out, size=args.size, crop=args.crop, workers=args.workers)
+    print(
+        f"cached {len(cache):,} images at {args.size}x{args.size} in {args.out} ({cache.meta['failed']:,} unreadable)"
+    )
+    if cache.meta.get("framing"):
+        print("framing: " + ", ".join(f"{n:,} {outcome}" for outcome, n in cache.meta["framing"].items()))
 
 
 def run_demo(args: argparse.Namespace) -> None:

@@ -7,7 +7,7 @@ holds
 ``index.parquet``  the catalog rows that decoded, in order, plus ``cache_index`` (the row
                    of ``images.npy`` holding that galaxy) and ``crop`` (the fraction used);
 ``failed.csv``     ``id, image_path, reason`` of missing or corrupt images (left out);
-``meta.json``      size, crop rule, count, failures, creation time, sources; written last,
+``meta.json``      size, crop rule, count, failures, framing outcomes, creation time, sources; written last,
                    so a folder without it is an unfinished build.
 
 Framing. SDSS cutouts show the galaxy small in a field of sky, so each image is
@@ -162,6 +162,15 @@ class ImageCache:
             picked = np.flatnonzero(picked)
         catalog = self.catalog.iloc[picked].reset_index(drop=True)
         return ImageCache(root=self.root, images=self.images, catalog=catalog, meta=self.meta, failed=self.failed)
+
+
+def framing_counts(catalog: pd.DataFrame) -> dict[str, int]:
+    """How many galaxies of ``catalog`` got each framing outcome (``{}`` without a
+    ``framing`` column, i.e. fixed crops; see :mod:`galaxysd.data.framing`)."""
+    if "framing" not in catalog:
+        return {}
+    values = catalog["framing"].fillna("").astype(str)
+    return {str(k): int(v) for k, v in values[values != ""].value_counts().items()}
 
 
 def _row_crops(catalog: pd.DataFrame, crop: float | None) -> list[float | None]:
@@ -338,6 +347,7 @@ def _finish(catalog, results, out, partial, array_path, size, crop, fingerprint)
         "crop_by_source": DEFAULT_CROP_BY_SOURCE,
         "count": int(len(index)),
         "failed": int(len(failed)),
+        "framing": framing_counts(index),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "sources": {str(k): int(v) for k, v in index["source"].value_counts().items()},
         "resampling": RESAMPLING.name,

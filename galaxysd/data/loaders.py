@@ -353,7 +353,8 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
     ``?split=holdout`` to score on, ``catalogues=DIR``: published Galaxy Zoo tables
     joined as extra evidence (:mod:`galaxysd.data.public_catalogues`), and ``labels=FILE``:
     answers derived from measured shapes (``python -m galaxysd.data label``) filled into
-    the fractions the catalog lacks.
+    the fractions the catalog lacks, and ``framing=measured``: each galaxy's crop scaled
+    to its measured size (:mod:`galaxysd.data.framing`) instead of the source's fixed crop.
 
     Args:
         spec (`str`): ``KIND:PATH[?options]``, KIND one of ``gz2``, ``kaggle``, ``gz1``,
@@ -377,6 +378,9 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
     options = {key: _option_value(value) for key, value in parse_qsl(query, keep_blank_values=True)}
     split, fraction = options.pop("split", None), options.pop("holdout", DEFAULT_HOLDOUT)
     catalogues, labels = options.pop("catalogues", None), options.pop("labels", None)
+    framing = str(options.pop("framing", "fixed")).strip().lower()
+    if framing not in ("fixed", "measured"):
+        raise ValueError(f"framing must be fixed or measured, got {framing!r}")
     catalog = load_catalog(kind.strip().lower(), path, **options)
     if catalogues:
         catalog = join_catalogues(catalog, resolve_project_path(str(catalogues)))
@@ -384,10 +388,14 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
         from galaxysd.data.labelling_job import join_derived_labels  # imports the measuring code
 
         catalog = join_derived_labels(catalog, resolve_project_path(str(labels)))
-    if split is None:
-        return catalog
-    try:
-        fraction = float(fraction)
-    except ValueError:
-        raise ValueError(f"holdout must be a number, got {fraction!r}") from None
-    return split_catalog(catalog, str(split), fraction)
+    if split is not None:
+        try:
+            fraction = float(fraction)
+        except ValueError:
+            raise ValueError(f"holdout must be a number, got {fraction!r}") from None
+        catalog = split_catalog(catalog, str(split), fraction)
+    if framing == "measured":
+        from galaxysd.data.framing import measured_framing  # imports the measuring code
+
+        catalog = measured_framing(catalog)
+    return catalog
