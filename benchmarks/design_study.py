@@ -37,15 +37,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from galaxysd import morphology  # noqa: E402
 from galaxysd.evaluation.judge import Judge  # noqa: E402
+from galaxysd.evaluation.judge_trust import trusted_tags  # noqa: E402
 from galaxysd.evaluation.metrics import consistency, score_prompt  # noqa: E402
 from galaxysd.evaluation.prompts import PromptSpec, cumulative_table, matching_rows  # noqa: E402
+from galaxysd.evaluation.tag_response import ResponseSettings, base_weights, tag_response  # noqa: E402
 from galaxysd.grids import grid_image  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 HOLDOUT_SPEC = "gz1:../shared/data/gz1-sdss?split=holdout"
 JUDGE_DIR = REPO / "assets" / "default-run" / "eval" / "judge"
-TRUSTED_AUC = 0.8
 MIN_REAL = 20
 SHEET_COLUMNS = 8
 PROMPTS: tuple[PromptSpec, ...] = tuple(
@@ -74,9 +75,6 @@ RESPONSE_TAGS = (
     "dust lane",
 )
 SHAPE_TAGS = ("cigar-shaped galaxy", "edge-on galaxy")  # ellipticity should rise
-RESPONSE_WEIGHT = 1.5
-RESPONSE_SEEDS = 16
-BOOTSTRAP = 2000
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -122,12 +120,6 @@ class HeldOut:
     def rows(self, spec: PromptSpec) -> np.ndarray:
         """Held-out rows of the prompt's morphology."""
         return matching_rows(self.catalog, self.reference_tags(spec))
-
-
-def trusted_tags(judge: Judge) -> set[str]:
-    """Judge outputs whose held-out ROC AUC reaches :data:`TRUSTED_AUC`."""
-    per_tag = judge.report.get("per_tag", {})
-    return {t for t in judge.tags if per_tag.get(t, {}).get("auc", 0.0) >= TRUSTED_AUC}
 
 
 # ------------------------------------------------------------------ one run
@@ -196,52 +188,31 @@ def score_prompts(pipe, judge: Judge, held: HeldOut, trusted: set[str], args) ->
     return rows, sheet
 
 
-def base_prompt(tag: str) -> dict[str, float]:
-    """``sdss`` plus the parent answers of ``tag`` along the decision tree."""
-    weights, parent = {"sdss": 1.0}, morphology.answer(tag).parent
-    while parent:
-        weights[parent] = 1.0
-        parent = morphology.answer(parent).parent
-    return weights
-
-
-def bootstrap_ci(values: np.ndarray, seed: int) -> tuple[float, float]:
-    """95% percentile bootstrap interval of the mean."""
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), (BOOTSTRAP, len(values)))].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
-
-
 def tag_responses(pipe, judge: Judge, trusted: set[str], args) -> list[dict]:
-    """Slider 0 vs :data:`RESPONSE_WEIGHT` for each of :data:`RESPONSE_TAGS`, paired seeds."""
+    """Slider 0 vs 1.5 for each of :data:`RESPONSE_TAGS` (:mod:`galaxysd.evaluation.tag_response`),
+    plus the change of ellipticity for shape tags."""
     from galaxysd.evaluation.physical import measure_images
+    from galaxysd.evaluation.scoring import pipeline_generator
 
-    rows, unchanged = [], {}  # base prompt -> its images (bar and spiral share one, merger and dust lane too)
-    for i, tag in enumerate(RESPONSE_TAGS):
-        base = base_prompt(tag)
-        key = morphology.format_prompt(base)
-        if key not in unchanged:
-            unchanged[key] = generate(pipe, base, RESPONSE_SEEDS, args.seed + 5000, args).astype(np.float64)
-        off = unchanged[key]
-        on = generate(pipe, {**base, tag: RESPONSE_WEIGHT}, RESPONSE_SEEDS, args.seed + 5000, args).astype(np.float64)
-        pixel_change = np.abs(on - off).mean()
-        pairs = [np.abs(off[a] - off[b]).mean() for a in range(len(off)) for b in range(a + 1, len(off))]
+    settings = ResponseSettings(seed=args.seed + 5000, steps=args.steps, guidance=args.guidance, sampler=args.sampler)
+    generate = pipeline_generator(pipe)
+    rows, off_by_base = [], {}  # base prompt -> its images (bar and spiral share one, merger and dust lane too)
+    for tag in RESPONSE_TAGS:
+        key = morphology.format_prompt(base_weights(tag, "sdss"))
+        found, off_by_base[key], on = tag_response(
+            generate, judge, tag, "sdss", trusted, settings, off_by_base.get(key)
+        )
         row = {
             "kind": "tag",
             "key": tag,
-            "prompt": f"{morphology.format_prompt(base)}, {{{tag}:0 -> {RESPONSE_WEIGHT}}}",
-            "pixel_change_over_seed_diff": pixel_change / float(np.mean(pairs)),
-            "judge_trusted": tag in trusted,
+            "prompt": found["prompt"],
+            "pixel_change_over_seed_diff": found["pixel_ratio"],
+            "judge_trusted": found["judge_trusted"],
+            **{k: found[k] for k in ("judge_delta", "judge_delta_low", "judge_delta_high") if k in found},
         }
-        if tag in judge.tags:
-            delta = (
-                judge.predict_tags(on.astype(np.uint8))[tag] - judge.predict_tags(off.astype(np.uint8))[tag]
-            ).to_numpy()
-            low, high = bootstrap_ci(delta, args.seed + i)
-            row.update(judge_delta=float(delta.mean()), judge_delta_low=low, judge_delta_high=high)
         if tag in SHAPE_TAGS:
-            before = measure_images(off.astype(np.uint8), progress=False)["ellipticity"].to_numpy()
-            after = measure_images(on.astype(np.uint8), progress=False)["ellipticity"].to_numpy()
+            before = measure_images(off_by_base[key], progress=False)["ellipticity"].to_numpy()
+            after = measure_images(on, progress=False)["ellipticity"].to_numpy()
             good = np.isfinite(before) & np.isfinite(after)
             row.update(
                 ellipticity_off=float(np.nanmean(before)),
@@ -325,6 +296,7 @@ def main(argv=None) -> int:
     names = args.names or [run.name for run in args.runs]
     if len(names) != len(args.runs):
         raise SystemExit("give one name per run")
+    args.out.mkdir(parents=True, exist_ok=True)
     judge = Judge.load(args.judge, device="cpu")
     trusted = trusted_tags(judge)
     held = HeldOut(args.holdout, args.cache_dir, judge)
@@ -343,7 +315,6 @@ def main(argv=None) -> int:
         rows += score_run(run, name, judge, held, trusted, args)
         print(f"scored {name} in {rows[-len(PROMPTS) - len(RESPONSE_TAGS) - 1]['score_s']} s", flush=True)
     table = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "design_study.csv", index=False, float_format="%.4g")
     print_tables(table)
     return 0

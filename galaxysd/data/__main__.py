@@ -14,6 +14,7 @@ from galaxysd.data.cache import build_cache
 from galaxysd.data.catalog import concat_catalogs, load_report
 from galaxysd.data.demo import render_demo_survey
 from galaxysd.data.download import download_dataset
+from galaxysd.data.labelling_job import LABELS_NAME, REPORT_NAME, run_labelling
 from galaxysd.data.loaders import LOADERS, load_catalog_spec
 from galaxysd.data.reference_set import REFERENCE_DIR, build_reference_set
 
@@ -178,8 +179,6 @@ def run_reference(args: argparse.Namespace) -> None:
 
 def run_label(args: argparse.Namespace) -> None:
     """The ``label`` job."""
-    from galaxysd.data.labelling_job import LABELS_NAME, REPORT_NAME, run_labelling
-
     result = run_labelling(args.catalog, args.calibrate, args.out, calibration_look=args.calibration_look)
     report = result.report
     for row in report.itertuples():

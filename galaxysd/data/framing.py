@@ -26,8 +26,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
-from galaxysd.data.cache import default_crop, framing_counts  # noqa: F401 - framing_counts is part of this API
+from galaxysd.data.cache import default_crop, framing_counts, load_image  # noqa: F401 - framing_counts is part of this API
+from galaxysd.data.shape_measure import measure_cached
+from galaxysd.runs import resolve_project_path
 
 #: The half-light radius as a fraction of the output frame's side: the median of the
 #: frame-filling ``gz2-sample`` cutouts (0.25, measured the same way). GZ1 galaxies in
@@ -60,8 +63,6 @@ def crops_from_radii(r50_frac, failures, fixed_crops) -> tuple[np.ndarray, np.nd
 
 
 def _native_width(path: str) -> int:
-    from PIL import Image
-
     with Image.open(path) as image:
         return int(image.width)
 
@@ -70,9 +71,6 @@ def measured_framing(catalog: pd.DataFrame, shapes_dir: str | Path | None = None
     """``catalog`` with a per-galaxy ``crop`` scaled to its measured size and a ``framing``
     column (``measured`` or why the fixed crop was kept). Rows without an image keep no
     crop. Measures only images not already in ``shapes_dir/measurements.csv``."""
-    from galaxysd.data.labelling_job import measure_cached  # the measuring code imports photutils
-    from galaxysd.runs import resolve_project_path
-
     out = catalog.copy()
     imaged = (out["image_path"].astype(str) != "").to_numpy()
     paths = out.loc[imaged, "image_path"].astype(str)
@@ -97,8 +95,6 @@ def before_after_rows(catalog: pd.DataFrame, n: int = 32, size: int = 64, seed: 
     """The same ``n`` galaxies of a :func:`measured_framing` catalog at the source's fixed
     crop and at their measured crop, spread over sizes (smallest to largest measured
     crop): a (4, n/2, size, size, 3) uint8 array of rows fixed, measured, fixed, measured."""
-    from galaxysd.data.cache import load_image
-
     framed = catalog[catalog["framing"] == MEASURED].sort_values("crop").reset_index(drop=True)
     if len(framed) < n:
         raise ValueError(f"need {n} galaxies framed by measurement, the catalog has {len(framed)}")

@@ -23,29 +23,11 @@ import pandas as pd
 
 from galaxysd.atomic_files import write_csv
 from galaxysd.data.derived_labels import DERIVED_QUESTIONS, QuestionFit, derive_labels, fit_question
+from galaxysd.data.label_join import join_derived_labels  # noqa: F401 - part of this job's API
 from galaxysd.data.loaders import load_catalog_spec
-from galaxysd.data.shape_measure import MEASUREMENTS, measure_paths
-from galaxysd.morphology import FRACTION_COLUMNS
+from galaxysd.data.shape_measure import MEASUREMENTS, measure_cached
 
-MEASUREMENTS_NAME, REPORT_NAME, LABELS_NAME = "measurements.csv", "label_report.csv", "derived_labels.csv"
-
-
-def measure_cached(paths: pd.Series, out_dir: Path, desc: str) -> pd.DataFrame:
-    """Measurements of ``paths`` (in their order), measuring only paths not yet in
-    ``out_dir/measurements.csv`` and adding them to it."""
-    store = out_dir / MEASUREMENTS_NAME
-    known = pd.read_csv(store, dtype={"image_path": str}, keep_default_na=True) if store.is_file() else None
-    if known is not None:
-        known["failure"] = known["failure"].fillna("")
-    done = set(known["image_path"]) if known is not None else set()
-    todo = [p for p in dict.fromkeys(paths) if p not in done]
-    if todo:
-        new = measure_paths(todo, desc=desc)
-        new.insert(0, "image_path", todo)
-        known = new if known is None else pd.concat([known, new], ignore_index=True)
-        write_csv(store, known)
-    table = known.drop_duplicates("image_path", keep="last").set_index("image_path")
-    return table.reindex(list(paths)).reset_index(drop=True)
+REPORT_NAME, LABELS_NAME = "label_report.csv", "derived_labels.csv"
 
 
 def hart16_table(gz2_spec: str) -> pd.DataFrame:
@@ -105,28 +87,3 @@ def run_labelling(
     write_csv(out_dir / LABELS_NAME, labels)
     failures = {k: int(v) for k, v in measured["failure"].replace("", np.nan).value_counts().items()}
     return LabellingResult(labels, report, failures)
-
-
-def join_derived_labels(catalog: pd.DataFrame, labels_csv: str | Path) -> pd.DataFrame:
-    """``catalog`` with the derived fractions of ``labels_csv`` filled into its empty
-    fraction columns (votes are never overwritten), matched on ``id``; ``label_provenance``
-    gains ``+derived`` and ``derived_answers`` names the answers filled."""
-    path = Path(labels_csv)
-    if not path.is_file():
-        raise ValueError(f"derived labels file {path} does not exist (make it with python -m galaxysd.data label)")
-    labels = pd.read_csv(path, dtype={"id": str}).drop_duplicates("id").set_index("id")
-    out = catalog.copy()
-    ids = out["id"].astype(str)
-    derived = labels["derived_answers"].fillna("").reindex(ids).fillna("").to_numpy()
-    for column in (c for c in FRACTION_COLUMNS if c in labels):
-        values = labels[column].reindex(ids).to_numpy(dtype=float)
-        current = (
-            pd.to_numeric(out[column], errors="coerce").to_numpy(dtype=float)
-            if column in out
-            else np.full(len(out), np.nan)
-        )
-        out[column] = np.where(np.isnan(current), values, current)
-    base = out["label_provenance"].astype(str) if "label_provenance" in out else pd.Series("votes", out.index)
-    out["label_provenance"] = np.where(derived != "", base + "+derived", base)
-    out["derived_answers"] = derived
-    return out

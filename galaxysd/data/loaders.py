@@ -24,6 +24,8 @@ from galaxysd.data.catalog import (
     finish_catalog,
     split_catalog,
 )
+from galaxysd.data.framing import measured_framing
+from galaxysd.data.label_join import join_derived_labels
 from galaxysd.data.public_catalogues import join_catalogues
 from galaxysd.morphology import ANSWERS, FRACTION_COLUMNS, TREE, answer, fraction_column
 from galaxysd.runs import resolve_project_path
@@ -385,8 +387,6 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
     if catalogues:
         catalog = join_catalogues(catalog, resolve_project_path(str(catalogues)))
     if labels:
-        from galaxysd.data.labelling_job import join_derived_labels  # imports the measuring code
-
         catalog = join_derived_labels(catalog, resolve_project_path(str(labels)))
     if split is not None:
         try:
@@ -395,7 +395,5 @@ def load_catalog_spec(spec: str) -> pd.DataFrame:
             raise ValueError(f"holdout must be a number, got {fraction!r}") from None
         catalog = split_catalog(catalog, str(split), fraction)
     if framing == "measured":
-        from galaxysd.data.framing import measured_framing  # imports the measuring code
-
         catalog = measured_framing(catalog)
     return catalog

@@ -2,7 +2,7 @@
 
 Each image is read, binned to about :data:`MEASURE_PIXELS` pixels across (shapes of
 Galaxy Zoo cutouts do not need their full 424 px), segmented on its channel mean with
-:func:`galaxysd.evaluation.physical.segment_galaxy` (photutils), and its central segment
+:func:`galaxysd.data.segmentation.segment_galaxy` (photutils), and its central segment
 measured with ``photutils.segmentation.SourceCatalog``:
 
 * ``axis_ratio``: b/a of the segment's second moments (1 = round);
@@ -24,11 +24,13 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from galaxysd.evaluation.physical import segment_galaxy
+from galaxysd.atomic_files import write_csv
+from galaxysd.data.segmentation import segment_galaxy
 
 MEASURE_PIXELS = 160
 MEASUREMENTS: tuple[str, ...] = ("axis_ratio", "concentration", "r50_frac", "r90_frac", "area_frac")
 MIN_SEGMENT_PIXELS = 12
+MEASUREMENTS_NAME = "measurements.csv"
 
 
 def read_for_measuring(path: str | Path, pixels: int = MEASURE_PIXELS) -> np.ndarray:
@@ -81,3 +83,21 @@ def measure_paths(paths, progress: bool = True, desc: str = "measuring shapes") 
             continue
         rows.append(measure_shape(image))
     return pd.DataFrame(rows, columns=[*MEASUREMENTS, "failure"])
+
+
+def measure_cached(paths: pd.Series, out_dir: Path, desc: str) -> pd.DataFrame:
+    """Measurements of ``paths`` (in their order), measuring only paths not yet in
+    ``out_dir/measurements.csv`` and adding them to it."""
+    store = out_dir / MEASUREMENTS_NAME
+    known = pd.read_csv(store, dtype={"image_path": str}, keep_default_na=True) if store.is_file() else None
+    if known is not None:
+        known["failure"] = known["failure"].fillna("")
+    done = set(known["image_path"]) if known is not None else set()
+    todo = [p for p in dict.fromkeys(paths) if p not in done]
+    if todo:
+        new = measure_paths(todo, desc=desc)
+        new.insert(0, "image_path", todo)
+        known = new if known is None else pd.concat([known, new], ignore_index=True)
+        write_csv(store, known)
+    table = known.drop_duplicates("image_path", keep="last").set_index("image_path")
+    return table.reindex(list(paths)).reset_index(drop=True)

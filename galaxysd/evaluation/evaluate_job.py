@@ -2,6 +2,8 @@
 
     python -m galaxysd.evaluate judge --cache CACHE [--cache CACHE2] --out RUN/eval/judge
     python -m galaxysd.evaluate --run RUN [--cache CACHE] [--quick]
+    python -m galaxysd.evaluate response --run RUN          # does each labelled answer work as a slider
+    python -m galaxysd.evaluate judge-check --judge DIR --catalog SPEC   # the judge's standard-look gate
 
 Evaluating a run writes into ``RUN/eval/``:
 
@@ -40,22 +42,14 @@ from safetensors.torch import load_file
 
 from galaxysd.cli import JobParser, run_cli
 from galaxysd.data.cache import ImageCache, cache_folder
+from galaxysd.evaluation import response_job
 from galaxysd.evaluation.judge import ImageSet, Judge, JudgeConfig, train_judge
 from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, load_prompt_file, with_domain
 from galaxysd.evaluation.run_evaluation import PARTS, EvalSettings, RunEvaluation, check_parts
-from galaxysd.evaluation.scoring import Generator
+from galaxysd.evaluation.scoring import Generator, pipeline_generator
 from galaxysd.model.saving import load_pipeline
 from galaxysd.training.checkpoints import ema_weights_into
 from galaxysd.training.config import parse_source
-
-
-def pipeline_generator(pipe) -> Generator:
-    """Wrap a ``GalaxyPipeline`` as a :data:`~galaxysd.evaluation.scoring.Generator`."""
-
-    def generate(weights, n, seed, steps, guidance, sampler):
-        return pipe(weights, num_images=n, seed=seed, steps=steps, guidance_scale=guidance, sampler=sampler).arrays
-
-    return generate
 
 
 def load_generator(folder: Path) -> Generator:
@@ -178,7 +172,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--fresh", action="store_true", help="discard unfinished and earlier work under RUN/eval/parts first"
     )
-    jobs = parser.add_subparsers(dest="job", metavar="{judge}")
+    jobs = parser.add_subparsers(dest="job", metavar="{judge,response,judge-check}")
     judge = jobs.add_parser(
         "judge",
         help="train the judge on real images",
@@ -206,6 +200,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="train indifferent to the look: random colour, stretch, grey, blur, noise and zoom",
     )
     judge.add_argument("--force", action="store_true", help="retrain over an existing judge")
+    response_job.add_parsers(jobs)
     args = parser.parse_args(argv)
     if args.job is None and not args.run:
         raise ValueError(f"give --run DIR to evaluate a run, or the judge job (see {parser.prog} --help)")
@@ -342,6 +337,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> None:
         args = parse_args(argv)
-        (run_judge_job if args.job == "judge" else run_evaluation_job)(args)
+        jobs = {
+            "judge": run_judge_job,
+            "response": response_job.run_response_job,
+            "judge-check": response_job.run_judge_check_job,
+        }
+        jobs.get(args.job, run_evaluation_job)(args)
 
     return run_cli(body, interrupted="run the same command again to resume")

@@ -22,9 +22,11 @@ from PIL import Image
 
 from galaxysd.atomic_files import to_json_value, write_atomic
 from galaxysd.evaluation.judge import ImageSet, Judge, cache_images
+from galaxysd.evaluation.judge_trust import trusted_tags
 from galaxysd.evaluation.metrics import score_prompt
 from galaxysd.evaluation.physical import compare_statistics, measure_images
 from galaxysd.evaluation.prompts import PromptSpec, matching_rows
+from galaxysd.morphology import canonical_tag
 
 #: ``generate(weights, n, seed, steps, guidance, sampler) -> (n, H, W, 3) uint8``
 Generator = Callable[[dict, int, int, int, float, str], np.ndarray]
@@ -95,7 +97,8 @@ def build_reference(
 # ------------------------------------------------------------------ scoring
 def score_images(judge: Judge, spec: PromptSpec, images: np.ndarray, reference: RealReference, seed: int = 0) -> dict:
     """Consistency, realism and diversity of ``images`` generated for ``spec``."""
-    judged = judge.judged(spec.required_tags)
+    trusted = trusted_tags(judge)
+    judged = tuple(t for t in judge.judged(spec.required_tags) if t in trusted)
     gen_probs = judge.predict_tags(images)
     scores = score_prompt(
         judge.features(images),
@@ -109,7 +112,7 @@ def score_images(judge: Judge, spec: PromptSpec, images: np.ndarray, reference: 
         "label": spec.label,
         "prompt": spec.text,
         "judged_tags": list(judged),
-        "unjudged_tags": [t for t in spec.required_tags if t not in judged],
+        "unjudged_tags": [t for t in (canonical_tag(t) for t in spec.required_tags) if t not in judged],
         **scores,
     }
 
@@ -167,3 +170,12 @@ def save_sheet(path: Path, rows: Sequence[np.ndarray]) -> None:
     buffer = io.BytesIO()
     image_sheet(rows).save(buffer, format="PNG")
     write_atomic(path, buffer.getvalue())
+
+
+def pipeline_generator(pipe) -> Generator:
+    """Wrap a ``GalaxyPipeline`` as a :data:`~galaxysd.evaluation.scoring.Generator`."""
+
+    def generate(weights, n, seed, steps, guidance, sampler):
+        return pipe(weights, num_images=n, seed=seed, steps=steps, guidance_scale=guidance, sampler=sampler).arrays
+
+    return generate
