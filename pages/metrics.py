@@ -5,9 +5,17 @@ import pandas as pd
 import streamlit as st
 
 from galaxysd.app import figures, ui
-from galaxysd.evaluation.run_results import eval_curves, eval_histograms, eval_metrics, eval_pareto, format_number
+from galaxysd.evaluation.run_results import (
+    eval_curves,
+    eval_histograms,
+    eval_metrics,
+    eval_pareto,
+    eval_tag_response,
+    format_number,
+)
 
 EVALUATE = "python -m galaxysd.evaluate --run {run}"
+RESPONSE = "python -m galaxysd.evaluate response --run {run}"
 
 st.title("Metrics")
 run = ui.run_selector()
@@ -16,6 +24,7 @@ command = EVALUATE.format(run=ui.run_label(run))
 try:
     metrics, curves = eval_metrics(run), eval_curves(run)
     pareto, histograms = eval_pareto(run), eval_histograms(run)
+    response = eval_tag_response(run)
 except ValueError as error:
     st.error(str(error))
     st.stop()
@@ -64,6 +73,22 @@ if metrics:
         st.dataframe(pd.DataFrame(metrics["prompts"])[columns], hide_index=True)
 else:
     ui.missing("The evaluation (eval/metrics.json)", command)
+
+st.header("Does each slider work?")
+if response is not None and len(response):
+    works = int((response["works"] == "yes").sum())
+    st.caption(
+        f"{works} of {len(response)} answers that the training data labels work as sliders: moving one from 0 "
+        "to 1.5 at 16 fixed seeds raises the judge's probability of it (interval above zero) where the judge "
+        "is trusted for it on real SDSS galaxies, and otherwise changes the images at least as much as a new "
+        "seed does."
+    )
+    st.dataframe(response, hide_index=True, width="stretch")
+else:
+    ui.missing(
+        "The slider response table (eval/tag_response.csv)",
+        f"python -m galaxysd.evaluate response --run {ui.run_label(run)}",
+    )
 
 st.header("During training")
 log = run.train_log()

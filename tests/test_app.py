@@ -109,6 +109,32 @@ def test_broken_result_files_show_an_error_not_an_exception(tiny_run, app_env, t
         assert any(message in e.value for e in at.error), page
 
 
+def test_the_metrics_page_shows_which_sliders_work(tiny_run, app_env, tmp_path):
+    run = bare_copy(tiny_run, tmp_path / "response")
+    (run / "eval").mkdir()
+    table = pd.DataFrame(
+        {
+            "tag": ["edge-on galaxy", "ring"],
+            "pixel_ratio": [0.6, 0.2],
+            "judged": [True, False],
+            "judge_trusted": [True, False],
+            "judge_delta": [0.24, float("nan")],
+            "judge_delta_low": [0.07, float("nan")],
+            "judge_delta_high": [0.44, float("nan")],
+            "works": [True, False],
+            "measured_by": ["judge", "pixels"],
+        }
+    )
+    table.to_csv(run / "eval" / "tag_response.csv", index=False)
+    app_env(run)
+    at = open_page("metrics")
+    assert not problems(at), problems(at)
+    assert any("1 of 2 answers" in caption.value for caption in at.caption)
+    shown = next(frame.value for frame in at.dataframe if "answer" in frame.value)
+    assert shown["judge p change [95% CI]"].tolist() == ["+0.240 [+0.070, +0.440]", ""]
+    assert shown["works"].tolist() == ["yes", "no"]
+
+
 def test_a_slider_change_regenerates_and_updates_the_prompt(default_run, app_env):
     app_env(default_run)
     at = open_page("generate")

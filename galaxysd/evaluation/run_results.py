@@ -49,6 +49,27 @@ def eval_pareto(run: RunDir) -> pd.DataFrame | None:
     return read_table(run.eval_dir / "pareto.csv")
 
 
+def eval_tag_response(run: RunDir) -> pd.DataFrame | None:
+    """``eval/tag_response.csv``: each labelled answer's slider 0 -> 1.5 at paired seeds,
+    as a readable table (answer, measured by, judge change and interval, pixel change, works)."""
+    table = read_table(run.eval_dir / "tag_response.csv")
+    if table is None or not len(table):
+        return table
+    judged = table.get("judge_delta", pd.Series(float("nan"), index=table.index))
+    low = table.get("judge_delta_low", judged)
+    high = table.get("judge_delta_high", judged)
+    change = ["" if pd.isna(d) else f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in zip(judged, low, high)]
+    return pd.DataFrame(
+        {
+            "answer": table["tag"],
+            "measured by": table["measured_by"].map({"judge": "judge (trusted)", "pixels": "pixels (unjudged)"}),
+            "judge p change [95% CI]": change,
+            "pixel change / seed difference": table["pixel_ratio"].round(2),
+            "works": table["works"].map({True: "yes", False: "no"}),
+        }
+    )
+
+
 def eval_histograms(run: RunDir) -> pd.DataFrame | None:
     """``eval/histograms.csv``: physical statistics binned, real vs. generated."""
     return read_table(run.eval_dir / "histograms.csv")
