@@ -75,6 +75,7 @@ RESPONSE_TAGS = (
     "dust lane",
 )
 SHAPE_TAGS = ("cigar-shaped galaxy", "edge-on galaxy")  # ellipticity should rise
+SHAPE_PROMPTS = ("edge-on", "round", "in-between", "cigar")  # axis ratios compared with real
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -117,6 +118,17 @@ class HeldOut:
         """The prompt's required tags with >= :data:`MIN_REAL` held-out positives (GZ1: smooth, spiral, edge-on)."""
         return tuple(t for t in spec.required_tags if t in self.known_tags)
 
+    def axis_ratio(self, rows: np.ndarray) -> np.ndarray:
+        """Measured b/a of held-out galaxies ``rows`` (measured once, then kept)."""
+        if not hasattr(self, "_axis_ratio"):
+            self._axis_ratio = np.full(len(self.catalog), np.nan)
+            self._measured = np.zeros(len(self.catalog), bool)
+        todo = np.asarray(rows)[~self._measured[rows]]
+        if len(todo):
+            self._axis_ratio[todo] = axis_ratios(self.images[todo])
+            self._measured[todo] = True
+        return self._axis_ratio[rows]
+
     def rows(self, spec: PromptSpec) -> np.ndarray:
         """Held-out rows of the prompt's morphology."""
         return matching_rows(self.catalog, self.reference_tags(spec))
@@ -150,6 +162,47 @@ def generate(pipe, text_or_weights, n: int, seed: int, args) -> np.ndarray:
     ).arrays
 
 
+def axis_ratios(images: np.ndarray) -> np.ndarray:
+    """Measured b/a of each image's central galaxy (NaN where the measurement fails)."""
+    from galaxysd.data.shape_measure import measure_shape
+
+    return np.array([measure_shape(image.astype(np.float64))["axis_ratio"] for image in images], dtype=float)
+
+
+def w1_finite(a: np.ndarray, b: np.ndarray) -> float:
+    """Wasserstein-1 distance between the finite values of two samples."""
+    from scipy.stats import wasserstein_distance
+
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    return float(wasserstein_distance(a, b)) if len(a) and len(b) else float("nan")
+
+
+def shape_and_arms(spec: PromptSpec, images, gen_probs, held: HeldOut, real_rows, seed: int) -> dict:
+    """For shape prompts, the measured axis-ratio distribution against the real one (W1 and its
+    real-vs-real floor); for spiral prompts, the judge's median p(spiral) against real spirals'."""
+    out = {}
+    if spec.key in SHAPE_PROMPTS:
+        real = held.axis_ratio(real_rows)
+        generated = axis_ratios(images)
+        rng = np.random.default_rng(seed)
+        floors = [
+            w1_finite(real[pick[: len(generated)]], real[pick[len(generated) :]])
+            for pick in (rng.permutation(len(real)) for _ in range(5))
+        ]
+        out.update(
+            axis_ratio_gen=float(np.nanmedian(generated)),
+            axis_ratio_real=float(np.nanmedian(real)),
+            axis_ratio_w1=w1_finite(generated, real),
+            axis_ratio_w1_floor=float(np.mean(floors)),
+        )
+    if "spiral galaxy" in spec.required_tags and "spiral galaxy" in gen_probs:
+        out.update(
+            p_spiral_gen_median=float(gen_probs["spiral galaxy"].median()),
+            p_spiral_real_median=float(held.probabilities["spiral galaxy"].iloc[real_rows].median()),
+        )
+    return out
+
+
 def score_prompts(pipe, judge: Judge, held: HeldOut, trusted: set[str], args) -> tuple[list[dict], list]:
     """Per-prompt metrics and the sheet rows (generated above real)."""
     rows, sheet = [], []
@@ -181,6 +234,7 @@ def score_prompts(pipe, judge: Judge, held: HeldOut, trusted: set[str], args) ->
                 "judged_tags": "; ".join(judged),
                 "consistency": scores["consistency"],
                 "consistency_real_on_reference_tags": real_consistency,
+                **shape_and_arms(spec, images, gen_probs, held, real_rows, args.seed),
             }
         )
         pick = np.random.default_rng(args.seed + i).choice(real_rows, SHEET_COLUMNS, replace=False)
@@ -273,7 +327,20 @@ def print_tables(table: pd.DataFrame) -> None:
     summary = table[table.kind == "summary"].dropna(axis=1, how="all").drop(columns=["kind", "key"])
     print(markdown(summary.set_index("run").T))
     prompts = table[table.kind == "prompt"]
-    for column in ("frechet", "frechet_over_floor", "diversity", "consistency"):
+    for column in (
+        "frechet",
+        "frechet_over_floor",
+        "diversity",
+        "consistency",
+        "axis_ratio_gen",
+        "axis_ratio_real",
+        "axis_ratio_w1",
+        "axis_ratio_w1_floor",
+        "p_spiral_gen_median",
+        "p_spiral_real_median",
+    ):
+        if column not in prompts:
+            continue
         print(
             f"\n{column}\n"
             + markdown(prompts.pivot(index="key", columns="run", values=column).reindex([p.key for p in PROMPTS]))
