@@ -116,7 +116,7 @@ def test_the_check_scores_a_judge_on_labelled_galaxies():
     assert check["per_tag"]["spiral galaxy"]["auc"] is None  # not labelled: too few
 
 
-def test_the_shipped_model_answers_its_edge_on_and_merger_sliders(tmp_path):
+def test_the_shipped_model_answers_its_roundness_and_disk_sliders(tmp_path):
     """The response job on the shipped run: the judge's probability rises, interval above zero."""
     code = evaluate_main(
         [
@@ -124,7 +124,7 @@ def test_the_shipped_model_answers_its_edge_on_and_merger_sliders(tmp_path):
             "--run",
             str(DEFAULT_RUN),
             "--tags",
-            "edge-on galaxy,merger",
+            "completely round galaxy,not edge-on",
             "--seeds",
             "8",
             "--out",
@@ -133,9 +133,9 @@ def test_the_shipped_model_answers_its_edge_on_and_merger_sliders(tmp_path):
     )
     assert code == 0
     table = pd.read_csv(tmp_path / "tag_response.csv").set_index("tag")
-    for tag in ("edge-on galaxy", "merger"):
-        assert table.loc[tag, "judged"] and table.loc[tag, "judge_delta_low"] > 0
-        assert table.loc[tag, "works"]
+    for tag in ("completely round galaxy", "not edge-on"):
+        assert table.loc[tag, "judge_trusted"] and table.loc[tag, "judge_delta_low"] > 0
+        assert table.loc[tag, "works"] and table.loc[tag, "measured_by"] == "judge"
 
 
 def test_judge_check_writes_the_gate_into_the_report(shared_data, tmp_path):
