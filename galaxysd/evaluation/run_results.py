@@ -64,7 +64,7 @@ def eval_tag_response(run: RunDir) -> pd.DataFrame | None:
             "answer": table["tag"],
             "measured by": table["measured_by"].map({"judge": "judge (trusted)", "pixels": "pixels (unjudged)"}),
             "judge p change [95% CI]": change,
-            "pixel change / seed difference": table["pixel_ratio"].round(2),
+            "pixel change / seed difference": table["pixel_ratio"].round(3),
             "works": table["works"].map({True: "yes", False: "no"}),
         }
     )
