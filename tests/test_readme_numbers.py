@@ -92,5 +92,5 @@ def test_the_numbers_quoted_in_the_prose_come_from_the_files():
     augment = pd.read_csv(RUN.augment_dir / "results.csv").pivot_table(
         index=["catalog", "task", "shots"], columns="training", values="f1"
     )
-    spiral = augment.loc[("gz2:../shared/data/gz2-sample", "spiral", 10.0)]
+    spiral = augment.loc[("gz2:../shared/data/gz2-sample?images_only=true", "spiral", 10.0)]
     assert f"spirals ({spiral['reweighted']:.2f} vs {spiral['real+synthetic']:.2f} at 10)" in README
