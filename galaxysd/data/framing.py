@@ -9,11 +9,11 @@ petroR90 arcsec per pixel), so that every galaxy fills the frame the same way.
 central segment (:func:`galaxysd.data.shape_measure.measure_shape`, photutils), as a
 fraction of the cutout side, sets the crop so that this radius is :data:`R50_TARGET` of
 the output frame. (The half-light radius, not the 90% one: sky noise inside a generous
-segment inflates the outer radius far more.) Cutouts are centred on the catalogue position, so the crop stays
-centred. Galaxies whose measurement fails, or whose crop would be under
-:data:`MIN_CROP` (a few native pixels upsampled) or over :data:`MAX_CROP` keep the
-source's fixed crop; the
-``framing`` column says which, and the image cache counts it in its ``meta.json``.
+segment inflates the outer radius far more.) Cutouts are centred on the catalogue
+position, so the crop stays centred. Galaxies whose measurement fails, or whose crop would
+be under :data:`MIN_CROP` (a few native pixels upsampled) or over :data:`MAX_CROP` keep the
+source's fixed crop; the ``framing`` column says which, and the image cache counts it in
+its ``meta.json`` (:func:`galaxysd.data.cache.framing_counts`).
 
 Load a catalog framed this way with the option ``?framing=measured``, e.g.
 ``gz1:../shared/data/gz1-sdss?framing=measured``. Measurements are kept by image path in
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from galaxysd.data.cache import default_crop, framing_counts, load_image  # noqa: F401 - framing_counts is part of this API
+from galaxysd.data.cache import default_crop, load_image
 from galaxysd.data.shape_measure import measure_cached
 from galaxysd.runs import resolve_project_path
 
@@ -91,7 +91,7 @@ def measured_framing(catalog: pd.DataFrame, shapes_dir: str | Path | None = None
     return out
 
 
-def before_after_rows(catalog: pd.DataFrame, n: int = 32, size: int = 64, seed: int = 0) -> np.ndarray:
+def before_after_rows(catalog: pd.DataFrame, n: int = 32, size: int = 64) -> np.ndarray:
     """The same ``n`` galaxies of a :func:`measured_framing` catalog at the source's fixed
     crop and at their measured crop, spread over sizes (smallest to largest measured
     crop): a (4, n/2, size, size, 3) uint8 array of rows fixed, measured, fixed, measured."""

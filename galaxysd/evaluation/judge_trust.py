@@ -10,7 +10,7 @@ gate therefore reads, in this order,
 3. ``report["per_tag"]``: its whole held-out split (older judges).
 
 Only answers with AUC >= :data:`TRUSTED_AUC` there are trusted; the others are listed as
-unjudged by consistency, the slider response and the science jobs.
+unjudged by consistency, the design study and the slider response.
 """
 
 from __future__ import annotations
