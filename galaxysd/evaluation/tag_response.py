@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,15 +31,13 @@ from galaxysd import morphology
 from galaxysd.atomic_files import write_csv
 from galaxysd.evaluation.judge import Judge
 from galaxysd.evaluation.judge_trust import TRUSTED_AUC, trusted_tags
+from galaxysd.evaluation.scoring import Generator
 
 RESPONSE_WEIGHT = 1.5
 RESPONSE_SEEDS = 16
 MIN_LABELLED = 20
 BOOTSTRAP = 2000
 RESPONSE_FILE = "tag_response.csv"
-
-#: (weights, n, seed, steps, guidance, sampler) -> (n, H, W, 3) uint8 images.
-Generate = Callable[[dict, int, int, int, float, str], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ def seed_difference(images: np.ndarray) -> float:
 
 
 def tag_response(
-    generate: Generate,
+    generate: Generator,
     judge: Judge | None,
     tag: str,
     domain: str,
@@ -129,7 +127,7 @@ def tag_response(
 
 
 def response_table(
-    generate: Generate,
+    generate: Generator,
     judge: Judge | None,
     tags: Sequence[str],
     domain: str,
