@@ -9,6 +9,9 @@ import pytest
 from prerequisites import skip_unless
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# No background model load in app tests: it would run on while later tests build models in
+# the same process (tests/test_warm_up.py tests it, and the browser test's server uses it).
+os.environ["GALAXYSD_WARM_UP"] = "0"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 

@@ -65,6 +65,7 @@ def test_a_slider_move_in_the_browser_shows_new_images(tmp_path_factory, tmp_pat
         "GALAXYSD_RUN": str(run),
         "GALAXYSD_HOME": str(tmp_path / "home"),
         "GALAXYSD_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "GALAXYSD_WARM_UP": "1",  # as a user's server runs: the model loads while the entry page shows
     }
     with app_server(env, log=tmp_path / "server.log") as url, headless_chromium() as driver:
         open_page(driver, url, "")  # the entry page first: it sets up the page router

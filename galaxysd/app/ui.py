@@ -14,6 +14,7 @@ import gc
 import hashlib
 import html
 import io
+import os
 import threading
 import time
 from pathlib import Path
@@ -108,30 +109,46 @@ def _pipeline(model_dir: str, stamp: float) -> SharedPipeline:
 
 def cached_pipeline(run: RunDir) -> SharedPipeline:
     """The run's pipeline, loaded once per process (reloaded when the model changes)."""
+    wait_for_warm_up()
     return _pipeline(str(run.model_dir), _stamp(run.model_dir / "model_index.json"))
 
 
-_WARMING: set[str] = set()
+_WARMING: dict[str, threading.Thread] = {}
+WARM_UP_ENV = "GALAXYSD_WARM_UP"  # "0": load the model only when a page first needs it
 
 
-def warm_up(run: RunDir) -> None:
+def warm_up(run: RunDir) -> threading.Thread | None:
     """Start loading ``run``'s pipeline in the background (once per server process), so the
-    first images of the Generate page do not wait for the model load and ONNX start."""
-    if str(run.path) in _WARMING or not run.has_model():
-        return
-    _WARMING.add(str(run.path))
+    first images of the Generate page do not wait for the model load and ONNX start.
+
+    Returns the loading thread (``None`` when nothing starts). Loading libraries change
+    process-wide torch state for a moment, so every other cached model of this module waits
+    for the thread first (:func:`wait_for_warm_up`)."""
+    if os.environ.get(WARM_UP_ENV, "1") == "0" or str(run.path) in _WARMING or not run.has_model():
+        return None
 
     def load() -> None:
         try:
             cached_pipeline(run)
         except Exception:  # noqa: BLE001 - the page loading it later shows the error
-            _WARMING.discard(str(run.path))
+            _WARMING.pop(str(run.path), None)
 
     thread = threading.Thread(target=load, name="galaxysd-warm-up", daemon=True)
+    _WARMING[str(run.path)] = thread
     add_script_run_ctx(thread, get_script_run_ctx())
     thread.start()
     # a process must not exit while the thread is inside torch or ONNX Runtime (that aborts)
     atexit.register(thread.join, 300)
+    return thread
+
+
+def wait_for_warm_up(timeout: float = 300.0) -> None:
+    """Block until background model loads have finished (called before building any other model)."""
+    threads = list(_WARMING.values())
+    if threading.current_thread() in threads:
+        return  # a warm-up never waits for another (two would wait for each other)
+    for thread in threads:
+        thread.join(timeout)
 
 
 @st.cache_resource(show_spinner="Finding real galaxies...", max_entries=4)
@@ -147,6 +164,7 @@ def real_galaxies(run: RunDir) -> RealGalaxies | None:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _feature_space(run_path: str, stamp: float):
+    wait_for_warm_up()
     return feature_space(RunDir(Path(run_path)))
 
 

@@ -96,8 +96,16 @@ def load_pipeline(
     path = check_model_dir(model_dir)
     device = torch.device(device) if device is not None else default_device()
     dtype = dtype or inference_dtype(device)
-    pipe = GalaxyPipeline.from_pretrained(path, dtype=dtype, use_safetensors=True)
+    # Read in fp32 with ordinary module construction, then cast: diffusers' low-memory path
+    # swaps nn.Module.register_parameter (and a dtype load swaps torch's default dtype) for
+    # the whole process while it loads, so a module built meanwhile in another thread (the
+    # app loads in the background) would come out on the meta device, or in fp16.
+    pipe = GalaxyPipeline.from_pretrained(path, dtype=torch.float32, use_safetensors=True, low_cpu_mem_usage=False)
     pipe.to(device)
+    for module in pipe.components.values():
+        if isinstance(module, torch.nn.Module) and dtype != torch.float32:
+            # plain Module.to: diffusers' own warns on every cast, even with no fp32-only layer
+            torch.nn.Module.to(module, dtype=dtype)
     pipe.unet.to(memory_format=torch.channels_last)
     pipe.set_progress_bar_config(disable=True)
     for module in (pipe.unet, pipe.tag_encoder, pipe.vae, pipe.text_encoder):
