@@ -25,6 +25,21 @@ class JobParser(argparse.ArgumentParser):
         raise ValueError(f"{message} (see {self.prog} --help)")
 
 
+def comma_numbers(kind: Callable = int, minimum: float | None = None) -> Callable[[str], tuple]:
+    """An argparse ``type``: ``"0,3,7"`` -> ``(0, 3, 7)`` (``""`` -> ``()``), each at least ``minimum``."""
+
+    def parse(text: str) -> tuple:
+        try:
+            values = tuple(kind(part) for part in text.split(",") if part.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        if minimum is not None and any(v < minimum for v in values):
+            raise argparse.ArgumentTypeError(f"every number must be at least {minimum}, got {text!r}")
+        return values
+
+    return parse
+
+
 def add_synthesis_options(parser: argparse.ArgumentParser, steps: int, guidance: float, sampler: str) -> None:
     """``--steps``, ``--guidance`` and ``--sampler`` for jobs that generate images."""
     parser.add_argument("--steps", type=int, default=steps, help="sampling steps (default %(default)s)")

@@ -7,6 +7,7 @@ import streamlit as st
 from galaxysd.app import candidate_table as ct
 from galaxysd.app import ui
 from galaxysd.app.hosting import hosting_policy
+from galaxysd.evaluation.results_tables import few_positive_frame
 
 st.title("Dusty early-type candidates")
 run = ui.run_selector()
@@ -28,6 +29,24 @@ summary = ct.search_summary(run)
 if summary is not None and len(summary):
     with st.expander("Search summary (discover/summary.json)"):
         st.dataframe(summary, width="stretch")
+few = few_positive_frame(run)
+if few is not None:
+    with st.expander("With few real positives, do synthetic ones help? (discover/demo_eval.json)"):
+        st.caption(
+            "Detectors trained on 0, 3 or 7 real dusty early types, with and without the synthetic set, "
+            "ranking the held-out half of a survey with planted truth (mean over random draws of the positives)."
+        )
+        percent = st.column_config.NumberColumn(format="percent")
+        st.dataframe(
+            few,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "recall in top 50": percent,
+                "recall in top 200": percent,
+                "average precision": st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
 
 with st.sidebar:
     st.subheader("Filter")

@@ -7,6 +7,7 @@ behaviour tests always use the tiny run, whose real galaxies and candidates are 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -214,6 +215,19 @@ def test_a_quiz_answer_is_stored_and_the_leaderboard_updates(tiny_run, app_env):
     realism = db.realism(str(tiny_run))
     assert realism["answers"] == 2 and realism["human_realism"] == pytest.approx(0.5 / 0.75)
     assert realism["human_realism_low"] < realism["human_realism"] < realism["human_realism_high"]
+
+
+def test_candidates_page_shows_the_few_real_positives_study(app_env):
+    app_env(DEFAULT_RUN)
+    at = open_page("candidates")
+    assert not problems(at)
+    (expander,) = [e for e in at.expander if "few real positives" in e.label]
+    (shown,) = [d.value for d in expander.dataframe]
+    study = json.loads((DEFAULT_RUN / "discover" / "demo_eval.json").read_text())["demo:.data/demo-10k"]
+    synthetic_only = shown[shown["detector"] == "synthetic positives only"].iloc[0]
+    assert synthetic_only["real positives"] == 0
+    assert synthetic_only["recall in top 200"] == study["few_real_positives"]["0"]["augmented"]["recall_at_200"]
+    assert sorted(set(shown["real positives"])) == [0, 3, 7]
 
 
 def test_a_candidate_mark_persists_after_a_rerun(tiny_run, app_env):

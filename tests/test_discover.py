@@ -87,6 +87,53 @@ def test_augmented_detector_finds_planted_dusty_early_types_far_above_chance(sea
     assert set(real_only) == set(augmented)
 
 
+def test_few_real_positive_study_compares_synthetic_help_at_each_budget(searched, survey, monkeypatch):
+    run, result = searched
+    (entry,) = json.loads((run / "discover" / "demo_eval.json").read_text()).values()
+    study, chance = entry["few_real_positives"], entry["chance"]
+    assert set(study) == {"0", "3", "7"}
+    synthetic_only = study["0"]["augmented"]  # no real positive at all
+    assert len(synthetic_only["draws"]) == 1
+    assert synthetic_only["recall_at_50"] >= 3 * chance["recall_at_50"]
+    assert study["0"]["real_only"].startswith("not trained")
+    for k in ("3", "7"):
+        if "skipped" in study[k]:
+            assert "real positives in the training pool" in study[k]["skipped"]
+            continue
+        for kind in ("augmented", "real_only"):
+            draws = study[k][kind]["draws"]
+            assert len(draws) == 3
+            mean_ap = np.mean([d["average_precision"] for d in draws])
+            assert study[k][kind]["average_precision"] == pytest.approx(mean_ap)
+            assert all(0.0 <= d["recall_at_200"] <= 1.0 for d in draws)
+    # a second search reuses every saved detector and gives the same numbers
+    import galaxysd.science.few_positives as few_module
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a resumed study retrained a detector")
+
+    monkeypatch.setattr(few_module, "train_detector", no_training)
+    spec, cache = survey
+    again = run_search(run, spec, cache)
+    assert next(iter(again["demo_eval"].values()))["few_real_positives"] == study
+
+
+def test_few_positive_draws_are_seeded_subsets_of_the_pool():
+    from galaxysd.science.dusty_search import TrainingSets
+    from galaxysd.science.few_positives import draw_positives
+
+    pool = np.ones(50, dtype=bool)
+    sets = TrainingSets(pool, pool.copy(), np.arange(10, 20), np.arange(20, 50))
+    a, b = draw_positives(sets, 3, 0, seed=0), draw_positives(sets, 3, 0, seed=0)
+    np.testing.assert_array_equal(a.positives, b.positives)
+    assert len(a.positives) == 3 and set(a.positives) <= set(range(10, 20))
+    assert not np.array_equal(a.positives, draw_positives(sets, 3, 1, seed=0).positives)
+    np.testing.assert_array_equal(a.negatives, sets.negatives)
+    assert len(draw_positives(sets, 0, 0, seed=0).positives) == 0
+    with pytest.raises(ValueError, match="cannot draw 11"):
+        draw_positives(sets, 11, 0, seed=0)
+
+
 def test_candidates_have_documented_columns_and_thumbnails(searched):
     run, result = searched
     table = pd.read_csv(run / "discover" / "candidates.csv")
@@ -175,6 +222,8 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys):
     assert err.startswith("error: unknown morphology tag") and err.count("\n") == 1
     with pytest.raises(ValueError, match="holdout"):
         SearchSettings(holdout=1.0)
+    assert main(["--run", str(run), "--catalog", "demo:x", "--few-positives", "0,-3"]) == 1
+    assert "at least 0" in capsys.readouterr().err
 
 
 def test_portable_paths_point_beside_the_project():

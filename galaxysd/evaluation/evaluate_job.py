@@ -40,7 +40,7 @@ import pandas as pd
 import yaml
 from safetensors.torch import load_file
 
-from galaxysd.cli import JobParser, run_cli
+from galaxysd.cli import JobParser, comma_numbers, run_cli
 from galaxysd.data.cache import ImageCache, cache_folder
 from galaxysd.evaluation import response_job
 from galaxysd.evaluation.judge import ImageSet, Judge, JudgeConfig, train_judge
@@ -104,16 +104,6 @@ def evaluate_run(
     return metrics
 
 
-def _numbers(kind):
-    def parse(text: str) -> tuple:
-        try:
-            return tuple(kind(part) for part in text.split(",") if part.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
-
-    return parse
-
-
 def _names(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -156,12 +146,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="first seed (default 0)")
     parser.add_argument(
         "--pareto-guidance",
-        type=_numbers(float),
+        type=comma_numbers(float),
         metavar="G1,G2,...",
         help="guidance scales of the sweep (default 1,2,3,5,7.5)",
     )
     parser.add_argument(
-        "--pareto-steps", type=_numbers(int), metavar="S1,S2,...", help="step counts of the sweep (default 10,20,40)"
+        "--pareto-steps",
+        type=comma_numbers(int),
+        metavar="S1,S2,...",
+        help="step counts of the sweep (default 10,20,40)",
     )
     parser.add_argument(
         "--pareto-samplers",

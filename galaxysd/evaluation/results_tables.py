@@ -117,10 +117,62 @@ def discovery_table(run: RunDir) -> str:
     return "\n".join(lines)
 
 
+FEW_POSITIVES_KEY = "few_real_positives"  # written by python -m galaxysd.discover
+_FEW_NAMES = {"augmented": "synthetic + real positives", "real_only": "real positives only"}
+
+
+def few_positive_frame(run: RunDir) -> pd.DataFrame | None:
+    """The few-real-positives study of ``discover/demo_eval.json`` (``None`` when absent): per
+    catalog, budget and detector the mean held-out recall in the top 50 and 200 and average
+    precision over the draws of real positives."""
+    rows = []
+    for catalog, result in (read_json(run.discover_dir / "demo_eval.json") or {}).items():
+        for k, detectors in result.get(FEW_POSITIVES_KEY, {}).items():
+            for kind, scores in detectors.items():
+                if not isinstance(scores, dict):
+                    continue  # a reason it was not run
+                name = "synthetic positives only" if int(k) == 0 else _FEW_NAMES.get(kind, kind)
+                rows.append(
+                    {
+                        "catalog": _catalog_name(catalog),
+                        "real positives": int(k),
+                        "detector": name,
+                        "held-out true": result["n_true"],
+                        "recall in top 50": scores["recall_at_50"],
+                        "recall in top 200": scores["recall_at_200"],
+                        "average precision": scores["average_precision"],
+                        "draws": len(scores.get("draws", [])),
+                    }
+                )
+    return pd.DataFrame(rows) if rows else None
+
+
+def few_positives_table(run: RunDir) -> str:
+    """Detectors given 0, 3 or 7 real positives, with and without the synthetic set."""
+    frame = few_positive_frame(run)
+    if frame is None:
+        raise ValueError(
+            f"{run.discover_dir / 'demo_eval.json'} has no {FEW_POSITIVES_KEY}: rerun python -m galaxysd.discover"
+        )
+    lines = [
+        "| catalog, real positives, detector | held-out true | recall in top 50 | recall in top 200 "
+        "| average precision | draws |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in frame.to_dict("records"):
+        lines.append(
+            f"| {r['catalog']}, {r['real positives']}, {r['detector']} | {r['held-out true']} "
+            f"| {r['recall in top 50']:.0%} | {r['recall in top 200']:.0%} | {_number(r['average precision'])} "
+            f"| {r['draws']} |"
+        )
+    return "\n".join(lines)
+
+
 TABLES: dict[str, Callable[[RunDir], str]] = {
     "evaluation": evaluation_table,
     "augmentation": augmentation_table,
     "discovery": discovery_table,
+    "few_positives": few_positives_table,
 }
 
 

@@ -24,6 +24,8 @@ cache and ranks them (:mod:`galaxysd.science.dusty_search` describes the method)
     candidates above ``--threshold`` and how many are new (not a known dust lane);
 ``demo_eval.json``  per catalog with a truth column: recall and precision at the top K on the
     held-out galaxies for the augmented detector, the real-positives-only detector and chance;
+    under ``few_real_positives`` the same for detectors given 0, 3 or 7 real positives
+    (``--few-positives``), mean over draws;
 ``thumbs/``         synthetic training images (``synthetic_<survey>.png``) and thumbnails of
     the top candidates of non-survey catalogs. Real survey images are never copied: they are
     referenced by ``image_path`` and ``ra``/``dec``;
@@ -49,28 +51,25 @@ from accelerate import PartialState
 from PIL import Image
 
 from galaxysd.atomic_files import write_csv, write_json
-from galaxysd.cli import JobParser, add_job_options, add_synthesis_options, open_run, run_cli
-from galaxysd.data.survey_cache import is_real_survey, open_survey, run_image_size, survey_tag
-from galaxysd.evaluation.scoring import fingerprint, folder_fingerprint
+from galaxysd.cli import JobParser, add_job_options, add_synthesis_options, comma_numbers, open_run, run_cli
+from galaxysd.data.survey_cache import is_real_survey, open_survey, run_image_size
 from galaxysd.grids import save_grid
 from galaxysd.runs import DEFAULT_CACHE_ROOT, REPO_ROOT, RunDir
+from galaxysd.science.catalog_search import DETECTOR, REAL_ONLY, CatalogSearch
 from galaxysd.science.dusty_search import (
     DEFAULT_PROMPTS,
     MIN_REAL_POSITIVES,
     TRUTH_COLUMN,
     SearchSettings,
-    SyntheticSet,
     candidate_table,
     evaluate_ranking,
-    synthetic_set,
-    train_detector,
-    training_sets,
 )
-from galaxysd.science.scan import DEFAULT_BATCH, DEFAULT_CHUNK, classifier_fingerprint, scan
+from galaxysd.science.few_positives import DEFAULT_BUDGETS, DEFAULT_DRAWS, few_positive_study
+from galaxysd.science.scan import DEFAULT_BATCH, DEFAULT_CHUNK
 from galaxysd.science.synthetic_sets import ImageGenerator, SynthesisSettings, lazy_generator, load_run_generator
 
 log = logging.getLogger(__name__)
-DETECTOR, REAL_ONLY = "augmented", "real_only"
+FEW_POSITIVES_KEY = "few_real_positives"
 
 
 def portable_path(path: str) -> str:
@@ -81,104 +80,6 @@ def portable_path(path: str) -> str:
     if resolved.is_relative_to(REPO_ROOT.parent):
         return os.path.relpath(resolved, REPO_ROOT)
     return str(path)
-
-
-def _train_and_save(folder: Path, train) -> Path:
-    """Train (``train() -> Classifier``) into ``folder`` unless a finished one is there."""
-    if not (folder / "config.json").is_file():
-        train().save(folder)
-    return folder
-
-
-class CatalogSearch:
-    """The search of one catalog: detectors (main process), scans (every process), results."""
-
-    def __init__(
-        self, run: RunDir, spec: str, cache, settings: SearchSettings, generator: ImageGenerator, progress: bool
-    ):
-        self.run, self.spec, self.cache, self.settings = run, spec, cache, settings
-        self.generator, self.progress = generator, progress
-        self.domain = survey_tag(spec, cache, run)
-        self.model_id = folder_fingerprint(run.model_dir)
-        key = fingerprint(spec, cache.meta.get("fingerprint"), settings.identity(), self.model_id)
-        self.work = run.discover_dir / "parts" / f"{spec.split(':', 1)[0]}-{key}"
-        self.sets = training_sets(cache.catalog, settings)
-        self.has_truth = TRUTH_COLUMN in cache.catalog
-        self.synthetic: SyntheticSet | None = None
-
-    def synthetic_folder(self, prompts: list) -> Path:
-        """The resumable folder of one synthetic prompt list (shared by catalogs that agree)."""
-        s = self.settings
-        key = fingerprint(prompts, s.seed, s.synthesis.to_dict(), self.model_id)
-        return self.run.discover_dir / "parts" / f"synthetic-{self.domain}-{key}"
-
-    def prepare(self) -> dict[str, Path]:
-        """Synthesise and train the detectors (main process); returns their folders."""
-        images = self.cache.images
-        self.synthetic = synthetic_set(
-            self.generator,
-            self.settings,
-            self.domain,
-            self.cache.catalog,
-            self.sets,
-            self.synthetic_folder,
-            self.progress,
-        )
-        detectors = {
-            DETECTOR: _train_and_save(
-                self.work / "detector",
-                lambda: train_detector(images, self.sets, self.synthetic, self.settings, self.progress),
-            )
-        }
-        if self.has_truth and len(self.sets.positives) >= MIN_REAL_POSITIVES:
-            detectors[REAL_ONLY] = _train_and_save(
-                self.work / "detector-real-only",
-                lambda: train_detector(images, self.sets, None, self.settings, self.progress),
-            )
-        return detectors
-
-    def detector_folders(self) -> dict[str, Path]:
-        """The trained detectors' folders (after :meth:`prepare`)."""
-        folders = {DETECTOR: self.work / "detector", REAL_ONLY: self.work / "detector-real-only"}
-        return {name: f for name, f in folders.items() if (f / "config.json").is_file()}
-
-    def scan_all(self, batch_size: int, chunk: int) -> dict[str, object]:
-        """Scan the catalog with every detector (sharded); scores on the main process."""
-        results = {}
-        for name, folder in self.detector_folders().items():
-            if name == REAL_ONLY and not self.has_truth:
-                continue
-            work = self.work / f"scan-{classifier_fingerprint(folder)}"
-            results[name] = scan(folder, self.cache.images, work, chunk, batch_size, self.progress)
-        return results
-
-    def summarize(self, table: pd.DataFrame, rate: float, threshold: float) -> dict:
-        """The catalog's numbers for ``summary.json``."""
-        above = table[table["score"] >= threshold]
-        known_et = int(table["known_dusty_early_type"].sum())
-        new = int((~above["known"]).sum())
-        summary = {
-            "catalog": self.spec,
-            "survey": self.domain,
-            "galaxies": int(len(table)),
-            "scan_galaxies_per_s": rate,
-            "synthetic_positives": self.settings.n_synthetic,
-            "synthetic_negatives": self.settings.n_synthetic_negatives,
-            "real_positives_in_training": int(len(self.sets.positives)),
-            "real_negatives_in_training": int(len(self.sets.negatives)),
-            "galaxies_with_dust_lane_votes": int(table["cumulative_dust_lane"].notna().sum()),
-            "known_dust_lanes": int(table["known"].sum()),
-            "known_dusty_early_types": known_et,
-            "threshold": threshold,
-            "candidates": int(len(above)),
-            "candidates_known_dust_lane": int(above["known"].sum()),
-            "candidates_new": new,
-            "dusty_early_types_known_then_with_new": [known_et, known_et + new],
-            "known_dust_lanes_in_top_100": int(table["known"].head(100).sum()),
-        }
-        if self.has_truth:
-            summary["true_among_new_candidates"] = int(above.loc[~above["known"], TRUTH_COLUMN].sum())
-        return summary
 
 
 def _thumbnails(search: CatalogSearch, table: pd.DataFrame, count: int, out: Path) -> pd.Series:
@@ -224,10 +125,14 @@ def discover(
     threshold: float = 0.5,
     scan_batch: int = DEFAULT_BATCH,
     scan_chunk: int = DEFAULT_CHUNK,
+    few_positives: Sequence[int] = DEFAULT_BUDGETS,
+    few_positive_draws: int = DEFAULT_DRAWS,
     progress: bool = True,
 ) -> dict | None:
     """Search every catalog and write ``RUN/discover/`` (see the module docstring).
 
+    On a catalog with a truth, ``few_positives`` budgets of real positives (none: skip) are
+    studied too (:mod:`galaxysd.science.few_positives`, ``few_positive_draws`` draws each).
     Returns ``{"summary": ..., "demo_eval": ...}`` on the main process, ``None`` on others.
     """
     state = PartialState()
@@ -261,6 +166,18 @@ def discover(
             evaluations[spec] = evaluate_ranking(
                 cache.catalog[TRUTH_COLUMN].astype(bool).to_numpy(), {k: v.scores for k, v in scans.items()}, held_out
             )
+            if few_positives:
+                evaluations[spec][FEW_POSITIVES_KEY] = few_positive_study(
+                    cache.images,
+                    cache.catalog[TRUTH_COLUMN].astype(bool).to_numpy(),
+                    search.sets,
+                    search.synthetic,
+                    settings,
+                    search.work / "few-positives",
+                    few_positives,
+                    few_positive_draws,
+                    progress,
+                )
             if REAL_ONLY not in scans:
                 evaluations[spec]["detectors"][REAL_ONLY] = (
                     f"not trained: {len(search.sets.positives)} real positives in the training pool "
@@ -346,6 +263,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--scan-batch", type=int, default=DEFAULT_BATCH, help="galaxies per forward pass (default %(default)s)"
     )
+    p.add_argument(
+        "--few-positives",
+        type=comma_numbers(int, minimum=0),
+        default=DEFAULT_BUDGETS,
+        metavar="K1,K2,...",
+        help="real-positive budgets studied on catalogs with a truth ('' to skip; default 0,3,7)",
+    )
+    p.add_argument(
+        "--few-positive-draws",
+        type=int,
+        default=DEFAULT_DRAWS,
+        help="random draws of real positives per budget (default %(default)s)",
+    )
     add_job_options(p, "discover")
     return p.parse_args(argv)
 
@@ -379,6 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             thumbnails=args.thumbnails,
             threshold=args.threshold,
             scan_batch=args.scan_batch,
+            few_positives=args.few_positives,
+            few_positive_draws=args.few_positive_draws,
             progress=not args.quiet,
         )
         if result is None:
