@@ -99,3 +99,25 @@ def test_the_shipped_reference_set_is_small_labelled_and_rebuildable(shared_data
     assert load_reference_set(tmp_path / "ref") is None
     with pytest.raises(ValueError, match="at least 1"):
         build_reference_set(f"gz1:{shared_data / 'gz1-sdss'}", tmp_path / "x", n=0)
+
+
+def test_the_reference_set_keeps_each_galaxys_own_crop(shared_data, tmp_path, monkeypatch):
+    import galaxysd.data.reference_set as reference_module
+    from galaxysd.data.cache import load_image
+
+    real_load = reference_module.load_catalog_spec
+
+    def framed(spec):  # as ?framing=measured gives: a crop per galaxy
+        catalog = real_load(spec)
+        return catalog.assign(crop=np.where(np.arange(len(catalog)) % 2, 0.3, np.nan), framing="measured")
+
+    monkeypatch.setattr(reference_module, "load_catalog_spec", framed)
+    made = build_reference_set(f"gz1:{shared_data / 'gz1-sdss'}?split=holdout", tmp_path / "ref", n=6, size=32)
+    _, images = load_reference_set(tmp_path / "ref")
+    catalog = framed(f"gz1:{shared_data / 'gz1-sdss'}?split=holdout")
+    by_id = catalog.set_index(catalog["id"].astype(str))
+    for image, (galaxy, crop) in zip(images, zip(made["id"].astype(str), made["crop"])):
+        path = by_id.at[galaxy, "image_path"]
+        expected = load_image(path, size=32, crop=None if np.isnan(crop) else crop, source="gz1")
+        np.testing.assert_array_equal(image, expected)
+    assert made["crop"].notna().any() and made["crop"].isna().any()

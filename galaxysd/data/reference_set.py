@@ -49,7 +49,8 @@ def _stratum(catalog: pd.DataFrame) -> np.ndarray:
 
 def build_reference_set(spec: str, out_dir: Path, n: int = 300, size: int = 64, seed: int = 0) -> pd.DataFrame:
     """Pick ``n`` imaged galaxies of ``spec`` evenly across strata, decode them at ``size`` px
-    with the source's standard framing, and write the set; returns its catalog."""
+    with the catalog's framing (its per-galaxy ``crop`` column, as ``?framing=measured``
+    gives, else the source's fixed crop), and write the set; returns its catalog."""
     if n < 1:
         raise ValueError(f"the reference set needs at least 1 galaxy, got {n}")
     catalog = load_catalog_spec(spec)
@@ -68,13 +69,15 @@ def build_reference_set(spec: str, out_dir: Path, n: int = 300, size: int = 64, 
     images, kept = [], []
     for row in sorted(picked):
         try:
-            images.append(load_image(catalog.at[row, "image_path"], size=size, source=kind))
+            crop = catalog.at[row, "crop"] if "crop" in catalog else None  # e.g. ?framing=measured
+            crop = None if crop is None or pd.isna(crop) else float(crop)
+            images.append(load_image(catalog.at[row, "image_path"], size=size, crop=crop, source=kind))
             kept.append(row)
         except IMAGE_ERRORS:
             continue  # an unreadable file is left out
     chosen = catalog.iloc[kept].reset_index(drop=True)
     fractions = [c for c in FRACTION_COLUMNS if c in chosen]
-    keep = [c for c in ("id", "ra", "dec") if c in chosen] + fractions
+    keep = [c for c in ("id", "ra", "dec", "crop", "framing") if c in chosen] + fractions
     table = chosen[keep].assign(domain="sdss", stratum=strata[kept], source_catalog=spec.split("?")[0])
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
