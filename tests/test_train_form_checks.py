@@ -1,11 +1,15 @@
 """The checks behind the Train form and the training job's data lines: each bad input is
 refused in plain words (no raw Python conversion errors)."""
 
+from pathlib import Path
+
 import pytest
 
 from galaxysd.app.train_launcher import TrainingRequest, check_catalog_exists
 from galaxysd.training.batches import DataSource
 from galaxysd.training.config import TrainConfig, parse_source
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -73,3 +77,9 @@ def test_a_missing_demo_survey_is_made_on_demand_by_the_job(demo_folder):
     command = request.command()
     assert command[command.index("--make-missing-demo") + 1] == "2000"
     assert "--make-missing-demo" not in TrainingRequest(name="ok", data=[missing], make_missing_demo=False).command()
+
+
+@pytest.mark.parametrize("config", sorted((REPO_ROOT / "assets" / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_training_config_is_valid(config):
+    validated = TrainConfig.from_yaml(config).validate()
+    assert all(isinstance(source, DataSource) and ":" in source.catalog for source in validated.data)
