@@ -79,7 +79,17 @@ def test_a_missing_demo_survey_is_made_on_demand_by_the_job(demo_folder):
     assert "--make-missing-demo" not in TrainingRequest(name="ok", data=[missing], make_missing_demo=False).command()
 
 
-@pytest.mark.parametrize("config", sorted((REPO_ROOT / "assets" / "configs").glob("*.yaml")), ids=lambda p: p.name)
-def test_every_shipped_training_config_is_valid(config):
-    validated = TrainConfig.from_yaml(config).validate()
+CONFIGS = sorted((REPO_ROOT / "assets" / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_every_shipped_training_config_is_valid(config, monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)  # configs name paths relative to the project
+    loaded = TrainConfig.from_yaml(config)
+    if loaded.init_from and not (Path(loaded.init_from) / "model_index.json").is_file():
+        # a warm start from a run another shipped config makes (absent until that one runs)
+        makers = [c for c in CONFIGS if Path(TrainConfig.from_yaml(c).run_dir) == Path(loaded.init_from).parent]
+        assert makers, f"{config.name} starts from {loaded.init_from}, which no shipped config makes"
+        loaded.init_from = None
+    validated = loaded.validate()
     assert all(isinstance(source, DataSource) and ":" in source.catalog for source in validated.data)
