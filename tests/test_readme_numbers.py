@@ -94,3 +94,14 @@ def test_the_numbers_quoted_in_the_prose_come_from_the_files():
     )
     spiral = augment.loc[("gz2:../shared/data/gz2-sample?images_only=true", "spiral", 10.0)]
     assert f"spirals ({spiral['reweighted']:.2f} vs {spiral['real+synthetic']:.2f} at 10)" in README
+
+
+def test_the_few_positive_numbers_in_the_readme_and_model_card_come_from_the_files():
+    (study,) = [r["few_real_positives"] for r in json.loads((RUN.discover_dir / "demo_eval.json").read_text()).values()]
+    ap = {(k, kind): v["average_precision"] for k, d in study.items() for kind, v in d.items() if isinstance(v, dict)}
+    card = (RUN.path / "README.md").read_text()
+    three, seven = (ap[("3", "augmented")], ap[("3", "real_only")]), (ap[("7", "augmented")], ap[("7", "real_only")])
+    assert f"(average precision {three[0]:.2f} vs {three[1]:.2f})" in README
+    assert f"({seven[0]:.2f} vs {seven[1]:.2f})" in README
+    assert f"from {three[1]:.2f} to {three[0]:.2f}, with 7 they lower it from {seven[1]:.2f} to {seven[0]:.2f}" in card
+    assert three[0] > three[1] and seven[0] < seven[1]  # "helps at 3, hurts at 7", as the prose says
