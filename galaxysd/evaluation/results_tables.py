@@ -117,7 +117,7 @@ def discovery_table(run: RunDir) -> str:
     return "\n".join(lines)
 
 
-FEW_POSITIVES_KEY = "few_real_positives"  # written by python -m galaxysd.discover
+FEW_POSITIVES_KEY = "few_real_positives"  # demo_eval.json key that python -m galaxysd.discover writes
 _FEW_NAMES = {"augmented": "synthetic + real positives", "real_only": "real positives only"}
 
 

@@ -53,6 +53,7 @@ from PIL import Image
 from galaxysd.atomic_files import write_csv, write_json
 from galaxysd.cli import JobParser, add_job_options, add_synthesis_options, comma_numbers, open_run, run_cli
 from galaxysd.data.survey_cache import is_real_survey, open_survey, run_image_size
+from galaxysd.evaluation.results_tables import FEW_POSITIVES_KEY  # the key its README table reads
 from galaxysd.grids import save_grid
 from galaxysd.runs import DEFAULT_CACHE_ROOT, REPO_ROOT, RunDir
 from galaxysd.science.catalog_search import DETECTOR, REAL_ONLY, CatalogSearch
@@ -69,7 +70,6 @@ from galaxysd.science.scan import DEFAULT_BATCH, DEFAULT_CHUNK
 from galaxysd.science.synthetic_sets import ImageGenerator, SynthesisSettings, lazy_generator, load_run_generator
 
 log = logging.getLogger(__name__)
-FEW_POSITIVES_KEY = "few_real_positives"
 
 
 def portable_path(path: str) -> str:
