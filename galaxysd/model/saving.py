@@ -102,10 +102,11 @@ def load_pipeline(
     # app loads in the background) would come out on the meta device, or in fp16.
     pipe = GalaxyPipeline.from_pretrained(path, dtype=torch.float32, use_safetensors=True, low_cpu_mem_usage=False)
     pipe.to(device)
-    for module in pipe.components.values():
-        if isinstance(module, torch.nn.Module) and dtype != torch.float32:
-            # plain Module.to: diffusers' own warns on every cast, even with no fp32-only layer
-            torch.nn.Module.to(module, dtype=dtype)
+    if dtype != torch.float32:
+        for module in pipe.components.values():
+            if isinstance(module, torch.nn.Module):
+                # plain Module.to: diffusers' own warns on every cast, even with no fp32-only layer
+                torch.nn.Module.to(module, dtype=dtype)
     pipe.unet.to(memory_format=torch.channels_last)
     pipe.set_progress_bar_config(disable=True)
     for module in (pipe.unet, pipe.tag_encoder, pipe.vae, pipe.text_encoder):

@@ -64,18 +64,17 @@ def few_positive_study(
     held_out = ~sets.pool
     test_images = images[np.flatnonzero(held_out)]
     result: dict[str, dict] = {}
-    planned = sum((draws if k else 1) * (1 + (k >= MIN_REAL_POSITIVES)) for k in budgets if k <= len(sets.positives))
+    planned = sum(_draw_count(k, draws) * len(_kinds(k, synthetic)) for k in budgets if k <= len(sets.positives))
     bar = tqdm(total=planned, desc="few-positive detectors", disable=not progress)
     for k in budgets:
         if k > len(sets.positives):
             result[str(k)] = {"skipped": f"only {len(sets.positives)} real positives in the training pool"}
             continue
         per_draw: dict[str, list[dict]] = {"augmented": [], "real_only": []}
-        for draw in range(draws if k else 1):  # with no real positive every draw is the same
+        for draw in range(_draw_count(k, draws)):
             chosen = draw_positives(sets, k, draw, settings.seed)
-            kinds = {"augmented": synthetic} | ({"real_only": None} if k >= MIN_REAL_POSITIVES else {})
             scores = {}
-            for kind, extra in kinds.items():
+            for kind, extra in _kinds(k, synthetic).items():
                 folder = train_and_save(
                     work / f"k{k}-draw{draw}-{kind}",
                     lambda: train_detector(images, chosen, extra, settings, progress=False),
@@ -92,6 +91,16 @@ def few_positive_study(
         result[str(k)] = {kind: _mean_over_draws(e) if e else too_few for kind, e in per_draw.items()}
     bar.close()
     return result
+
+
+def _draw_count(k: int, draws: int) -> int:
+    """Draws of budget ``k``: with no real positive every draw is the same, so one."""
+    return draws if k else 1
+
+
+def _kinds(k: int, synthetic: SyntheticSet) -> dict[str, SyntheticSet | None]:
+    """The detectors of budget ``k`` and the synthetic set each adds (real only needs enough positives)."""
+    return {"augmented": synthetic} | ({"real_only": None} if k >= MIN_REAL_POSITIVES else {})
 
 
 def _mean_over_draws(entries: list[dict]) -> dict:
