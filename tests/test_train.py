@@ -192,7 +192,7 @@ def test_cosine_schedule_warms_up_then_decays_to_a_tenth():
 def test_killed_cosine_run_resumed_ends_with_identical_weights(tmp_path, demo_dir, monkeypatch):
     from galaxysd.training.trainer import lr_multiplier
 
-    options = dict(lr_schedule="cosine", balanced_sampling=True)
+    options = dict(lr_schedule="cosine", balanced_sampling=True, balance_by="pairs", tag_dropout_mode="tree")
     reference = train(tiny_config(tmp_path / "a", demo_dir, **options), progress=False)
     log = [json.loads(line) for line in (reference / "train_log.jsonl").read_text().splitlines()]
     assert log[-1]["lr"] == pytest.approx(2e-3 * 0.1)  # the lr logged after the last step: the floor

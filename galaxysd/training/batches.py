@@ -75,6 +75,43 @@ def balanced_draw_weights(conditions: np.ndarray, tags: Sequence[str]) -> np.nda
     return weights / weights.sum()
 
 
+#: a pair of answers shared by fewer galaxies than this does not count in :func:`pair_draw_weights`
+MIN_PAIR_SUPPORT = 10
+
+
+def pair_draw_weights(
+    conditions: np.ndarray, tags: Sequence[str], min_support: int = MIN_PAIR_SUPPORT
+) -> np.ndarray:
+    """Draw probabilities that favour galaxies with a rare *combination* of answers, summing to 1.
+
+    A galaxy's weight is ``1 / sqrt(frequency)`` of the rarest pair of its positive answer tags
+    (a single answer counts as the pair with itself), so that a smooth galaxy with a dust lane
+    is drawn as often as its pair is rare, not as often as dust lanes (mostly on edge-on disks)
+    are. Pairs shared by fewer than ``min_support`` galaxies are skipped (one odd label does not
+    make a galaxy drawn a hundred times); a galaxy without a counted pair weighs 1.
+    """
+    answer_columns = [i for i, tag in enumerate(tags) if tag not in morphology.DOMAIN_TAGS]
+    positive = (conditions[:, answer_columns] > 0).astype(np.float64)
+    together = positive.T @ positive  # galaxies per pair of answers (diagonal: per answer)
+    inverse = np.where(together >= max(int(min_support), 1), 1.0 / np.sqrt(np.maximum(together, 1) / len(positive)), 0.0)
+    rarest = np.zeros(len(positive))
+    for j in range(positive.shape[1]):
+        with_j = positive[:, j] > 0
+        if with_j.any():
+            rarest[with_j] = np.maximum(rarest[with_j], (positive[with_j] * inverse[j]).max(axis=1))
+    weights = np.where(rarest > 0, rarest, 1.0)
+    return weights / weights.sum()
+
+
+def draw_weights(conditions: np.ndarray, tags: Sequence[str], balance_by: str = "answers") -> np.ndarray:
+    """The galaxy draw probabilities of one source for ``balance_by`` (``answers`` or ``pairs``)."""
+    if balance_by == "pairs":
+        return pair_draw_weights(conditions, tags)
+    if balance_by == "answers":
+        return balanced_draw_weights(conditions, tags)
+    raise ValueError(f"balance_by must be answers or pairs, got {balance_by!r}")
+
+
 def load_training_set(
     sources: Sequence[DataSource],
     cache_root: Path,
@@ -83,10 +120,12 @@ def load_training_set(
     threshold: float,
     workers: int = 2,
     balanced: bool = False,
+    balance_by: str = "answers",
 ) -> TrainingSet:
     """Load each catalog, build (or reuse) its image cache, and compute condition vectors.
 
-    ``balanced`` adds :func:`balanced_draw_weights` per source (rare answers drawn more often).
+    ``balanced`` adds :func:`draw_weights` per source (rare answers, or with ``balance_by="pairs"``
+    rare pairs of answers, drawn more often).
     """
     images, conditions, shares, names, provenance = [], [], [], [], []
     for source in sources:
@@ -105,7 +144,7 @@ def load_training_set(
     share = np.asarray(shares, dtype=np.float64)
     if not np.all(np.isfinite(share)) or share.sum() <= 0 or np.any(share < 0):
         raise ValueError("data source weights must be non-negative numbers with a positive sum")
-    draws = [balanced_draw_weights(c, tags) for c in conditions] if balanced else None
+    draws = [draw_weights(c, tags, balance_by) for c in conditions] if balanced else None
     return TrainingSet(images, conditions, share / share.sum(), names, draws, provenance)
 
 
@@ -160,13 +199,40 @@ def augment_orientation(pixels: torch.Tensor, generator: torch.Generator) -> tor
     return out
 
 
+def descendant_matrix(tags: Sequence[str]) -> torch.Tensor:
+    """``(n_tags, n_tags)`` 0/1 matrix: row ``i`` marks tag ``i`` and every answer asked under it
+    (its children, their children, ...) in the GZ2 tree; survey tags mark only themselves."""
+    index = {t: i for i, t in enumerate(tags)}
+    out = torch.eye(len(tags))
+    for j, tag in enumerate(tags):
+        if tag in morphology.DOMAIN_TAGS or tag not in morphology.ANSWER_TAGS:
+            continue
+        parent = morphology.answer(tag).parent
+        while parent is not None:
+            if parent in index:
+                out[index[parent], j] = 1.0
+            parent = morphology.answer(parent).parent
+    return out
+
+
 def drop_conditions(
-    conditions: torch.Tensor, generator: torch.Generator, uncond_prob: float, tag_prob: float
+    conditions: torch.Tensor,
+    generator: torch.Generator,
+    uncond_prob: float,
+    tag_prob: float,
+    descendants: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Condition dropout: whole prompts to zero (for guidance) and single tags (partial prompts)."""
-    keep_tag = torch.rand(conditions.shape, generator=generator) >= tag_prob
+    """Condition dropout: whole prompts to zero (for guidance) and single tags (partial prompts).
+
+    With ``descendants`` (:func:`descendant_matrix`), dropping a tag also drops every answer
+    under it, so a prompt of a parent answer alone (``features or disk-shaped``) is seen for
+    all its children alike, not mostly for the galaxies with the fewest child tags.
+    """
+    drop_tag = torch.rand(conditions.shape, generator=generator) < tag_prob
+    if descendants is not None:
+        drop_tag = (drop_tag.float() @ descendants) > 0
     keep_row = torch.rand(conditions.shape[0], 1, generator=generator) >= uncond_prob
-    return conditions * keep_tag * keep_row
+    return conditions * ~drop_tag * keep_row
 
 
 def sample_batch(data: TrainingSet, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

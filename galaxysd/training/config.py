@@ -17,6 +17,8 @@ from galaxysd.model.unet_presets import PRESETS, spec_from
 from galaxysd.training.batches import DataSource
 
 LR_SCHEDULES = ("constant", "cosine")
+BALANCE_BY = ("answers", "pairs")
+TAG_DROPOUT_MODES = ("independent", "tree")
 
 
 @dataclass
@@ -33,9 +35,14 @@ class TrainConfig:
       ``pretrained`` switches to paper mode (a local Stable Diffusion 1.5 folder).
     - ``batch_size``, ``learning_rate``, ``warmup_steps``, ``lr_schedule`` (``constant`` or
       ``cosine``), ``max_steps``, ``time_budget_minutes``: how long and how fast to learn.
-    - ``balanced_sampling``: draw galaxies with rare answers more often within each source.
+    - ``balanced_sampling``: draw galaxies with rare answers more often within each source;
+      ``balance_by``: ``answers`` (the mean over a galaxy's answers of 1/sqrt(frequency)) or
+      ``pairs`` (its rarest pair of answers, e.g. smooth + dust lane; see
+      :func:`~galaxysd.training.batches.pair_draw_weights`).
     - ``ema_decay``, ``min_snr_gamma``, ``uncond_prob`` (prompt dropout for guidance),
-      ``tag_dropout``: the diffusion recipe.
+      ``tag_dropout``: the diffusion recipe; ``tag_dropout_mode``: ``independent`` (each tag
+      on its own) or ``tree`` (dropping an answer drops the answers asked under it, so a parent
+      answer alone stands for all its children in their real proportions).
     - ``checkpoint_every``, ``keep_checkpoints``, ``sample_every``: what the run writes.
 
     Example:
@@ -60,12 +67,14 @@ class TrainConfig:
     warmup_steps: int = 200
     lr_schedule: str = "constant"  # constant | cosine (to 10% after warm-up, over max_steps or the time budget)
     balanced_sampling: bool = False  # within each source, draw galaxies with rare answers more often
+    balance_by: str = "answers"  # answers | pairs (the rarest pair of a galaxy's answers)
     max_steps: int = 10_000
     time_budget_minutes: float | None = None
     ema_decay: float = 0.999
     min_snr_gamma: float | None = 5.0
     uncond_prob: float = 0.1
     tag_dropout: float = 0.1
+    tag_dropout_mode: str = "independent"  # independent | tree (an answer's children go with it)
     threshold: float = 0.3
     grad_clip: float = 1.0
     mixed_precision: str = "no"  # no | fp16 | bf16
@@ -117,6 +126,11 @@ class TrainConfig:
         for name in ("uncond_prob", "tag_dropout", "threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1]")
+        if self.balance_by not in BALANCE_BY:
+            raise ValueError(f"balance_by must be one of {', '.join(BALANCE_BY)}, got {self.balance_by!r}")
+        if self.tag_dropout_mode not in TAG_DROPOUT_MODES:
+            modes = ", ".join(TAG_DROPOUT_MODES)
+            raise ValueError(f"tag_dropout_mode must be one of {modes}, got {self.tag_dropout_mode!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("ema_decay must be within [0, 1)")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
@@ -223,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help="within each source, draw galaxies with rare answers (bar, merger, ...) more often",
+    )
+    p.add_argument("--balance-by", choices=BALANCE_BY, help="with --balanced-sampling: answers or pairs")
+    p.add_argument(
+        "--tag-dropout-mode",
+        choices=TAG_DROPOUT_MODES,
+        help="independent, or tree: dropping an answer drops the answers asked under it",
     )
     p.add_argument("--max-steps", type=int)
     p.add_argument("--time-budget-minutes", type=float, help="stop cleanly after this wall-clock time")

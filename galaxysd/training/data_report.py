@@ -114,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config.threshold,
             config.workers,
             balanced=config.balanced_sampling,
+            balance_by=config.balance_by,
         )
         path = write_data_report(run.path, data, tags, [d.domain for d in config.data])
         return f"data report written to {path}"

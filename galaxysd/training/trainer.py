@@ -31,6 +31,7 @@ from galaxysd.model.saving import save_pipeline
 from galaxysd.training import checkpoints as ckpt
 from galaxysd.training.batches import (
     augment_orientation,
+    descendant_matrix,
     drop_conditions,
     load_training_set,
     sample_batch,
@@ -232,7 +233,9 @@ def _train(config: TrainConfig, resume: str | None, progress: bool, force: bool)
         config.threshold,
         config.workers,
         balanced=config.balanced_sampling,
+        balance_by=config.balance_by,
     )
+    descendants = descendant_matrix(tags) if config.tag_dropout_mode == "tree" else None
     modules = trainable_modules(pipe, config)
     pipe.to(accelerator.device)
     pipe.unet.to(memory_format=torch.channels_last)
@@ -285,7 +288,7 @@ def _train(config: TrainConfig, resume: str | None, progress: bool, force: bool)
         generator = step_generator(config.seed, step, accelerator.process_index)
         pixels, vectors = sample_batch(data, config.batch_size, generator)
         pixels = augment_orientation(pixels, generator)
-        vectors = drop_conditions(vectors, generator, config.uncond_prob, config.tag_dropout)
+        vectors = drop_conditions(vectors, generator, config.uncond_prob, config.tag_dropout, descendants)
         with accelerator.autocast():
             loss = training_loss(pipe, config, pixels, vectors, generator, tags, wrapped)
         if not torch.isfinite(loss):

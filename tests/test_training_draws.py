@@ -1,0 +1,123 @@
+"""What a training step is shown: pair-balanced galaxy draws and tree tag dropout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from galaxysd import morphology
+from galaxysd.training.batches import (
+    balanced_draw_weights,
+    descendant_matrix,
+    draw_weights,
+    drop_conditions,
+    pair_draw_weights,
+)
+from galaxysd.training.config import TrainConfig, config_from_args, parse_args
+
+TAGS = ["sdss", "smooth", "completely round galaxy", "edge-on galaxy", "features or disk-shaped", "dust lane"]
+
+
+def _survey() -> np.ndarray:
+    """1,000 galaxies: 600 round ellipticals, 20 of them with a dust lane, 400 edge-on disks, 200
+    of them with a dust lane (dust lanes are common, a round galaxy with one is rare)."""
+    c = np.zeros((1000, len(TAGS)), np.float32)
+    c[:, 0] = 1.0
+    c[:600, [1, 2]] = 1.0
+    c[:20, 5] = 1.0
+    c[600:, [3, 4]] = 1.0
+    c[600:800, 5] = 1.0
+    return c
+
+
+def test_pair_weights_follow_the_rarest_pair_of_answers():
+    c = _survey()
+    weights = pair_draw_weights(c, TAGS)
+    assert weights.sum() == pytest.approx(1.0)
+    # dusty round galaxy: rarest pair (round, dust lane) 20/1000; plain round: (smooth, round) 600/1000;
+    # dusty edge-on: (edge-on, dust lane) 200/1000
+    assert weights[0] / weights[100] == pytest.approx(np.sqrt(600 / 20))
+    assert weights[600] / weights[100] == pytest.approx(np.sqrt(600 / 200))
+    # answer balancing averages the dust lane with the common answers: a smaller boost
+    by_answers = balanced_draw_weights(c, TAGS)
+    assert weights[:20].sum() > 2 * by_answers[:20].sum()
+    assert draw_weights(c, TAGS, "pairs") == pytest.approx(weights)
+    assert draw_weights(c, TAGS, "answers") == pytest.approx(by_answers)
+    with pytest.raises(ValueError, match="balance_by"):
+        draw_weights(c, TAGS, "triples")
+
+
+def test_pairs_shared_by_too_few_galaxies_do_not_count():
+    c = _survey()
+    c[20, 3] = 1.0  # one round galaxy mislabelled edge-on: the pair (round, edge-on) has 1 galaxy
+    weights = pair_draw_weights(c, TAGS, min_support=10)
+    assert weights[20] / weights[100] == pytest.approx(np.sqrt(600 / 401), rel=1e-6)  # its edge-on answer alone
+    empty = np.zeros((5, len(TAGS)), np.float32)
+    assert pair_draw_weights(empty, TAGS) == pytest.approx(np.full(5, 0.2))  # no answers: uniform
+
+
+def test_descendants_follow_the_decision_tree():
+    tags = list(morphology.ALL_TAGS)
+    d = descendant_matrix(tags)
+    under = {tags[j] for j in torch.nonzero(d[tags.index("features or disk-shaped")]).flatten()}
+    assert {"features or disk-shaped", "edge-on galaxy", "not edge-on", "spiral galaxy", "2 spiral arms"} <= under
+    assert "smooth" not in under and "completely round galaxy" not in under and "merger" not in under
+    assert torch.equal(d[tags.index("sdss")], torch.eye(len(tags))[tags.index("sdss")])
+    assert d[tags.index("2 spiral arms")].sum() == 1  # a leaf: only itself
+
+
+def _disks(n: int, tags: list[str]) -> torch.Tensor:
+    c = torch.zeros(2 * n, len(tags))
+    for t in ("sdss", "features or disk-shaped", "not edge-on", "spiral galaxy"):
+        c[:n, tags.index(t)] = 1.0
+    for t in ("sdss", "features or disk-shaped", "edge-on galaxy"):
+        c[n:, tags.index(t)] = 1.0
+    return c
+
+
+def test_tree_dropout_shows_a_parent_alone_for_every_child_alike():
+    tags = list(morphology.ALL_TAGS)
+    n = 20_000
+    conditions = _disks(n, tags)
+    alone = {}
+    for mode, descendants in (("independent", None), ("tree", descendant_matrix(tags))):
+        out = drop_conditions(conditions, torch.Generator().manual_seed(0), 0.0, 0.1, descendants)
+        only = (out.sum(1) == 2) & (out[:, tags.index("sdss")] > 0) & (out[:, tags.index("features or disk-shaped")] > 0)
+        alone[mode] = (only[:n].float().mean().item(), only[n:].float().mean().item())
+        if descendants is not None:  # a child never outlives its dropped parent
+            parent_gone = out[:, tags.index("features or disk-shaped")] == 0
+            assert (out[parent_gone][:, tags.index("spiral galaxy")] == 0).all()
+            assert (out[parent_gone][:, tags.index("edge-on galaxy")] == 0).all()
+    spiral, edge_on = alone["independent"]
+    assert edge_on > 5 * spiral  # two tags to drop for a spiral, one for an edge-on disk
+    spiral, edge_on = alone["tree"]
+    assert spiral == pytest.approx(0.081, abs=0.01) and edge_on == pytest.approx(0.081, abs=0.01)
+
+
+def test_independent_dropout_is_unchanged_for_runs_that_resume():
+    """Runs saved before tree dropout existed resume with the same random draws."""
+    tags = list(morphology.ALL_TAGS)
+    conditions = _disks(50, tags)
+    generator = torch.Generator().manual_seed(3)
+    keep_tag = torch.rand(conditions.shape, generator=generator) >= 0.1
+    keep_row = torch.rand(conditions.shape[0], 1, generator=generator) >= 0.1
+    expected = conditions * keep_tag * keep_row
+    assert torch.equal(drop_conditions(conditions, torch.Generator().manual_seed(3), 0.1, 0.1), expected)
+
+
+def test_bad_modes_are_refused_with_a_clear_message():
+    config = TrainConfig(data=[], balance_by="triples")
+    config.data = [object()]
+    with pytest.raises(ValueError, match="balance_by must be one of answers, pairs"):
+        config.validate()
+    config.balance_by, config.tag_dropout_mode = "pairs", "sometimes"
+    with pytest.raises(ValueError, match="tag_dropout_mode must be one of independent, tree"):
+        config.validate()
+
+
+def test_the_command_line_sets_both_modes():
+    args = parse_args(["--data", "demo:x@demo", "--balance-by", "pairs", "--tag-dropout-mode", "tree"])
+    config = config_from_args(args)
+    assert (config.balance_by, config.tag_dropout_mode) == ("pairs", "tree")
+    assert (TrainConfig().balance_by, TrainConfig().tag_dropout_mode) == ("answers", "independent")
