@@ -13,6 +13,7 @@ from PIL import Image
 from galaxysd.evaluation.evaluate_job import evaluate_run, main
 from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, load_prompt_file, matching_rows, with_domain
 from galaxysd.evaluation.run_evaluation import EvalSettings
+from galaxysd.evaluation.scoring import weights_digest
 from galaxysd.morphology import parse_prompt
 
 pytestmark = pytest.mark.slow  # trains, renders or runs jobs end to end
@@ -126,6 +127,16 @@ def test_evaluation_writes_every_output_and_resumes_without_regenerating(tmp_pat
     assert more["prompts"][0]["n_generated"] == 5  # changed settings are not mistaken for done
 
 
+def test_the_judge_digest_follows_the_weights_and_is_none_without_them(tmp_path):
+    assert weights_digest(tmp_path) is None and weights_digest(None) is None
+    (tmp_path / "model.safetensors").write_bytes(b"weights one")
+    first = weights_digest(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"weights two")
+    assert weights_digest(tmp_path) != first
+    (tmp_path / "model.safetensors").write_bytes(b"weights one")
+    assert weights_digest(tmp_path) == first
+
+
 def test_reference_images_exclude_what_the_judge_was_trained_on(toy_setup):
     cache, judge = toy_setup
     from galaxysd.evaluation.scoring import reference_rows
@@ -209,6 +220,10 @@ def test_command_line_trains_the_judge_and_evaluates_a_trained_run(tmp_path, cap
     metrics = json.loads((run / "eval" / "metrics.json").read_text())
     assert [p["n_generated"] for p in metrics["prompts"]] == [2]
     assert metrics["judge"]["tags"] == judge_report["tags"]
+    digest = weights_digest(run / "eval" / "judge")
+    assert digest and len(digest) == 16
+    for name in ("metrics.json", "curves.json", "pareto.json"):  # each file names the judge it was scored with
+        assert json.loads((run / "eval" / name).read_text())["judge_weights"] == digest
     curves = pd.read_csv(run / "eval" / "curves.csv")
     assert set(curves["step"]) == {5}
     assert len(pd.read_csv(run / "eval" / "pareto.csv")) == 2 * 4  # E and the mean

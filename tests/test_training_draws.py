@@ -83,7 +83,8 @@ def test_tree_dropout_shows_a_parent_alone_for_every_child_alike():
     alone = {}
     for mode, descendants in (("independent", None), ("tree", descendant_matrix(tags))):
         out = drop_conditions(conditions, torch.Generator().manual_seed(0), 0.0, 0.1, descendants)
-        only = (out.sum(1) == 2) & (out[:, tags.index("sdss")] > 0) & (out[:, tags.index("features or disk-shaped")] > 0)
+        features = out[:, tags.index("features or disk-shaped")] > 0
+        only = (out.sum(1) == 2) & (out[:, tags.index("sdss")] > 0) & features
         alone[mode] = (only[:n].float().mean().item(), only[n:].float().mean().item())
         if descendants is not None:  # a child never outlives its dropped parent
             parent_gone = out[:, tags.index("features or disk-shaped")] == 0

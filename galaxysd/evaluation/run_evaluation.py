@@ -29,6 +29,7 @@ from galaxysd.evaluation.scoring import (
     physical_comparison,
     save_sheet,
     score_images,
+    weights_digest,
 )
 from galaxysd.training.checkpoints import checkpoint_dirs, checkpoint_step
 
@@ -146,6 +147,7 @@ class RunEvaluation:
             cache_id,
             folder_fingerprint(judge_dir) if judge_dir else judge.report,
         ]
+        self.judge_weights = weights_digest(judge_dir)
         self._reference: RealReference | None = None
         self._final_generator: Generator | None = None
 
@@ -198,6 +200,7 @@ class RunEvaluation:
         physical = self._physical(work, generated)
         metrics = {
             "settings": self.part_settings("metrics"),
+            "judge_weights": self.judge_weights,
             "paper_real_consistency": PAPER_REAL_CONSISTENCY,
             "summary": mean_over_prompts(results),
             "prompts": results,
@@ -284,7 +287,10 @@ class RunEvaluation:
             rows.append({"step": step, "prompt": MEAN_KEY, **mean_over_prompts(rows)})
             done = _append_rows(work / "curves.csv", done, rows)
         write_csv(self.eval_dir / "curves.csv", done)
-        write_json(self.eval_dir / "curves.json", {"settings": self.part_settings("curves")})
+        write_json(
+            self.eval_dir / "curves.json",
+            {"settings": self.part_settings("curves"), "judge_weights": self.judge_weights},
+        )
         return done
 
     def evaluate_pareto(self) -> pd.DataFrame:
@@ -329,5 +335,8 @@ class RunEvaluation:
         points = pd.concat([points, pd.DataFrame(means)], ignore_index=True) if means else points
         pareto = mark_pareto_fronts(points)
         write_csv(self.eval_dir / "pareto.csv", pareto)
-        write_json(self.eval_dir / "pareto.json", {"settings": self.part_settings("pareto")})
+        write_json(
+            self.eval_dir / "pareto.json",
+            {"settings": self.part_settings("pareto"), "judge_weights": self.judge_weights},
+        )
         return pareto

@@ -79,9 +79,7 @@ def balanced_draw_weights(conditions: np.ndarray, tags: Sequence[str]) -> np.nda
 MIN_PAIR_SUPPORT = 10
 
 
-def pair_draw_weights(
-    conditions: np.ndarray, tags: Sequence[str], min_support: int = MIN_PAIR_SUPPORT
-) -> np.ndarray:
+def pair_draw_weights(conditions: np.ndarray, tags: Sequence[str], min_support: int = MIN_PAIR_SUPPORT) -> np.ndarray:
     """Draw probabilities that favour galaxies with a rare *combination* of answers, summing to 1.
 
     A galaxy's weight is ``1 / sqrt(frequency)`` of the rarest pair of its positive answer tags
@@ -93,7 +91,8 @@ def pair_draw_weights(
     answer_columns = [i for i, tag in enumerate(tags) if tag not in morphology.DOMAIN_TAGS]
     positive = (conditions[:, answer_columns] > 0).astype(np.float64)
     together = positive.T @ positive  # galaxies per pair of answers (diagonal: per answer)
-    inverse = np.where(together >= max(int(min_support), 1), 1.0 / np.sqrt(np.maximum(together, 1) / len(positive)), 0.0)
+    frequency = np.maximum(together, 1) / len(positive)
+    inverse = np.where(together >= max(int(min_support), 1), 1.0 / np.sqrt(frequency), 0.0)
     rarest = np.zeros(len(positive))
     for j in range(positive.shape[1]):
         with_j = positive[:, j] > 0
