@@ -16,6 +16,7 @@ The repository ships one run, ``assets/default-run``, so everything works on a f
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,3 +118,16 @@ def model_image_size(run: RunDir) -> int | None:
     """Side in pixels of the images the run's model makes (``None`` without a model)."""
     index = read_json(run.model_dir / "model_index.json")
     return int(index.get("image_size", 64)) if index else None
+
+
+def weights_digest(folder: Path | None, name: str = "model.safetensors") -> str | None:
+    """The first 16 hex digits of the SHA-256 of ``folder/name`` (``None`` when absent): which
+    judge an evaluation file was scored with, checkable against the judge a run ships."""
+    path = Path(folder) / name if folder is not None else None
+    if path is None or not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]

@@ -12,6 +12,8 @@ from galaxysd.evaluation.run_results import (
     eval_pareto,
     eval_tag_response,
     format_number,
+    judge_trust,
+    stale_judge_files,
 )
 
 EVALUATE = "python -m galaxysd.evaluate --run {run}"
@@ -24,7 +26,7 @@ command = EVALUATE.format(run=ui.run_label(run))
 try:
     metrics, curves = eval_metrics(run), eval_curves(run)
     pareto, histograms = eval_pareto(run), eval_histograms(run)
-    response = eval_tag_response(run)
+    response, trust, stale = eval_tag_response(run), judge_trust(run), stale_judge_files(run)
 except ValueError as error:
     st.error(str(error))
     st.stop()
@@ -73,6 +75,21 @@ if metrics:
         st.dataframe(pd.DataFrame(metrics["prompts"])[columns], hide_index=True)
 else:
     ui.missing("The evaluation (eval/metrics.json)", command)
+if stale:
+    st.warning(
+        f"{', '.join(stale)} {'was' if len(stale) == 1 else 'were'} scored with another judge than this run's "
+        f"eval/judge, so {'its' if len(stale) == 1 else 'their'} numbers are not on the same scale; "
+        f"rerun the evaluation (`{command}`) to rescore."
+    )
+if trust is not None:
+    basis, trust_table = trust
+    judged = int((trust_table["judged"] == "yes").sum())
+    with st.expander(f"Which answers the judge judges ({judged} of {len(trust_table)})"):
+        st.caption(
+            f"Held-out AUC on the {basis}; consistency and the slider table judge only answers with AUC >= 0.8 "
+            "there, the others are listed as unjudged (AUC empty: too few labelled galaxies to check)."
+        )
+        st.dataframe(trust_table, hide_index=True)
 
 st.header("Does each slider work?")
 if response is not None and len(response):

@@ -136,6 +136,34 @@ def test_the_metrics_page_shows_which_sliders_work(tiny_run, app_env, tmp_path):
     assert shown["works"].tolist() == ["yes", "no"]
 
 
+def test_the_metrics_page_shows_the_judge_gate_and_warns_of_files_scored_with_another_judge(
+    tiny_run, app_env, tmp_path
+):
+    run = bare_copy(tiny_run, tmp_path / "gate")
+    judge = run / "eval" / "judge"
+    judge.mkdir(parents=True)
+    (judge / "model.safetensors").write_bytes(b"this judge")
+    report = {
+        "tags": ["smooth", "in-between round galaxy", "merger"],
+        "standard_look": {
+            "per_tag": {
+                "smooth": {"auc": 0.97, "n_test_positive": 696},
+                "in-between round galaxy": {"auc": 0.79, "n_test_positive": 399},
+                "merger": {"auc": None, "n_test_positive": 19},
+            }
+        },
+    }
+    (judge / "report.json").write_text(json.dumps(report))
+    (run / "eval" / "curves.json").write_text(json.dumps({"settings": {}, "judge_weights": "0123456789abcdef"}))
+    app_env(run)
+    at = open_page("metrics")
+    assert not problems(at), problems(at)
+    assert any("Which answers the judge judges (1 of 3)" in e.label for e in at.expander)
+    gate = next(frame.value for frame in at.dataframe if "judged" in frame.value)
+    assert gate["judged"].tolist() == ["yes", "no", "no"] and gate["AUC"].tolist()[:2] == [0.97, 0.79]
+    assert any("curves.json was scored with another judge" in w.value for w in at.warning)
+
+
 def test_a_slider_change_regenerates_and_updates_the_prompt(default_run, app_env):
     app_env(default_run)
     at = open_page("generate")

@@ -13,8 +13,8 @@ from PIL import Image
 from galaxysd.evaluation.evaluate_job import evaluate_run, main
 from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, load_prompt_file, matching_rows, with_domain
 from galaxysd.evaluation.run_evaluation import EvalSettings
-from galaxysd.evaluation.scoring import weights_digest
 from galaxysd.morphology import parse_prompt
+from galaxysd.runs import weights_digest
 
 pytestmark = pytest.mark.slow  # trains, renders or runs jobs end to end
 

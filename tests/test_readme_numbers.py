@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from galaxysd.evaluation import results_tables
-from galaxysd.evaluation.scoring import weights_digest
-from galaxysd.runs import RunDir
+from galaxysd.runs import RunDir, weights_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

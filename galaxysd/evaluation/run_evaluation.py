@@ -29,8 +29,8 @@ from galaxysd.evaluation.scoring import (
     physical_comparison,
     save_sheet,
     score_images,
-    weights_digest,
 )
+from galaxysd.runs import weights_digest
 from galaxysd.training.checkpoints import checkpoint_dirs, checkpoint_step
 
 PARTS = ("metrics", "curves", "pareto")

@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from galaxysd.evaluation.judge_trust import TRUSTED_AUC, trust_basis
 from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, with_domain
-from galaxysd.runs import RunDir, model_image_size, read_json
+from galaxysd.runs import RunDir, model_image_size, read_json, weights_digest
 from galaxysd.training.config import parse_source
 
 #: Columns of ``augment/results.csv`` read as metrics, and as (task, training set) labels.
@@ -68,6 +69,44 @@ def eval_tag_response(run: RunDir) -> pd.DataFrame | None:
             "works": table["works"].map({True: "yes", False: "no"}),
         }
     )
+
+
+#: result files that record the judge they were scored with (``judge_weights``)
+JUDGED_FILES = ("metrics.json", "curves.json", "pareto.json")
+
+
+def judge_trust(run: RunDir) -> tuple[str, pd.DataFrame] | None:
+    """The run judge's trust gate: what it was checked on, and per answer the held-out AUC,
+    the positives it was measured on and whether consistency and the sliders judge it."""
+    report = read_json(run.eval_dir / "judge" / "report.json")
+    if report is None:
+        return None
+    basis, per_tag = trust_basis(report)
+    rows = []
+    for tag in report.get("tags", []):
+        entry = per_tag.get(tag, {})
+        auc = entry.get("auc")
+        rows.append(
+            {
+                "answer": tag,
+                "AUC": None if auc is None else round(float(auc), 3),
+                "positives": entry.get("n_test_positive"),
+                "judged": "yes" if auc is not None and auc >= TRUSTED_AUC else "no",
+            }
+        )
+    return basis, pd.DataFrame(rows, columns=["answer", "AUC", "positives", "judged"])
+
+
+def stale_judge_files(run: RunDir) -> list[str]:
+    """The result files scored with another judge than the run's ``eval/judge`` (their
+    ``judge_weights`` differ from its weights; files that record none are not listed)."""
+    current = weights_digest(run.eval_dir / "judge")
+    stale = []
+    for name in JUDGED_FILES:
+        recorded = (read_json(run.eval_dir / name) or {}).get("judge_weights")
+        if current and recorded and recorded != current:
+            stale.append(name)
+    return stale
 
 
 def eval_histograms(run: RunDir) -> pd.DataFrame | None:

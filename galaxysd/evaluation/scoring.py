@@ -38,19 +38,6 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def weights_digest(folder: Path | None, name: str = "model.safetensors") -> str | None:
-    """The first 16 hex digits of the SHA-256 of ``folder/name`` (``None`` when absent): which
-    judge an evaluation file was scored with, checkable against the judge a run ships."""
-    path = Path(folder) / name if folder is not None else None
-    if path is None or not path.is_file():
-        return None
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
 def folder_fingerprint(folder: Path) -> list:
     """Relative path, size and modification time of every file under ``folder``."""
     if not folder.is_dir():
