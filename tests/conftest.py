@@ -6,7 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from app_runs import shared_tiny_run
 from prerequisites import skip_unless
+
+from galaxysd.app.database import AppDatabase
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 # No background model load in app tests: it would run on while later tests build models in
@@ -42,3 +45,22 @@ def tiny_pipe():
     pipeline.unet.to(memory_format=torch.channels_last)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A tiny trained run with evaluation, candidates and real galaxies (tests/app_runs.py)."""
+    return shared_tiny_run(tmp_path_factory)
+
+
+@pytest.fixture
+def app_env(monkeypatch, tmp_path):
+    """Point the app at a run; its data folder and database live in ``tmp_path``."""
+    monkeypatch.setenv("GALAXYSD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GALAXYSD_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+
+    def use(run: Path):
+        monkeypatch.setenv("GALAXYSD_RUN", str(run))
+        return AppDatabase(f"sqlite:///{tmp_path / 'app.db'}")
+
+    return use

@@ -8,21 +8,19 @@ behaviour tests always use the tiny run, whose real galaxies and candidates are 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from app_runs import bare_copy, shared_tiny_run
+from app_pages import APP, TIMEOUT, open_page, problems
+from app_runs import bare_copy
 from streamlit.testing.v1 import AppTest
 
-from galaxysd.app.database import AppDatabase
 from galaxysd.app.hosting import HostingPolicy, hosting_policy
 from galaxysd.runs import DEFAULT_RUN
 
 pytestmark = pytest.mark.slow  # trains, renders or runs jobs end to end
 
-APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGES = {
     "home": "GalaxySD",
     "generate": "Generate galaxies",
@@ -36,41 +34,12 @@ PAGES = {
     "interpolate": "Interpolate between morphologies",
     "about": "About GalaxySD",
 }
-TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    return shared_tiny_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def default_run(tiny_run):
     """The shipped run when it has been trained, else the tiny run."""
     return DEFAULT_RUN if (DEFAULT_RUN / "model" / "model_index.json").is_file() else tiny_run
-
-
-@pytest.fixture
-def app_env(monkeypatch, tmp_path):
-    """Point the app at a run; its data folder and database live in ``tmp_path``."""
-    monkeypatch.setenv("GALAXYSD_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("GALAXYSD_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
-
-    def use(run: Path):
-        monkeypatch.setenv("GALAXYSD_RUN", str(run))
-        return AppDatabase(f"sqlite:///{tmp_path / 'app.db'}")
-
-    return use
-
-
-def open_page(page: str) -> AppTest:
-    """A new browser session on ``page``."""
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
-    return at.switch_page(f"pages/{page}.py").run()
-
-
-def problems(at: AppTest) -> list[str]:
-    return [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
 
 
 def test_every_page_opens_on_the_default_run(default_run, app_env):
@@ -108,60 +77,6 @@ def test_broken_result_files_show_an_error_not_an_exception(tiny_run, app_env, t
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception
         assert any(message in e.value for e in at.error), page
-
-
-def test_the_metrics_page_shows_which_sliders_work(tiny_run, app_env, tmp_path):
-    run = bare_copy(tiny_run, tmp_path / "response")
-    (run / "eval").mkdir()
-    table = pd.DataFrame(
-        {
-            "tag": ["edge-on galaxy", "ring"],
-            "pixel_ratio": [0.6, 0.2],
-            "judged": [True, False],
-            "judge_trusted": [True, False],
-            "judge_delta": [0.24, float("nan")],
-            "judge_delta_low": [0.07, float("nan")],
-            "judge_delta_high": [0.44, float("nan")],
-            "works": [True, False],
-            "measured_by": ["judge", "pixels"],
-        }
-    )
-    table.to_csv(run / "eval" / "tag_response.csv", index=False)
-    app_env(run)
-    at = open_page("metrics")
-    assert not problems(at), problems(at)
-    assert any("1 of 2 answers" in caption.value for caption in at.caption)
-    shown = next(frame.value for frame in at.dataframe if "answer" in frame.value)
-    assert shown["judge p change [95% CI]"].tolist() == ["+0.240 [+0.070, +0.440]", ""]
-    assert shown["works"].tolist() == ["yes", "no"]
-
-
-def test_the_metrics_page_shows_the_judge_gate_and_warns_of_files_scored_with_another_judge(
-    tiny_run, app_env, tmp_path
-):
-    run = bare_copy(tiny_run, tmp_path / "gate")
-    judge = run / "eval" / "judge"
-    judge.mkdir(parents=True)
-    (judge / "model.safetensors").write_bytes(b"this judge")
-    report = {
-        "tags": ["smooth", "in-between round galaxy", "merger"],
-        "standard_look": {
-            "per_tag": {
-                "smooth": {"auc": 0.97, "n_test_positive": 696},
-                "in-between round galaxy": {"auc": 0.79, "n_test_positive": 399},
-                "merger": {"auc": None, "n_test_positive": 19},
-            }
-        },
-    }
-    (judge / "report.json").write_text(json.dumps(report))
-    (run / "eval" / "curves.json").write_text(json.dumps({"settings": {}, "judge_weights": "0123456789abcdef"}))
-    app_env(run)
-    at = open_page("metrics")
-    assert not problems(at), problems(at)
-    assert any("Which answers the judge judges (1 of 3)" in e.label for e in at.expander)
-    gate = next(frame.value for frame in at.dataframe if "judged" in frame.value)
-    assert gate["judged"].tolist() == ["yes", "no", "no"] and gate["AUC"].tolist()[:2] == [0.97, 0.79]
-    assert any("curves.json was scored with another judge" in w.value for w in at.warning)
 
 
 def test_a_slider_change_regenerates_and_updates_the_prompt(default_run, app_env):
