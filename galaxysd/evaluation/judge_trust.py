@@ -34,13 +34,18 @@ def trust_basis(report: dict) -> tuple[str, dict]:
     return "whole held-out split", report.get("per_tag", {})
 
 
-def trusted_tags(judge, min_auc: float = TRUSTED_AUC) -> set[str]:
-    """The judge's answers with held-out AUC >= ``min_auc`` on the standard look (all of
-    them for a judge with no held-out report at all, e.g. one built in code)."""
-    _, per_tag = trust_basis(judge.report or {})
+def trusted_in_report(report: dict, tags, min_auc: float = TRUSTED_AUC) -> set[str]:
+    """Of ``tags``, those with held-out AUC >= ``min_auc`` in a judge's ``report`` (all of
+    them for a report with no held-out table at all, e.g. a judge built in code)."""
+    _, per_tag = trust_basis(report or {})
     if not per_tag:
-        return set(judge.tags)
-    return {t for t in judge.tags if (per_tag.get(t, {}).get("auc") or 0.0) >= min_auc}
+        return set(tags)
+    return {t for t in tags if (per_tag.get(t, {}).get("auc") or 0.0) >= min_auc}
+
+
+def trusted_tags(judge, min_auc: float = TRUSTED_AUC) -> set[str]:
+    """The judge's answers with held-out AUC >= ``min_auc`` on the standard look."""
+    return trusted_in_report(judge.report, judge.tags, min_auc)
 
 
 def standard_look_check(judge, images: np.ndarray, catalog: pd.DataFrame, min_positives: int = 20) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from galaxysd.evaluation.judge_trust import TRUSTED_AUC, trust_basis
+from galaxysd.evaluation.judge_trust import trust_basis, trusted_in_report
 from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, with_domain
 from galaxysd.runs import RunDir, model_image_size, read_json, weights_digest
 from galaxysd.training.config import parse_source
@@ -82,8 +82,10 @@ def judge_trust(run: RunDir) -> tuple[str, pd.DataFrame] | None:
     if report is None:
         return None
     basis, per_tag = trust_basis(report)
+    tags = report.get("tags", [])
+    trusted = trusted_in_report(report, tags)
     rows = []
-    for tag in report.get("tags", []):
+    for tag in tags:
         entry = per_tag.get(tag, {})
         auc = entry.get("auc")
         rows.append(
@@ -91,7 +93,7 @@ def judge_trust(run: RunDir) -> tuple[str, pd.DataFrame] | None:
                 "answer": tag,
                 "AUC": None if auc is None else round(float(auc), 3),
                 "positives": entry.get("n_test_positive"),
-                "judged": "yes" if auc is not None and auc >= TRUSTED_AUC else "no",
+                "judged": "yes" if tag in trusted else "no",
             }
         )
     return basis, pd.DataFrame(rows, columns=["answer", "AUC", "positives", "judged"])

@@ -59,6 +59,12 @@ class TrainingSet:
         ]
 
 
+def answer_positives(conditions: np.ndarray, tags: Sequence[str]) -> np.ndarray:
+    """``(N, n_answers)`` bool: which answer tags (survey tags left out) each galaxy has."""
+    answer_columns = [i for i, tag in enumerate(tags) if tag not in morphology.DOMAIN_TAGS]
+    return conditions[:, answer_columns] > 0
+
+
 def balanced_draw_weights(conditions: np.ndarray, tags: Sequence[str]) -> np.ndarray:
     """Draw probabilities that favour galaxies with rare answers, summing to 1.
 
@@ -66,8 +72,7 @@ def balanced_draw_weights(conditions: np.ndarray, tags: Sequence[str]) -> np.nda
     (frequency: share of the source's galaxies with that tag); survey tags do not count, and
     a galaxy without any answer tag weighs 1, as if its answers were universal.
     """
-    answer_columns = [i for i, tag in enumerate(tags) if tag not in morphology.DOMAIN_TAGS]
-    positive = conditions[:, answer_columns] > 0
+    positive = answer_positives(conditions, tags)
     frequency = positive.mean(axis=0)
     inverse = np.where(frequency > 0, 1.0 / np.sqrt(np.maximum(frequency, 1e-12)), 0.0)
     counts = positive.sum(axis=1)
@@ -88,8 +93,7 @@ def pair_draw_weights(conditions: np.ndarray, tags: Sequence[str], min_support: 
     are. Pairs shared by fewer than ``min_support`` galaxies are skipped (one odd label does not
     make a galaxy drawn a hundred times); a galaxy without a counted pair weighs 1.
     """
-    answer_columns = [i for i, tag in enumerate(tags) if tag not in morphology.DOMAIN_TAGS]
-    positive = (conditions[:, answer_columns] > 0).astype(np.float64)
+    positive = answer_positives(conditions, tags).astype(np.float64)
     together = positive.T @ positive  # galaxies per pair of answers (diagonal: per answer)
     frequency = np.maximum(together, 1) / len(positive)
     inverse = np.where(together >= max(int(min_support), 1), 1.0 / np.sqrt(frequency), 0.0)
