@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Make a finished, regenerated run the shipped default: copy its fp16 model, config, log, data
+# report, last sample grid and its results (scripts/regenerate_results.sh) into
+# assets/default-run, leaving out the resumable parts/ and the per-prompt sheets (whose first
+# row holds real survey images). The model card (assets/default-run/README.md) stays.
+#   scripts/ship_run.sh RUN
+set -euo pipefail
+cd "$(dirname "$0")/.."
+R="${1:?usage: scripts/ship_run.sh RUN}"
+D=assets/default-run
+for f in model/model_index.json eval/metrics.json augment/results.csv discover/demo_eval.json eval/umap.csv; do
+  [ -f "$R/$f" ] || { echo "$R/$f is missing: run scripts/regenerate_results.sh $R first" >&2; exit 1; }
+done
+rm -rf "$D/model" "$D/samples" "$D/augment" "$D/discover"
+find "$D/eval" -mindepth 1 -maxdepth 1 ! -name judge -exec rm -rf {} +
+cp -r "$R/model" "$D/model"
+cp "$R/config.yaml" "$R/train_log.jsonl" "$R/data_report.csv" "$D/"
+mkdir -p "$D/samples" "$D/eval/samples"
+cp "$(ls "$R"/samples/step_*.png | tail -1)" "$R/samples/prompts_dpmpp_sde_20.png" "$D/samples/"
+find "$R/eval" -maxdepth 1 -type f -exec cp {} "$D/eval/" \;
+cp "$R/eval/samples/overview.png" "$D/eval/samples/"
+cp -r "$R/augment" "$R/discover" "$D/"
+rm -rf "$D/augment/parts" "$D/discover/parts"
+echo "shipped $R as $D; now: python -m galaxysd.evaluation.results_tables --run $D"
