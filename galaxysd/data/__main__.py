@@ -83,7 +83,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="build the small real reference set the app ships (assets/reference)",
         description="Pick N real galaxies evenly across classes and store them at the model's size (<= 3 MB).",
     )
-    reference.add_argument("--catalog", default="gz1:../shared/data/gz1-sdss?split=holdout", metavar="SPEC")
+    reference.add_argument(
+        "--catalog", default="gz1:../shared/data/gz1-sdss?split=holdout&framing=measured", metavar="SPEC"
+    )
     reference.add_argument("--n", type=int, default=300, help="number of galaxies (default 300)")
     reference.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
     reference.add_argument("--out", default=str(REFERENCE_DIR), metavar="DIR", help="default assets/reference")
