@@ -5,16 +5,12 @@ python scripts/prompt_sheet.py --run assets/default-run --out assets/default-run
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from galaxysd.grids import save_grid  # noqa: E402 - after the path set-up
-from galaxysd.model.fast import load_fast_pipeline
+from galaxysd.model.sample_sheets import sheet_arguments, write_sample_sheet  # noqa: E402 - after the path set-up
 
 PROMPTS = (
     "sdss, smooth",
@@ -31,17 +27,8 @@ PROMPTS = (
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", default="assets/default-run", help="run whose model generates")
-    parser.add_argument("--out", default="assets/default-run/samples/prompts_dpmpp_sde_20.png", help="PNG to write")
-    parser.add_argument("--n", type=int, default=6, help="seeds per prompt")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--sampler", default="dpmpp_sde")
-    args = parser.parse_args()
-    pipe = load_fast_pipeline(Path(args.run) / "model")
-    rows = [pipe(p, num_images=args.n, seed=0, steps=args.steps, sampler=args.sampler).arrays for p in PROMPTS]
-    save_grid(np.stack(rows), args.out, PROMPTS)
-    print(f"wrote {args.out}")
+    parser = sheet_arguments(__doc__.splitlines()[0], "assets/default-run/samples/prompts_dpmpp_sde_20.png", 6)
+    write_sample_sheet(parser.parse_args(), PROMPTS)
 
 
 if __name__ == "__main__":
