@@ -81,11 +81,11 @@ def test_the_numbers_quoted_in_the_prose_come_from_the_files():
     prompts = {p["key"]: p for p in metrics["prompts"]}
     b = prompts["B"]
     assert f"(B: {b['consistency']:.2f} vs {b['consistency_real']:.2f})" in README
-    for key in ("B", "C"):  # "match or beat that ceiling"
+    for key in ("B", "C", "D"):  # "match or beat that ceiling"
         assert prompts[key]["consistency"] >= prompts[key]["consistency_real"]
-    for key in ("A", "D"):  # "but not for in-between (D: ...) nor quite for cigar-shaped (A: ...)"
-        assert prompts[key]["consistency"] < prompts[key]["consistency_real"]
-        assert f"({key}: {prompts[key]['consistency']:.2f} vs {prompts[key]['consistency_real']:.2f}" in README
+    a = prompts["A"]  # "but not for cigar-shaped (A: ...)"
+    assert a["consistency"] < a["consistency_real"]
+    assert f"(A: {a['consistency']:.2f} vs {a['consistency_real']:.2f}" in README
     front = pd.read_csv(RUN.eval_dir / "pareto.csv").query("prompt == 'all' and pareto_realism_consistency")
     for row in front.itertuples():  # every point of the realism-consistency front is quoted
         assert (
@@ -106,8 +106,8 @@ def test_the_few_positive_numbers_in_the_readme_and_model_card_come_from_the_fil
     three, seven = (ap[("3", "augmented")], ap[("3", "real_only")]), (ap[("7", "augmented")], ap[("7", "real_only")])
     assert f"(average precision {three[0]:.2f} vs {three[1]:.2f})" in README
     assert f"({seven[0]:.2f} vs {seven[1]:.2f})" in README
-    assert f"from {three[1]:.2f} to {three[0]:.2f}, with 7 they lower it from {seven[1]:.2f} to {seven[0]:.2f}" in card
-    assert three[0] > three[1] and seven[0] < seven[1]  # "helps at 3, hurts at 7", as the prose says
+    assert f"from {three[1]:.2f} to {three[0]:.2f}, with 7 from {seven[1]:.2f} to {seven[0]:.2f}" in card
+    assert three[0] > three[1] and seven[0] > seven[1]  # "improves it at 3 and at 7", as the prose says
 
 
 def test_each_result_file_names_the_judge_it_was_scored_with():
