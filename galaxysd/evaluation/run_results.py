@@ -205,21 +205,28 @@ CLEAN_SAMPLERS = ("dpmpp_sde", "euler_a")  # stochastic: no fine speckle (benchm
 
 
 def best_sampling(run: RunDir, fallback: dict, prefer: tuple[str, ...] = CLEAN_SAMPLERS) -> dict:
-    """The sampling settings with the most realistic images of the run's Pareto sweep: among
-    the mean-over-prompts points on the realism-consistency front (those of the ``prefer``
-    samplers when the front has any: people see the deterministic solver's speckle), the
-    lowest Fréchet distance; ``fallback`` (``steps``, ``guidance_scale``, ``sampler``)
-    when there is no sweep."""
+    """The sampling settings with the most realistic images of the run's Pareto sweep: the
+    lowest Fréchet distance (mean over prompts) among the points on the realism-consistency
+    front of the ``prefer`` samplers (people see the deterministic solver's speckle); when the
+    front has none of theirs, among all their points of the sweep; with no ``prefer`` points at
+    all, on the front. ``fallback`` (``steps``, ``guidance_scale``, ``sampler``) when there is
+    no sweep."""
     pareto = eval_pareto(run)
     if pareto is None or "prompt" not in pareto or "pareto_realism_consistency" not in pareto:
         return dict(fallback)
-    front = pareto[(pareto["prompt"] == "all") & pareto["pareto_realism_consistency"].astype(bool)]
-    front = front[front["frechet"].notna()]
-    if not len(front):
-        return dict(fallback)
-    preferred = front[front["sampler"].isin(prefer)]
-    best = (preferred if len(preferred) else front).sort_values("frechet").iloc[0]
-    return {"steps": int(best["steps"]), "guidance_scale": float(best["guidance"]), "sampler": str(best["sampler"])}
+    mean = pareto[(pareto["prompt"] == "all") & pareto["frechet"].notna()]
+    front = mean[mean["pareto_realism_consistency"].astype(bool)]
+    preferred = mean[mean["sampler"].isin(prefer)]
+    preferred_on_front = preferred[preferred["pareto_realism_consistency"].astype(bool)]
+    for candidates in (preferred_on_front, preferred, front):
+        if len(candidates):
+            best = candidates.sort_values("frechet").iloc[0]
+            return {
+                "steps": int(best["steps"]),
+                "guidance_scale": float(best["guidance"]),
+                "sampler": str(best["sampler"]),
+            }
+    return dict(fallback)
 
 
 def model_card(run: RunDir) -> tuple[dict, str] | None:
