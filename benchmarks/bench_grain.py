@@ -26,7 +26,17 @@ from galaxysd.data.reference_set import load_reference_set  # noqa: E402
 from galaxysd.model.fast import load_fast_pipeline  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SETTINGS = [("dpmpp", 10), ("dpmpp", 15), ("dpmpp", 20), ("dpmpp_sde", 10), ("dpmpp_sde", 20), ("euler_a", 20)]
+#: (sampler, steps, guidance); guidance 1 skips the unconditional pass; the app's default is last
+SETTINGS = [
+    ("dpmpp", 10, 3.0),
+    ("dpmpp", 20, 3.0),
+    ("dpmpp_sde", 10, 3.0),
+    ("dpmpp_sde", 20, 3.0),
+    ("euler_a", 20, 3.0),
+    ("dpmpp_sde", 10, 2.0),
+    ("dpmpp_sde", 20, 2.0),
+    ("dpmpp_sde", 20, 1.0),
+]
 PROMPTS = ["sdss, smooth", "sdss, features or disk-shaped, not edge-on, spiral galaxy", "sdss, edge-on galaxy"]
 
 
@@ -66,19 +76,18 @@ def main(argv=None) -> int:
         raise SystemExit(f"needs the {size} px reference set in assets/reference (python -m galaxysd.data reference)")
     real, real_fine = grain(reference[1], args.period), fine_power(reference[1])
     print(f"model {args.model}, {size} px; real reference galaxies: grain {real:.3f}, fine power {real_fine:.4f}")
-    print("| sampler | steps | grid grain / real | fine power / real | s per 4 images |")
-    print("|---|---:|---:|---:|---:|")
-    for sampler, steps in SETTINGS:
-        images = np.concatenate(
-            [pipe(p, num_images=args.n, seed=0, steps=steps, sampler=sampler).arrays for p in PROMPTS]
-        )
+    print("| sampler | steps | guidance | grid grain / real | fine power / real | s per 4 images |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for sampler, steps, guidance in SETTINGS:
+        settings = {"steps": steps, "sampler": sampler, "guidance_scale": guidance}
+        images = np.concatenate([pipe(p, num_images=args.n, seed=0, **settings).arrays for p in PROMPTS])
         times = []
         for call in range(3):
             start = time.perf_counter()
-            pipe(PROMPTS[1], num_images=4, seed=call, steps=steps, sampler=sampler)
+            pipe(PROMPTS[1], num_images=4, seed=call, **settings)
             times.append(time.perf_counter() - start)
         ratio, fine = grain(images, args.period) / real, fine_power(images) / real_fine
-        print(f"| {sampler} | {steps} | {ratio:.2f} | {fine:.2f} | {statistics.median(times):.2f} |")
+        print(f"| {sampler} | {steps} | {guidance:g} | {ratio:.2f} | {fine:.2f} | {statistics.median(times):.2f} |")
     return 0
 
 

@@ -34,17 +34,17 @@ from galaxysd.app.shared_pipeline import SharedPipeline
 from galaxysd.evaluation.neighbours import NeighbourIndex, build_index, feature_space
 from galaxysd.evaluation.real_galaxies import RealGalaxies, open_real_galaxies
 from galaxysd.model.pipeline import GalaxyOutput
-from galaxysd.model.samplers import SAMPLERS
+from galaxysd.model.samplers import RECOMMENDED_SAMPLING, SAMPLERS
 from galaxysd.morphology import ANSWER_TAGS
 from galaxysd.runs import RunDir, model_image_size
 
 RUN_KEY, WEIGHTS_KEY, PROMPT_KEY, PRESET_KEY = "run_label", "weights", "prompt_text", "preset"
 DOMAIN_KEY, ERROR_KEY, GENERATED_KEY = "domain_choice", "prompt_error", "generated"
 SLIDER_PREFIX = "tag::"
-# DPM-Solver++ SDE at 10 steps: as fast as the deterministic solver (0.68 vs 0.67 s for 4 images)
-# but without its fine speckle at 10 steps (benchmarks/bench_grain.py, benchmarks/RESULTS.md).
-APP_SAMPLER = "dpmpp_sde"
-SAMPLING_DEFAULTS = {"seed": 0, "num_images": 4, "steps": 10, "guidance_scale": 3.0, "sampler": APP_SAMPLER}
+# DPM-Solver++ SDE, 20 steps, guidance 1 (RECOMMENDED_SAMPLING): the most realistic clean setting,
+# without the deterministic solver's fine speckle (benchmarks/bench_grain.py, benchmarks/RESULTS.md).
+APP_SAMPLER = RECOMMENDED_SAMPLING["sampler"]
+SAMPLING_DEFAULTS = {"seed": 0, "num_images": 4, **RECOMMENDED_SAMPLING}
 SLIDER_MAX, SLIDER_STEP = 2.0, 0.05
 NO_DOMAIN, CUSTOM = "(none)", "(custom prompt)"
 DEFAULT_PROMPT = "features or disk-shaped, not edge-on, spiral galaxy, 2 spiral arms"

@@ -53,8 +53,10 @@ def add_parsers(jobs) -> None:
     response.add_argument("--tags", help="comma-separated answers (default: every answer the data labels)")
     response.add_argument("--seeds", type=int, default=RESPONSE_SEEDS, help="paired seeds (default %(default)s)")
     response.add_argument("--weight", type=float, default=RESPONSE_WEIGHT, help="slider value (default %(default)s)")
-    response.add_argument("--steps", type=int, default=20, help="sampling steps (default 20)")
-    response.add_argument("--sampler", default="dpmpp_sde", help="sampler (default dpmpp_sde)")
+    defaults = ResponseSettings()
+    response.add_argument("--steps", type=int, default=defaults.steps, help="sampling steps (default %(default)s)")
+    response.add_argument("--guidance", type=float, default=defaults.guidance, help="guidance (default %(default)s)")
+    response.add_argument("--sampler", default=defaults.sampler, help="sampler (default %(default)s)")
     response.add_argument("--out", metavar="DIR", help="folder for tag_response.csv (default RUN/eval)")
     check = jobs.add_parser(
         "judge-check",
@@ -92,7 +94,9 @@ def run_response_job(args: argparse.Namespace) -> None:
     judge = Judge.load(judge_dir) if (judge_dir / "model.safetensors").is_file() else None
     if judge is None:
         print(f"no judge in {judge_dir}: only pixel changes are measured")
-    settings = ResponseSettings(weight=args.weight, seeds=args.seeds, steps=args.steps, sampler=args.sampler)
+    settings = ResponseSettings(
+        weight=args.weight, seeds=args.seeds, steps=args.steps, guidance=args.guidance, sampler=args.sampler
+    )
     generate = pipeline_generator(load_fast_pipeline(run / "model"))
     table = response_table(generate, judge, answers, args.domain, settings)
     path = write_response_table(table, Path(args.out) if args.out else run / "eval")

@@ -32,6 +32,7 @@ from galaxysd.atomic_files import write_csv
 from galaxysd.evaluation.judge import Judge
 from galaxysd.evaluation.judge_trust import TRUSTED_AUC, trusted_tags
 from galaxysd.evaluation.scoring import Generator
+from galaxysd.model.samplers import RECOMMENDED_SAMPLING
 
 RESPONSE_WEIGHT = 1.5
 RESPONSE_SEEDS = 16
@@ -42,14 +43,14 @@ RESPONSE_FILE = "tag_response.csv"
 
 @dataclass(frozen=True)
 class ResponseSettings:
-    """How the slider pairs are sampled."""
+    """How the slider pairs are sampled (by default as the app samples)."""
 
     weight: float = RESPONSE_WEIGHT
     seeds: int = RESPONSE_SEEDS
     seed: int = 5000
-    steps: int = 20
-    guidance: float = 3.0
-    sampler: str = "dpmpp_sde"
+    steps: int = RECOMMENDED_SAMPLING["steps"]
+    guidance: float = RECOMMENDED_SAMPLING["guidance_scale"]
+    sampler: str = RECOMMENDED_SAMPLING["sampler"]
 
 
 def labelled_answers(data_report: pd.DataFrame, domain: str, min_galaxies: int = MIN_LABELLED) -> list[str]:

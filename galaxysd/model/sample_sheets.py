@@ -12,16 +12,19 @@ import numpy as np
 from galaxysd.grids import save_grid
 from galaxysd.model.fast import load_fast_pipeline
 from galaxysd.model.pipeline import GalaxyPipeline
+from galaxysd.model.samplers import RECOMMENDED_SAMPLING
 
 
 def sheet_arguments(description: str, out_default: str, n_default: int) -> argparse.ArgumentParser:
-    """The options every sample sheet takes: --run, --out, --n (seeds per prompt), --steps, --sampler."""
+    """The options every sample sheet takes: --run, --out, --n (seeds per prompt), and --steps,
+    --guidance, --sampler (default: the app's sampling)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--run", default="assets/default-run", help="run whose model generates")
     parser.add_argument("--out", default=out_default, help="PNG to write")
     parser.add_argument("--n", type=int, default=n_default, help="seeds per prompt")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--sampler", default="dpmpp_sde")
+    parser.add_argument("--steps", type=int, default=RECOMMENDED_SAMPLING["steps"])
+    parser.add_argument("--guidance", type=float, default=RECOMMENDED_SAMPLING["guidance_scale"])
+    parser.add_argument("--sampler", default=RECOMMENDED_SAMPLING["sampler"])
     return parser
 
 
@@ -34,7 +37,8 @@ def write_sample_sheet(
 
     ``real_rows(pipe)`` may add rows below (images of the pipeline's size, one label each)."""
     pipe = load_fast_pipeline(Path(args.run) / "model")
-    rows = [pipe(p, num_images=args.n, seed=0, steps=args.steps, sampler=args.sampler).arrays for p in prompts]
+    settings = {"steps": args.steps, "guidance_scale": args.guidance, "sampler": args.sampler}
+    rows = [pipe(p, num_images=args.n, seed=0, **settings).arrays for p in prompts]
     labels = list(prompts)
     if real_rows is not None:
         extra, extra_labels = real_rows(pipe)

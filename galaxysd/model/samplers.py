@@ -35,6 +35,14 @@ SAMPLERS = {
     "ddpm": (DDPMScheduler, {}),
 }
 DEFAULT_SAMPLER = "dpmpp"
+#: The app's and the shipped results' sampling: the most realistic point of the default run's
+#: realism-consistency front (``assets/default-run/eval/pareto.csv``: Fréchet 10.4 vs 23.3 at
+#: guidance 3, same consistency on prompts that carry their parent answers; 6.2 vs 9.9x the
+#: real-vs-real floor on 987 held-out galaxies, ``benchmarks/DESIGN_STUDY.md``). Guidance 1 needs
+#: no unconditional pass, so 20 steps cost what 10 guided steps do; the stochastic solver keeps
+#: images free of the deterministic one's speckle. A leaf answer without its parents (``sdss,
+#: spiral galaxy``) is followed less closely than at guidance 2-3: give its parent answers.
+RECOMMENDED_SAMPLING = {"sampler": "dpmpp_sde", "steps": 20, "guidance_scale": 1.0}
 ALIASES = {
     "dpm": "dpmpp",
     "dpmsolver": "dpmpp",
