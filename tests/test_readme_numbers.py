@@ -131,3 +131,11 @@ def test_the_model_card_metadata_parses_in_the_hugging_face_layout():
     assert metrics
     for metric in metrics:  # an unquoted comma in a name would split it into a stray key
         assert set(metric) == {"type", "value", "name"} and isinstance(metric["value"], (int, float))
+
+
+def test_the_slider_count_in_the_readme_comes_from_the_table():
+    table = pd.read_csv(RUN.eval_dir / "tag_response.csv")
+    prose = " ".join(README.split())
+    assert f"{int(table['works'].sum())} of {len(table)} answers work as sliders" in prose
+    deltas = table.set_index("tag")["judge_delta"]
+    assert f"edge-on (+{deltas['edge-on galaxy']:.2f})" in prose
