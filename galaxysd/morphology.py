@@ -364,3 +364,19 @@ def top_level_tag(weights: Mapping[str, float]) -> str | None:
     first = TREE[0].answers
     present = [(weights.get(a.tag, 0.0), a.tag) for a in first if weights.get(a.tag, 0.0) > 0]
     return max(present)[1] if present else None
+
+
+def missing_parents(weights: Mapping[str, float]) -> tuple[str, ...]:
+    """Answers above a weighted answer in the decision tree that the prompt leaves out, in tree
+    order (``spiral galaxy`` alone misses ``features or disk-shaped`` and ``not edge-on``). The
+    model learned each answer with its parents, so a prompt without them is followed weakly at
+    low guidance."""
+    present = {canonical_tag(t) for t, w in weights.items() if t not in DOMAIN_TAGS and w > 0}
+    missing = set()
+    for tag in present:
+        parent = answer(tag).parent
+        while parent:
+            if parent not in present:
+                missing.add(parent)
+            parent = answer(parent).parent
+    return tuple(t for t in ANSWER_TAGS if t in missing)

@@ -331,3 +331,21 @@ def test_public_hosting_policy_from_the_environment():
         public.check_upload(2 * 2**20)
     locked = hosting_policy({"GALAXYSD_PUBLIC": "1", "GALAXYSD_MARK_PASSWORD": "pw"})
     assert locked.password_ok("pw") and not locked.password_ok("pw2") and not locked.password_ok("")
+
+
+def test_a_prompt_without_its_parent_answers_offers_to_add_them(tiny_run, app_env):
+    app_env(tiny_run)
+    at = open_page("generate")
+    assert not any(b.key == "add_parents" for b in at.button)  # the default prompt has its parents
+    at.text_area(key="prompt_text").input("sdss, spiral galaxy").run()
+    assert any("features or disk-shaped, not edge-on" in c.value for c in at.caption)
+    next(b for b in at.button if b.key == "add_parents").click().run()
+    assert not at.exception
+    assert at.text_area(key="prompt_text").value == "sdss, features or disk-shaped, not edge-on, spiral galaxy"
+    assert at.session_state["generated"]["output"].prompts[0] == {
+        "sdss": 1.0,
+        "features or disk-shaped": 1.0,
+        "not edge-on": 1.0,
+        "spiral galaxy": 1.0,
+    }
+    assert not any(b.key == "add_parents" for b in at.button)

@@ -184,3 +184,13 @@ def test_validate_weight_rejects_non_numbers():
     with pytest.raises(ValueError):
         m.validate_weight("merger", "lots")
     assert math.isclose(m.validate_weight("merger", "1.5"), 1.5)
+
+
+def test_missing_parents_walks_up_the_tree_in_tree_order():
+    assert m.missing_parents({"sdss": 1.0, "spiral galaxy": 1.0}) == ("features or disk-shaped", "not edge-on")
+    assert m.missing_parents({"smooth": 1.0, "dust lane": 1.3}) == ("odd feature",)
+    full = {"sdss": 1.0, "features or disk-shaped": 1.0, "not edge-on": 1.0, "spiral galaxy": 1.0, "2 spiral arms": 0.8}
+    assert m.missing_parents(full) == ()
+    assert m.missing_parents({"spiral galaxy": 0.0}) == ()  # a zero weight asks for nothing
+    with pytest.raises(ValueError, match="unknown morphology tag"):
+        m.missing_parents({"blobby galaxy": 1.0})

@@ -24,7 +24,7 @@ from galaxysd.app.ui import (
     WEIGHTS_KEY,
 )
 from galaxysd.evaluation.run_results import eval_prompts, run_domains
-from galaxysd.morphology import ANSWER_TAGS, DOMAIN_TAGS, TREE, format_prompt, parse_prompt
+from galaxysd.morphology import ANSWER_TAGS, DOMAIN_TAGS, TREE, format_prompt, missing_parents, parse_prompt
 from galaxysd.question_weights import set_answer
 from galaxysd.runs import RunDir
 from galaxysd.surveys import survey_look
@@ -79,6 +79,24 @@ def _on_domain() -> None:
     _set_weights(weights)
 
 
+def _on_add_parents() -> None:
+    weights = st.session_state[WEIGHTS_KEY]
+    st.session_state[PRESET_KEY] = CUSTOM
+    _set_weights({**weights, **{tag: 1.0 for tag in missing_parents(weights)}})
+
+
+def _parent_hint(weights: dict[str, float]) -> None:
+    """Offer the answers above the prompt's answers in the decision tree when it leaves them out."""
+    missing = missing_parents(weights)
+    if missing:
+        st.caption(
+            f"This prompt leaves out {', '.join(missing)}, above its answers in the decision tree. "
+            "The model learned each answer with the ones above it, so without them it follows the "
+            "prompt weakly at low guidance (e.g. 1)."
+        )
+        st.button("Add them", key="add_parents", on_click=_on_add_parents)
+
+
 def _on_preset(presets: dict[str, dict[str, float]]) -> None:
     if st.session_state[PRESET_KEY] in presets:
         _set_weights(presets[st.session_state[PRESET_KEY]])
@@ -103,6 +121,7 @@ def prompt_box(run: RunDir) -> dict[str, float]:
     )
     if st.session_state.get(ERROR_KEY):
         st.error(f"Prompt not applied: {st.session_state[ERROR_KEY]}")
+    _parent_hint(weights)
     return weights
 
 
