@@ -78,6 +78,14 @@ SHAPE_TAGS = ("cigar-shaped galaxy", "edge-on galaxy")  # ellipticity should ris
 SHAPE_PROMPTS = ("edge-on", "round", "in-between", "cigar")  # axis ratios compared with real
 
 
+def with_parents(spec: PromptSpec) -> PromptSpec:
+    """The prompt with the answers above its answers in the decision tree added at weight 1
+    (``sdss, spiral galaxy`` -> ``sdss, features or disk-shaped, not edge-on, spiral galaxy``)."""
+    weights = spec.weights
+    parents = dict.fromkeys(morphology.missing_parents(weights), 1.0)
+    return PromptSpec(spec.key, spec.label, morphology.format_prompt({**weights, **parents}))
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -93,7 +101,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=HERE, help="folder for design_study.csv and the sheets")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--with-parents", action="store_true", help="add each prompt's missing parent answers (in-distribution prompts)"
+    )
+    args = p.parse_args(argv)
+    args.prompts = tuple(with_parents(s) for s in PROMPTS) if args.with_parents else PROMPTS
+    return args
 
 
 # ------------------------------------------------------------------ real reference
@@ -206,7 +219,7 @@ def shape_and_arms(spec: PromptSpec, images, gen_probs, held: HeldOut, real_rows
 def score_prompts(pipe, judge: Judge, held: HeldOut, trusted: set[str], args) -> tuple[list[dict], list]:
     """Per-prompt metrics and the sheet rows (generated above real)."""
     rows, sheet = [], []
-    for i, spec in enumerate(PROMPTS):
+    for i, spec in enumerate(args.prompts):
         images = generate(pipe, spec.text, args.n, args.seed + 100 * i, args)
         real_rows = held.rows(spec)
         judged = [t for t in judge.judged(spec.required_tags) if t in trusted]
@@ -288,7 +301,7 @@ def score_run(run: Path, name: str, judge: Judge, held: HeldOut, trusted: set[st
     tag_rows = tag_responses(pipe, judge, trusted, args)
     labels = [
         f"{name} {part}"
-        for spec in PROMPTS
+        for spec in args.prompts
         for part in (
             f"generated {spec.label}: {spec.text}",
             f"real held-out GZ1: {', '.join(held.reference_tags(spec))}",
@@ -371,7 +384,7 @@ def main(argv=None) -> int:
         f"held-out real galaxies: {len(held.catalog)} ({held.judge_trained} were in the judge's training split); "
         f"trusted judge tags: {len(trusted)} of {len(judge.tags)}"
     )
-    for spec in PROMPTS:
+    for spec in args.prompts:
         n_real = len(held.rows(spec))
         print(
             f"  {spec.key:10s} reference {held.reference_tags(spec)}: {n_real} real"
@@ -380,7 +393,7 @@ def main(argv=None) -> int:
     rows = []
     for run, name in zip(args.runs, names):
         rows += score_run(run, name, judge, held, trusted, args)
-        print(f"scored {name} in {rows[-len(PROMPTS) - len(RESPONSE_TAGS) - 1]['score_s']} s", flush=True)
+        print(f"scored {name} in {rows[-len(args.prompts) - len(RESPONSE_TAGS) - 1]['score_s']} s", flush=True)
     table = pd.DataFrame(rows)
     table.to_csv(args.out / "design_study.csv", index=False, float_format="%.4g")
     print_tables(table)
