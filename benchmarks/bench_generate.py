@@ -35,6 +35,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from galaxysd.model import fast  # noqa: E402
+from galaxysd.model.pipeline import unet_passes_per_step  # noqa: E402
 from galaxysd.model.samplers import RECOMMENDED_SAMPLING  # noqa: E402
 from galaxysd.runs import DEFAULT_RUN  # noqa: E402
 
@@ -159,7 +160,7 @@ def speed_table(baseline_pipe, optimised_pipe, flops: int, peak: float, repeats:
     for n in SIZES:
         base_s, _ = timed(baseline_pipe, n, 1, batched_guidance=False, **PAPER)
         fast_s, _ = timed(optimised_pipe, n, repeats, **OPTIMISED)
-        passes = 1 if OPTIMISED["guidance_scale"] == 1.0 else 2  # guidance 1 needs no unconditional pass
+        passes = unet_passes_per_step(OPTIMISED["guidance_scale"])
         rate = passes * n * OPTIMISED["steps"] * flops / fast_s / 1e9
         results[n] = (base_s, fast_s)
         lines.append(

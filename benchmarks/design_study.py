@@ -78,14 +78,6 @@ SHAPE_TAGS = ("cigar-shaped galaxy", "edge-on galaxy")  # ellipticity should ris
 SHAPE_PROMPTS = ("edge-on", "round", "in-between", "cigar")  # axis ratios compared with real
 
 
-def with_parents(spec: PromptSpec) -> PromptSpec:
-    """The prompt with the answers above its answers in the decision tree added at weight 1
-    (``sdss, spiral galaxy`` -> ``sdss, features or disk-shaped, not edge-on, spiral galaxy``)."""
-    weights = spec.weights
-    parents = dict.fromkeys(morphology.missing_parents(weights), 1.0)
-    return PromptSpec(spec.key, spec.label, morphology.format_prompt({**weights, **parents}))
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -105,7 +97,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--with-parents", action="store_true", help="add each prompt's missing parent answers (in-distribution prompts)"
     )
     args = p.parse_args(argv)
-    args.prompts = tuple(with_parents(s) for s in PROMPTS) if args.with_parents else PROMPTS
+    args.prompts = PROMPTS
+    if args.with_parents:  # the answers above each prompt's answers in the tree, at weight 1
+        args.prompts = tuple(
+            PromptSpec(s.key, s.label, morphology.format_prompt(morphology.with_parents(s.weights))) for s in PROMPTS
+        )
     return args
 
 

@@ -380,3 +380,9 @@ def missing_parents(weights: Mapping[str, float]) -> tuple[str, ...]:
                 missing.add(parent)
             parent = answer(parent).parent
     return tuple(t for t in ANSWER_TAGS if t in missing)
+
+
+def with_parents(weights: Mapping[str, float]) -> dict[str, float]:
+    """``weights`` with its :func:`missing_parents` added at weight 1 (``sdss, spiral galaxy`` ->
+    ``sdss, features or disk-shaped, not edge-on, spiral galaxy``)."""
+    return {**weights, **dict.fromkeys(missing_parents(weights), 1.0)}

@@ -194,3 +194,14 @@ def test_missing_parents_walks_up_the_tree_in_tree_order():
     assert m.missing_parents({"spiral galaxy": 0.0}) == ()  # a zero weight asks for nothing
     with pytest.raises(ValueError, match="unknown morphology tag"):
         m.missing_parents({"blobby galaxy": 1.0})
+
+
+def test_with_parents_adds_the_missing_answers_at_weight_one():
+    assert m.with_parents({"sdss": 1.0, "spiral galaxy": 0.8}) == {
+        "sdss": 1.0,
+        "spiral galaxy": 0.8,
+        "features or disk-shaped": 1.0,
+        "not edge-on": 1.0,
+    }
+    full = {"smooth": 1.0, "cigar-shaped galaxy": 1.5}
+    assert m.with_parents(full) == full

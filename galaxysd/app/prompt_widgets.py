@@ -24,7 +24,15 @@ from galaxysd.app.ui import (
     WEIGHTS_KEY,
 )
 from galaxysd.evaluation.run_results import eval_prompts, run_domains
-from galaxysd.morphology import ANSWER_TAGS, DOMAIN_TAGS, TREE, format_prompt, missing_parents, parse_prompt
+from galaxysd.morphology import (
+    ANSWER_TAGS,
+    DOMAIN_TAGS,
+    TREE,
+    format_prompt,
+    missing_parents,
+    parse_prompt,
+    with_parents,
+)
 from galaxysd.question_weights import set_answer
 from galaxysd.runs import RunDir
 from galaxysd.surveys import survey_look
@@ -80,9 +88,8 @@ def _on_domain() -> None:
 
 
 def _on_add_parents() -> None:
-    weights = st.session_state[WEIGHTS_KEY]
     st.session_state[PRESET_KEY] = CUSTOM
-    _set_weights({**weights, **{tag: 1.0 for tag in missing_parents(weights)}})
+    _set_weights(with_parents(st.session_state[WEIGHTS_KEY]))
 
 
 def _parent_hint(weights: dict[str, float]) -> None:

@@ -74,6 +74,11 @@ def _check_float(name: str, value, low: float, high: float) -> float:
     return number
 
 
+def unet_passes_per_step(guidance_scale: float) -> int:
+    """UNet forward passes per sampler step: one at guidance 1 (no unconditional branch), else two."""
+    return 1 if guidance_scale == 1.0 else 2
+
+
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [-1, 1]."""
     return torch.from_numpy(np.array(images, dtype=np.uint8, copy=True)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
@@ -170,7 +175,7 @@ class GalaxyPipeline(DiffusionPipeline):
 
     def _guided_denoiser(self, cond: Conditioning, uncond: Conditioning, guidance_scale: float, batched_guidance: bool):
         """``(latents, t) -> guided output``, with the conditioning stacked once, not every step."""
-        if guidance_scale == 1.0:
+        if unet_passes_per_step(guidance_scale) == 1:
             return lambda latents, t: self.denoise(latents, t, cond)
         both = uncond.cat(cond) if batched_guidance else None
 
