@@ -382,6 +382,11 @@ def missing_parents(weights: Mapping[str, float]) -> tuple[str, ...]:
     return tuple(t for t in ANSWER_TAGS if t in missing)
 
 
+def parent_answers(tag: str) -> tuple[str, ...]:
+    """The answers above ``tag`` in the decision tree, in tree order (``merger`` -> ``odd feature``)."""
+    return missing_parents({tag: 1.0})
+
+
 def with_parents(weights: Mapping[str, float]) -> dict[str, float]:
     """``weights`` with its :func:`missing_parents` added at weight 1 (``sdss, spiral galaxy`` ->
     ``sdss, features or disk-shaped, not edge-on, spiral galaxy``)."""

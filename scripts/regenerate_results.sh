@@ -18,7 +18,8 @@ step() { echo "== $(date +%H:%M:%S) $*"; "$@"; }
 step $PY -m galaxysd.evaluate --run "$R" --parts metrics,curves --sampler dpmpp_sde --steps 20 --guidance 1
 step $PY -m galaxysd.evaluate --run "$R" --parts pareto --pareto-guidance 1,1.5,2,3,5,7.5 \
     --pareto-steps 10,20 --pareto-samplers dpmpp,dpmpp_sde
-step $PY -m galaxysd.evaluate response --run "$R"
+step $PY -m galaxysd.evaluate response --run "$R" \
+    --real "gz1:../shared/data/gz1-sdss?split=holdout&framing=measured&labels=.data/labels/gz1/derived_labels.csv"
 CATS=(--catalog demo:.data/demo-10k --catalog "gz2:../shared/data/gz2-sample?images_only=true" --catalog "gz1:../shared/data/gz1-sdss?framing=measured")
 step $PY -m galaxysd.discover --run "$R" "${CATS[@]}" --n-synthetic 128 --steps 20 --sampler dpmpp_sde \
     --max-negatives 2000 --epochs 8 --threads "$T"

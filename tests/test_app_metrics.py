@@ -37,6 +37,12 @@ def test_the_metrics_page_shows_which_sliders_work(tiny_run, app_env, tmp_path):
     shown = next(frame.value for frame in at.dataframe if "answer" in frame.value)
     assert shown["judge p change [95% CI]"].tolist() == ["+0.240 [+0.070, +0.440]", ""]
     assert shown["works"].tolist() == ["yes", "no"]
+    assert "real galaxies' p change" not in shown  # written only by ``response --real``
+
+    table.assign(real_delta=[0.28, float("nan")]).to_csv(run / "eval" / "tag_response.csv", index=False)
+    at = open_page("metrics")
+    shown = next(frame.value for frame in at.dataframe if "answer" in frame.value)
+    assert shown["real galaxies' p change"].tolist() == ["+0.280", ""]
 
 
 def test_the_metrics_page_shows_the_judge_gate_and_warns_of_files_scored_with_another_judge(

@@ -25,6 +25,7 @@ from galaxysd.data.cache import build_cache, cache_folder
 from galaxysd.data.loaders import load_catalog_spec
 from galaxysd.evaluation.judge import REPORT_FILE, Judge
 from galaxysd.evaluation.judge_trust import TRUSTED_AUC, standard_look_check, trust_basis, trusted_tags
+from galaxysd.evaluation.real_gap import real_gaps, with_real_gaps
 from galaxysd.evaluation.scoring import pipeline_generator
 from galaxysd.evaluation.tag_response import (
     RESPONSE_SEEDS,
@@ -57,6 +58,13 @@ def add_parsers(jobs) -> None:
     response.add_argument("--steps", type=int, default=defaults.steps, help="sampling steps (default %(default)s)")
     response.add_argument("--guidance", type=float, default=defaults.guidance, help="guidance (default %(default)s)")
     response.add_argument("--sampler", default=defaults.sampler, help="sampler (default %(default)s)")
+    response.add_argument(
+        "--real",
+        metavar="SPEC",
+        help="real galaxies of the standard look the judge never saw (e.g. a held-out split): adds how far "
+        "the judge moves between real galaxies without and with each answer (real_delta)",
+    )
+    response.add_argument("--cache-dir", default=".data/cache", metavar="DIR", help="where image caches live")
     response.add_argument("--out", metavar="DIR", help="folder for tag_response.csv (default RUN/eval)")
     check = jobs.add_parser(
         "judge-check",
@@ -99,6 +107,11 @@ def run_response_job(args: argparse.Namespace) -> None:
     )
     generate = pipeline_generator(load_fast_pipeline(run / "model"))
     table = response_table(generate, judge, answers, args.domain, settings)
+    if args.real:
+        if judge is None:
+            raise ValueError("--real needs a judge")
+        images, catalog = _real_galaxies(args.real, args.cache_dir, int(judge.classifier.config.image_size))
+        table = with_real_gaps(table, real_gaps(judge, images, catalog, answers))
     path = write_response_table(table, Path(args.out) if args.out else run / "eval")
     for row in table.itertuples():
         judged = (
@@ -106,22 +119,27 @@ def run_response_job(args: argparse.Namespace) -> None:
             if row.judged
             else "no judge output"
         )
-        print(f"{row.tag:42s} {judged:32s} pixels {row.pixel_ratio:.2f}x seeds  {'works' if row.works else 'NO'}")
+        real = f"  real {row.real_delta:+.3f}" if np.isfinite(getattr(row, "real_delta", np.nan)) else ""
+        print(f"{row.tag:42s} {judged:32s} pixels {row.pixel_ratio:.2f}x seeds  {'works' if row.works else 'NO'}{real}")
     print(f"{int(table['works'].sum())} of {len(table)} answers work as sliders; table in {path}")
+
+
+def _real_galaxies(spec: str, cache_dir: str, size: int) -> tuple[np.ndarray, pd.DataFrame]:
+    """Images (cached at ``size`` px) and catalog of the real galaxies of ``spec`` that have an image."""
+    catalog = load_catalog_spec(spec)
+    catalog = catalog[catalog["image_path"] != ""].reset_index(drop=True)
+    if catalog.empty:
+        raise ValueError(f"{spec} holds no images")
+    cache = build_cache(catalog, cache_folder(resolve_project_path(cache_dir), spec, size), size=size, workers=1)
+    return cache.batch(np.arange(len(cache))), cache.catalog
 
 
 def run_judge_check_job(args: argparse.Namespace) -> None:
     """The ``judge-check`` job."""
     judge_dir = Path(args.judge)
     judge = Judge.load(judge_dir)
-    catalog = load_catalog_spec(args.catalog)
-    catalog = catalog[catalog["image_path"] != ""].reset_index(drop=True)
-    if catalog.empty:
-        raise ValueError(f"{args.catalog} holds no images")
-    size = int(judge.classifier.config.image_size)
-    folder = cache_folder(resolve_project_path(args.cache_dir), args.catalog, size)
-    cache = build_cache(catalog, folder, size=size, workers=1)
-    check = standard_look_check(judge, cache.batch(np.arange(len(cache))), cache.catalog)
+    images, catalog = _real_galaxies(args.catalog, args.cache_dir, int(judge.classifier.config.image_size))
+    check = standard_look_check(judge, images, catalog)
     check["catalog"] = args.catalog
     report = json.loads((judge_dir / REPORT_FILE).read_text()) if (judge_dir / REPORT_FILE).is_file() else {}
     report["standard_look"] = check

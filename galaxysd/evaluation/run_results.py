@@ -52,7 +52,8 @@ def eval_pareto(run: RunDir) -> pd.DataFrame | None:
 
 def eval_tag_response(run: RunDir) -> pd.DataFrame | None:
     """``eval/tag_response.csv``: each labelled answer's slider 0 -> 1.5 at paired seeds,
-    as a readable table (answer, measured by, judge change and interval, pixel change, works)."""
+    as a readable table (answer, measured by, judge change and interval, the change between real
+    galaxies without and with the answer where measured, pixel change, works)."""
     table = read_table(run.eval_dir / "tag_response.csv")
     if table is None or not len(table):
         return table
@@ -60,7 +61,7 @@ def eval_tag_response(run: RunDir) -> pd.DataFrame | None:
     low = table.get("judge_delta_low", judged)
     high = table.get("judge_delta_high", judged)
     change = ["" if pd.isna(d) else f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in zip(judged, low, high)]
-    return pd.DataFrame(
+    readable = pd.DataFrame(
         {
             "answer": table["tag"],
             "measured by": table["measured_by"].map({"judge": "judge (trusted)", "pixels": "pixels (unjudged)"}),
@@ -69,6 +70,10 @@ def eval_tag_response(run: RunDir) -> pd.DataFrame | None:
             "works": table["works"].map({True: "yes", False: "no"}),
         }
     )
+    if "real_delta" in table:  # written by ``response --real``
+        gap = table["real_delta"]
+        readable.insert(3, "real galaxies' p change", ["" if pd.isna(g) else f"{g:+.3f}" for g in gap])
+    return readable
 
 
 #: result files that record the judge they were scored with (``judge_weights``)

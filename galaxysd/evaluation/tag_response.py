@@ -63,11 +63,7 @@ def labelled_answers(data_report: pd.DataFrame, domain: str, min_galaxies: int =
 
 def base_weights(tag: str, domain: str) -> dict[str, float]:
     """The survey tag plus the parent answers of ``tag`` along the decision tree."""
-    weights, parent = {domain: 1.0}, morphology.answer(tag).parent
-    while parent:
-        weights[parent] = 1.0
-        parent = morphology.answer(parent).parent
-    return weights
+    return {domain: 1.0, **dict.fromkeys(morphology.parent_answers(tag), 1.0)}
 
 
 def bootstrap_ci(values: np.ndarray, seed: int, draws: int = BOOTSTRAP) -> tuple[float, float]:
