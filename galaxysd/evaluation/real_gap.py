@@ -65,7 +65,9 @@ def real_gaps(
         else:
             row.update(real_p_base=np.nan, real_p_answer=np.nan, real_delta=np.nan)
         rows.append(row)
-    return pd.DataFrame(rows, columns=["tag", "real_base_n", "real_answer_n", "real_p_base", "real_p_answer", "real_delta"])
+    return pd.DataFrame(
+        rows, columns=["tag", "real_base_n", "real_answer_n", "real_p_base", "real_p_answer", "real_delta"]
+    )
 
 
 def with_real_gaps(table: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
