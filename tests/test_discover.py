@@ -15,9 +15,10 @@ import galaxysd.science.scan as scan_module
 from galaxysd.evaluation.classifier import Classifier, ClassifierConfig
 from galaxysd.morphology import FRACTION_COLUMNS
 from galaxysd.science import discover_job as discover_module
+from galaxysd.science import dusty_search
 from galaxysd.science.detection_metrics import average_precision, precision_at_k, recall_at_k
 from galaxysd.science.discover_job import discover, main
-from galaxysd.science.dusty_search import SearchSettings
+from galaxysd.science.dusty_search import SearchSettings, positive_weights
 from galaxysd.science.scan import merge_chunks, scan_chunks
 
 pytestmark = pytest.mark.slow  # trains, renders or runs jobs end to end
@@ -230,3 +231,35 @@ def test_portable_paths_point_beside_the_project():
     shared = discover_module.REPO_ROOT.parent / "shared" / "data" / "x.jpg"
     assert discover_module.portable_path(str(shared)) == "../shared/data/x.jpg"
     assert discover_module.portable_path("/elsewhere/x.jpg") == "/elsewhere/x.jpg"
+
+
+def test_real_positives_carry_their_share_of_the_positive_weight():
+    synthetic_labels = np.r_[np.ones(128), np.zeros(10)]
+    real, synthetic = positive_weights(3, synthetic_labels, 0.7)
+    assert real.sum() == pytest.approx(0.7 * 131) and synthetic[:128].sum() == pytest.approx(0.3 * 131)
+    assert np.all(synthetic[128:] == 1)  # synthetic negatives are untouched
+    assert (real.sum() + synthetic[:128].sum()) / 131 == pytest.approx(1.0)  # class balance unchanged
+    real, synthetic = positive_weights(0, synthetic_labels, 0.7)  # no real positive: plain weights
+    assert len(real) == 0 and np.all(synthetic == 1)
+    with pytest.raises(ValueError, match="real_positive_share"):
+        SearchSettings(real_positive_share=1.0)
+
+
+def test_the_detector_trains_with_those_weights(monkeypatch):
+    seen = {}
+
+    def fake_train(images, targets, config, progress=True, sample_weight=None):
+        seen.update(images=images, targets=targets, weights=sample_weight)
+        return "detector"
+
+    monkeypatch.setattr(dusty_search, "train_classifier", fake_train)
+    images = np.zeros((20, 8, 8, 3), np.uint8)
+    sets = dusty_search.TrainingSets(
+        pool=np.ones(20, bool), known=np.zeros(20, bool), positives=np.array([0, 1]), negatives=np.arange(10, 20)
+    )
+    synthetic = dusty_search.SyntheticSet(np.zeros((6, 8, 8, 3), np.uint8), np.ones(6))
+    assert dusty_search.train_detector(images, sets, synthetic, SearchSettings(), progress=False) == "detector"
+    assert seen["targets"].tolist() == [1, 1] + [0] * 10 + [1] * 6
+    assert seen["weights"][:2].tolist() == pytest.approx([0.7 * 8 / 2] * 2)
+    assert seen["weights"][2:12].tolist() == [1.0] * 10
+    assert seen["weights"][12:].tolist() == pytest.approx([0.3 * 8 / 6] * 6)

@@ -245,6 +245,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=d.detector_size,
         help="image side the detector sees, px (default %(default)s)",
     )
+    p.add_argument(
+        "--real-positive-share",
+        type=float,
+        default=d.real_positive_share,
+        help="share of the positives' training weight carried by the real ones when real and synthetic "
+        "positives mix (default %(default)s)",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of sets and detector (default %(default)s)")
     add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler)
     p.add_argument("--top", type=int, default=1000, help="candidates per catalog in the CSV (default %(default)s)")
@@ -295,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             holdout=args.holdout,
             epochs=args.epochs,
             detector_size=args.detector_size,
+            real_positive_share=args.real_positive_share,
             seed=args.seed,
             device=args.device,
             synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler),

@@ -60,6 +60,7 @@ class SearchSettings:
     epochs: int = 10
     batch_size: int = 64
     learning_rate: float = 2e-3
+    real_positive_share: float = 0.7  # of the positive side's weight, when real and synthetic positives mix
     seed: int = 0
     device: str = "auto"
     synthesis: SynthesisSettings = field(default_factory=SynthesisSettings)
@@ -71,6 +72,8 @@ class SearchSettings:
             parse_prompt(prompt)  # bad tags or weights fail here, before any work
         if not 0.0 <= self.holdout < 1.0:
             raise ValueError(f"holdout must be within [0, 1), got {self.holdout}")
+        if not 0.0 < self.real_positive_share < 1.0:
+            raise ValueError(f"real_positive_share must be within (0, 1), got {self.real_positive_share}")
         if self.n_synthetic < len(self.prompts):
             raise ValueError(f"n_synthetic ({self.n_synthetic}) must give each prompt an image")
 
@@ -178,6 +181,25 @@ def synthetic_set(
     return SyntheticSet(np.concatenate(images), labels)
 
 
+def positive_weights(n_real: int, synthetic_labels: np.ndarray, real_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image loss weights of ``n_real`` real positives and of a synthetic set's images.
+
+    Together the real positives carry ``real_share`` of the positive side's weight and the
+    synthetic positives the rest, the positives' mean weight staying 1 (so the class balance
+    is unchanged): three real dusty early types are not swamped by a hundred synthetic ones.
+    Synthetic negatives keep weight 1; with no real or no synthetic positive every weight is 1.
+    """
+    synthetic_labels = np.asarray(synthetic_labels)
+    real = np.ones(n_real, np.float32)
+    synthetic = np.ones(len(synthetic_labels), np.float32)
+    n_synthetic = int((synthetic_labels == 1).sum())
+    if n_real and n_synthetic:
+        total = n_real + n_synthetic
+        real[:] = real_share * total / n_real
+        synthetic[synthetic_labels == 1] = (1 - real_share) * total / n_synthetic
+    return real, synthetic
+
+
 def train_detector(
     images: np.ndarray,
     sets: TrainingSets,
@@ -185,14 +207,26 @@ def train_detector(
     settings: SearchSettings,
     progress: bool = True,
 ):
-    """Train a detector on real positives and negatives (+ a synthetic set); returns it."""
+    """Train a detector on real positives and negatives (+ a synthetic set, weighted by
+    :func:`positive_weights`); returns it."""
     parts = [images[sets.positives], images[sets.negatives]]
     labels = [np.ones(len(sets.positives)), np.zeros(len(sets.negatives))]
+    weights = [np.ones(len(sets.positives), np.float32), np.ones(len(sets.negatives), np.float32)]
     if synthetic is not None:
         parts.append(synthetic.images)
         labels.append(synthetic.labels)
+        weights[0], synthetic_weights = positive_weights(
+            len(sets.positives), synthetic.labels, settings.real_positive_share
+        )
+        weights.append(synthetic_weights)
     config = settings.detector_config(images.shape[1])
-    return train_classifier(np.concatenate(parts), np.concatenate(labels), config, progress=progress)
+    return train_classifier(
+        np.concatenate(parts),
+        np.concatenate(labels),
+        config,
+        progress=progress,
+        sample_weight=np.concatenate(weights),
+    )
 
 
 def ranks(scores: np.ndarray) -> np.ndarray:
