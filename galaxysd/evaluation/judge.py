@@ -133,6 +133,14 @@ class Judge:
         return cls(classifier, report, split.get("train_ids", ()))
 
 
+def unseen_rows(judge, catalog: pd.DataFrame) -> np.ndarray:
+    """Bool per catalog row (in order): the judge was not trained on it (every row where the
+    judge records no training ids or the catalog has no ``id``)."""
+    if not judge.train_ids or "id" not in catalog:
+        return np.ones(len(catalog), bool)
+    return ~catalog["id"].astype(str).isin(set(judge.train_ids)).to_numpy()
+
+
 def cache_images(cache: ImageSet, rows: Sequence[int] | np.ndarray) -> np.ndarray:
     """uint8 images of catalog rows ``rows``, through ``cache.batch`` where the cache has it."""
     rows = np.asarray(rows, dtype=np.int64)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from galaxysd.evaluation.judge import unseen_rows
 from galaxysd.evaluation.prompts import PRESENCE_THRESHOLD, cumulative_table
 
 TRUSTED_AUC = 0.8
@@ -55,7 +56,6 @@ def standard_look_check(judge, images: np.ndarray, catalog: pd.DataFrame, min_po
 
     table = cumulative_table(catalog.reset_index(drop=True))
     probabilities = judge.predict_tags(images)
-    seen = set(judge.train_ids)
     per_tag = {}
     for tag in judge.tags:
         known = table[tag].notna().to_numpy() if tag in table else np.zeros(len(catalog), bool)
@@ -66,6 +66,6 @@ def standard_look_check(judge, images: np.ndarray, catalog: pd.DataFrame, min_po
         per_tag[tag] = {"auc": auc, "n_test": int(known.sum()), "n_test_positive": positives}
     return {
         "n_images": int(len(catalog)),
-        "n_seen_in_training": int(catalog["id"].astype(str).isin(seen).sum()) if "id" in catalog else 0,
+        "n_seen_in_training": int((~unseen_rows(judge, catalog)).sum()),
         "per_tag": per_tag,
     }

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from galaxysd import morphology
-from galaxysd.evaluation.judge import Judge
+from galaxysd.evaluation.judge import Judge, unseen_rows
 from galaxysd.evaluation.prompts import matching_rows
 
 #: Fewest real galaxies with the answer for its gap to be reported.
@@ -46,9 +46,7 @@ def real_gaps(
     if len(images) != len(catalog):
         raise ValueError(f"{len(images)} images but {len(catalog)} catalog rows")
     catalog = catalog.reset_index(drop=True)
-    usable = np.ones(len(catalog), bool)
-    if judge.train_ids and "id" in catalog:
-        usable = ~catalog["id"].astype(str).isin(set(judge.train_ids)).to_numpy()
+    usable = unseen_rows(judge, catalog)
     judged = [morphology.canonical_tag(t) for t in tags if morphology.canonical_tag(t) in judge.tags]
     probabilities = judge.predict_tags(images[usable]) if judged and usable.any() else pd.DataFrame()
     kept = catalog[usable].reset_index(drop=True)

@@ -21,7 +21,7 @@ import pandas as pd
 from PIL import Image
 
 from galaxysd.atomic_files import to_json_value, write_atomic
-from galaxysd.evaluation.judge import ImageSet, Judge, cache_images
+from galaxysd.evaluation.judge import ImageSet, Judge, cache_images, unseen_rows
 from galaxysd.evaluation.judge_trust import trusted_tags
 from galaxysd.evaluation.metrics import score_prompt
 from galaxysd.evaluation.physical import compare_statistics, measure_images
@@ -62,10 +62,7 @@ def reference_rows(
 ) -> dict[str, np.ndarray]:
     """Cache rows of each prompt's morphology, not used to train the judge, at most ``max_real``."""
     catalog = cache.catalog.reset_index(drop=True)
-    trained_on = set(judge.train_ids)
-    usable = np.ones(len(catalog), bool)
-    if trained_on and "id" in catalog:
-        usable = ~catalog["id"].astype(str).isin(trained_on).to_numpy()
+    usable = unseen_rows(judge, catalog)
     rows = {}
     for spec in prompts:
         found = matching_rows(catalog, spec.required_tags)
