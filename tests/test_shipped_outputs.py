@@ -31,10 +31,13 @@ def test_metrics_report_every_number_and_the_papers_ceiling():
     for key in CURVE_COLUMNS:
         assert np.isfinite(summary[key]), key
     assert 0 <= summary["consistency"] <= 1 and 0 <= summary["consistency_real"] <= 1
-    # distances are positive; with 16 images a generated set may sit at or under the real-vs-real floor
+    # distances are positive; a generated set may sit at or under the real-vs-real floor
     assert summary["frechet"] > 0 and summary["frechet_floor"] > 0
     assert 0.5 < summary["frechet"] / summary["frechet_floor"] < 20
     assert len(metrics["prompts"]) == 16 and summary["n_generated"] == 16 * metrics["settings"]["n_images"]
+    # with 16 images per prompt diversity read 0.69-0.79 and swung with the draw of seeds (README)
+    assert metrics["settings"]["n_images"] >= 64
+    assert 0.7 <= summary["diversity"] <= 1.4
     assert set(STATISTICS) <= set(metrics["physical"]["statistics"])
     assert metrics["judge"]["mean_auc"] > 0.8  # the judge tells morphologies apart on held-out real images
     assert (DEFAULT_RUN / "eval" / "judge" / "model.safetensors").is_file()

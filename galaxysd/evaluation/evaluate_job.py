@@ -139,7 +139,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "that of the run's first data source; with --cache: "
         "the prompts' own)",
     )
-    parser.add_argument("--n-images", type=int, help="generated images per prompt")
+    parser.add_argument(
+        "--n-images", type=int, help="generated images per prompt (default 96; 16 are too few for diversity)"
+    )
     parser.add_argument("--steps", type=int, help="sampling steps (default 20)")
     parser.add_argument("--guidance", type=float, help="guidance scale (default 3.0)")
     parser.add_argument("--sampler", help="sampler: dpmpp (default), dpmpp_sde, euler_a, ddim, ddpm")
