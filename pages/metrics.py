@@ -9,6 +9,7 @@ from galaxysd.evaluation.run_results import (
     eval_curves,
     eval_histograms,
     eval_metrics,
+    eval_metrics_in_other_looks,
     eval_pareto,
     eval_tag_response,
     format_number,
@@ -18,13 +19,24 @@ from galaxysd.evaluation.run_results import (
 
 EVALUATE = "python -m galaxysd.evaluate --run {run}"
 RESPONSE = "python -m galaxysd.evaluate response --run {run}"
+PROMPT_COLUMNS = [
+    "key",
+    "label",
+    "consistency",
+    "consistency_real",
+    "frechet",
+    "frechet_floor",
+    "diversity",
+    "n_generated",
+    "n_real",
+]
 
 st.title("Metrics")
 run = ui.run_selector()
 command = EVALUATE.format(run=ui.run_label(run))
 
 try:
-    metrics, curves = eval_metrics(run), eval_curves(run)
+    metrics, curves, other_looks = eval_metrics(run), eval_curves(run), eval_metrics_in_other_looks(run)
     pareto, histograms = eval_pareto(run), eval_histograms(run)
     response, trust, stale = eval_tag_response(run), judge_trust(run), stale_judge_files(run)
 except ValueError as error:
@@ -61,18 +73,18 @@ if metrics:
     )
     cols[3].caption(f"{quiz['answers']} quiz answers")
     with st.expander("Per prompt"):
-        columns = [
-            "key",
-            "label",
-            "consistency",
-            "consistency_real",
-            "frechet",
-            "frechet_floor",
-            "diversity",
-            "n_generated",
-            "n_real",
-        ]
-        st.dataframe(pd.DataFrame(metrics["prompts"])[columns], hide_index=True)
+        st.dataframe(pd.DataFrame(metrics["prompts"])[PROMPT_COLUMNS], hide_index=True)
+    for look, other in other_looks.items():
+        with st.expander(f"Per prompt in the {look} look"):
+            summary = other["summary"]
+            st.caption(
+                f"The same prompts with the survey tag `{look}`, against that survey's training images: "
+                f"mean consistency {format_number(summary['consistency'], '.2f')} (real "
+                f"{format_number(summary['consistency_real'], '.2f')}), diversity "
+                f"{format_number(summary['diversity'], '.2f')} of real."
+            )
+            table = pd.DataFrame(other["prompts"])
+            st.dataframe(table[[c for c in PROMPT_COLUMNS if c in table]], hide_index=True)
 else:
     ui.missing("The evaluation (eval/metrics.json)", command)
 if stale:

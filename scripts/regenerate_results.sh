@@ -17,6 +17,8 @@ fi
 step() { echo "== $(date +%H:%M:%S) $*"; "$@"; }
 step $PY -m galaxysd.evaluate --run "$R" --parts metrics,curves --sampler dpmpp_sde --steps 20 --guidance 1 \
     --n-images 96
+step $PY -m galaxysd.evaluate --run "$R" --parts metrics --domain demo --out "$R/eval/demo" --sampler dpmpp_sde \
+    --steps 20 --guidance 1 --n-images 96
 step $PY -m galaxysd.evaluate --run "$R" --parts pareto --pareto-guidance 1,1.5,2,3,5,7.5 \
     --pareto-steps 10,20 --pareto-samplers dpmpp,dpmpp_sde
 step $PY -m galaxysd.evaluate response --run "$R" \

@@ -4,6 +4,7 @@ and the warning for result files scored with another judge."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -71,3 +72,19 @@ def test_the_metrics_page_shows_the_judge_gate_and_warns_of_files_scored_with_an
     gate = next(frame.value for frame in at.dataframe if "judged" in frame.value)
     assert gate["judged"].tolist() == ["yes", "no", "no"] and gate["AUC"].tolist()[:2] == [0.97, 0.79]
     assert any("curves.json was scored with another judge" in w.value for w in at.warning)
+
+
+def test_the_metrics_page_shows_the_prompts_scored_in_another_survey_look(tiny_run, app_env, tmp_path):
+    shipped = json.loads((Path(__file__).parents[1] / "assets" / "default-run" / "eval" / "metrics.json").read_text())
+    run = bare_copy(tiny_run, tmp_path / "looks")
+    (run / "eval" / "demo").mkdir(parents=True)
+    (run / "eval" / "parts").mkdir()  # work in progress, not a look
+    (run / "eval" / "metrics.json").write_text(json.dumps(shipped))
+    demo = {**shipped, "summary": {**shipped["summary"], "diversity": 1.234}}
+    (run / "eval" / "demo" / "metrics.json").write_text(json.dumps(demo))
+    app_env(run)
+    at = open_page("metrics")
+    assert not problems(at), problems(at)
+    labels = [e.label for e in at.expander]
+    assert "Per prompt in the demo look" in labels and not any("parts" in label for label in labels)
+    assert any("diversity 1.23 of real" in caption.value for caption in at.caption)

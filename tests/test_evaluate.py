@@ -229,3 +229,7 @@ def test_command_line_trains_the_judge_and_evaluates_a_trained_run(tmp_path, cap
     assert len(pd.read_csv(run / "eval" / "pareto.csv")) == 2 * 4  # E and the mean
     assert main(argv) == 0  # everything already done: resumes to the same files
     assert json.loads((run / "eval" / "metrics.json").read_text())["prompts"] == metrics["prompts"]
+    other = run / "eval" / "other"  # --out: a second set of results beside the run's own
+    assert main([*argv, "--parts", "metrics", "--n-images", "3", "--out", str(other)]) == 0
+    assert [p["n_generated"] for p in json.loads((other / "metrics.json").read_text())["prompts"]] == [3]
+    assert json.loads((run / "eval" / "metrics.json").read_text())["prompts"] == metrics["prompts"]

@@ -85,16 +85,18 @@ def evaluate_run(
     parts: Sequence[str] = PARTS,
     judge_dir: Path | None = None,
     progress: bool = True,
+    out_dir: Path | None = None,
 ) -> dict:
     """Evaluate a run directory (see the module docstring for what is written).
 
     ``load(folder) -> generator`` turns ``RUN/model`` or a checkpoint folder into a
     :data:`~galaxysd.evaluation.scoring.Generator`; pass a fake for tests. Returns the metrics dict
-    (empty when ``"metrics"`` is not among ``parts``).
+    (empty when ``"metrics"`` is not among ``parts``). Results go to ``out_dir`` (default
+    ``RUN/eval``), e.g. ``RUN/eval/demo`` for the same prompts in another survey's look.
     """
     check_parts(parts)
     evaluation = RunEvaluation(
-        Path(run_dir), cache, judge, judge_dir, settings or EvalSettings(), prompts, load, progress
+        Path(run_dir), cache, judge, judge_dir, settings or EvalSettings(), prompts, load, progress, out_dir
     )
     metrics = evaluation.evaluate_metrics() if "metrics" in parts else {}
     if "curves" in parts:
@@ -138,6 +140,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="survey tag to put in every prompt, e.g. demo (default: "
         "that of the run's first data source; with --cache: "
         "the prompts' own)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder for the results (default RUN/eval; e.g. RUN/eval/demo with --domain demo, "
+        "so that the run's own results stay)",
     )
     parser.add_argument(
         "--n-images", type=int, help="generated images per prompt (default 96; 16 are too few for diversity)"
@@ -314,9 +322,10 @@ def run_evaluation_job(args: argparse.Namespace) -> None:
     else:
         print(f"no judge in {judge_dir}: training one on the real images")
         judge = _train_and_save(cache, JudgeConfig(), judge_dir)
+    out_dir = Path(args.out) if args.out else run_dir / "eval"
     if args.fresh:
-        shutil.rmtree(run_dir / "eval" / "parts", ignore_errors=True)
-    metrics = evaluate_run(run_dir, cache, judge, settings, prompts, parts=parts, judge_dir=judge_dir)
+        shutil.rmtree(out_dir / "parts", ignore_errors=True)
+    metrics = evaluate_run(run_dir, cache, judge, settings, prompts, parts=parts, judge_dir=judge_dir, out_dir=out_dir)
     if metrics:
         mean = {k: "n/a" if v is None else f"{v:.3g}" for k, v in metrics["summary"].items()}
         print(
@@ -324,7 +333,7 @@ def run_evaluation_job(args: argparse.Namespace) -> None:
             f"{mean['consistency_real']}), Fréchet distance {mean['frechet']} (real-vs-real "
             f"floor {mean['frechet_floor']}), diversity {mean['diversity']} of real"
         )
-    print(f"evaluation written to {run_dir / 'eval'}")
+    print(f"evaluation written to {out_dir}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -136,8 +136,10 @@ class RunEvaluation:
         prompts: Sequence[PromptSpec],
         load: Callable[[Path], Generator],
         progress: bool,
+        eval_dir: Path | None = None,
     ):
-        self.run_dir, self.eval_dir = Path(run_dir), Path(run_dir) / "eval"
+        self.run_dir = Path(run_dir)
+        self.eval_dir = Path(eval_dir) if eval_dir is not None else self.run_dir / "eval"
         self.cache, self.judge, self.settings, self.prompts = cache, judge, settings, prompts
         self.load, self.progress = load, progress
         cache_id = getattr(cache, "meta", {}).get("fingerprint", len(cache.catalog))

@@ -40,6 +40,20 @@ def eval_metrics(run: RunDir) -> dict | None:
     return read_json(run.eval_dir / "metrics.json")
 
 
+#: Sub-folders of ``eval/`` that hold something other than results in another survey's look.
+EVAL_SUBFOLDERS_NOT_LOOKS = ("judge", "parts", "samples")
+
+
+def eval_metrics_in_other_looks(run: RunDir) -> dict[str, dict]:
+    """``eval/LOOK/metrics.json`` for each survey look the A-P prompts were also scored in
+    (``evaluate --domain LOOK --out RUN/eval/LOOK``), by look; empty if none."""
+    if not run.eval_dir.is_dir():
+        return {}
+    folders = sorted(p for p in run.eval_dir.iterdir() if p.is_dir() and p.name not in EVAL_SUBFOLDERS_NOT_LOOKS)
+    found = {folder.name: read_json(folder / "metrics.json") for folder in folders}
+    return {look: metrics for look, metrics in found.items() if metrics}
+
+
 def eval_curves(run: RunDir) -> pd.DataFrame | None:
     """``eval/curves.csv``: metrics per checkpoint step and prompt (``all`` = mean)."""
     return read_table(run.eval_dir / "curves.csv")
