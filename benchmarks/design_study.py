@@ -9,7 +9,8 @@ Per run (its ``model/`` and ``train_log.jsonl``):
    judge's feature space to held-out GZ1 galaxies of the prompt's morphology (the GZ1-known
    tags among its required ones), the real floor (a real subset as large as the generated
    set against the disjoint rest, :func:`galaxysd.evaluation.metrics.split_frechet`), diversity
-   relative to real, and judge consistency on trusted tags only (held-out AUC >= 0.8);
+   relative to real, judge consistency on trusted tags only (held-out AUC >= 0.8), and the
+   central colour's distribution (:func:`galaxysd.evaluation.physical.central_colour`);
 3. tag response (:data:`RESPONSE_TAGS`): the tag's slider at 0 and at 1.5 on a base prompt
    (survey tag plus the tag's parent answers) at 16 paired seeds: mean change of the judge's
    probability of the tag with a 95% bootstrap interval, the mean absolute pixel change over
@@ -39,6 +40,7 @@ from galaxysd import morphology  # noqa: E402
 from galaxysd.evaluation.judge import Judge  # noqa: E402
 from galaxysd.evaluation.judge_trust import trusted_tags  # noqa: E402
 from galaxysd.evaluation.metrics import consistency, score_prompt  # noqa: E402
+from galaxysd.evaluation.physical import central_colour  # noqa: E402
 from galaxysd.evaluation.prompts import PromptSpec, cumulative_table, matching_rows  # noqa: E402
 from galaxysd.evaluation.tag_response import ResponseSettings, base_weights, tag_response  # noqa: E402
 from galaxysd.grids import grid_image  # noqa: E402
@@ -93,9 +95,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=HERE, help="folder for design_study.csv and the sheets")
-    p.add_argument(
-        "--with-parents", action="store_true", help="add each prompt's missing parent answers (in-distribution prompts)"
-    )
+    p.add_argument("--with-parents", action="store_true", help="add each prompt's missing parent answers")
     args = p.parse_args(argv)
     args.prompts = PROMPTS
     if args.with_parents:  # the answers above each prompt's answers in the tree, at weight 1
@@ -188,7 +188,8 @@ def w1_finite(a: np.ndarray, b: np.ndarray) -> float:
 
 def shape_and_arms(spec: PromptSpec, images, gen_probs, held: HeldOut, real_rows, seed: int) -> dict:
     """For shape prompts, the measured axis-ratio distribution against the real one (W1 and its
-    real-vs-real floor); for spiral prompts, the judge's median p(spiral) against real spirals'."""
+    real-vs-real floor); for every prompt the central colour (W1, share bluer than B - G = 0);
+    for spiral prompts, the judge's median p(spiral) against real spirals'."""
     out = {}
     if spec.key in SHAPE_PROMPTS:
         real = held.axis_ratio(real_rows)
@@ -204,6 +205,12 @@ def shape_and_arms(spec: PromptSpec, images, gen_probs, held: HeldOut, real_rows
             axis_ratio_w1=w1_finite(generated, real),
             axis_ratio_w1_floor=float(np.mean(floors)),
         )
+    colour_gen, colour_real = central_colour(images), central_colour(held.images[real_rows])
+    out.update(  # the blue tail: share of galaxies bluer than B - G = 0 in their centre
+        colour_w1=w1_finite(colour_gen, colour_real),
+        blue_share_gen=float((colour_gen < 0).mean()),
+        blue_share_real=float((colour_real < 0).mean()),
+    )
     if "spiral galaxy" in spec.required_tags and "spiral galaxy" in gen_probs:
         out.update(
             p_spiral_gen_median=float(gen_probs["spiral galaxy"].median()),

@@ -9,6 +9,7 @@ from astropy.modeling.models import Sersic2D
 
 from galaxysd.evaluation.physical import (
     STATISTICS,
+    central_colour,
     compare_statistics,
     failure_counts,
     histogram_table,
@@ -75,3 +76,16 @@ def test_histograms_share_bins_and_integrate_to_one():
         assert (group["density"] * width).sum() == pytest.approx(1.0)
         assert len(group) == 10
     assert set(table["statistic"]) == set(STATISTICS)
+
+
+def test_central_colour_is_zero_for_grey_negative_for_blue_and_ignores_the_sky():
+    grey = render_sersic(1.0)
+    tinted = grey.astype(float)
+    tinted[..., 2] *= 1.5  # a bluer galaxy: B / G = 1.5 in the light above the sky
+    sky = np.array([[[30.0, 30.0, 60.0]]])  # a blue sky, removed as background
+    images = np.stack([grey, tinted, grey + sky]).clip(0, 255)
+    colour = central_colour(images)
+    assert abs(colour[0]) < 0.01 and colour[1] < -0.3
+    assert abs(colour[2] - colour[0]) < 0.05
+    with pytest.raises(ValueError, match="N, H, W, 3"):
+        central_colour(grey)

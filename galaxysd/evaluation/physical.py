@@ -59,6 +59,23 @@ def _colour(image: np.ndarray, galaxy: np.ndarray) -> float:
     return float(-2.5 * np.log10(flux[0] / flux[1])) if min(flux) > 0 else float("nan")
 
 
+def central_colour(images: np.ndarray, border: int = 4) -> np.ndarray:
+    """``-2.5 log10(B / G)`` in the central quarter of each RGB image ``(N, H, W, 3)``, the
+    background (median of a ``border``-pixel strip along the top and bottom rows) removed.
+
+    Needs no segmentation, so it is defined for every image of a framed set (the galaxy
+    fills the centre): a quick g - r-like colour for comparing generated and real sets.
+    """
+    x = np.asarray(images, dtype=np.float64)
+    if x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"images must be (N, H, W, 3), got {x.shape}")
+    strip = np.concatenate([x[:, :border], x[:, -border:]], axis=1).reshape(len(x), -1, 3)
+    h, w = x.shape[1:3]
+    centre = x[:, h * 3 // 8 : h * 5 // 8, w * 3 // 8 : w * 5 // 8].reshape(len(x), -1, 3)
+    flux = np.clip(centre - np.median(strip, axis=1)[:, None], 0, None).sum(axis=1)
+    return -2.5 * np.log10((flux[:, 2] + 1.0) / (flux[:, 1] + 1.0))
+
+
 def morphology_statistics(image: np.ndarray) -> dict[str, float | str]:
     """Statistics of :data:`STATISTICS` for one image (``(H, W, 3)`` or ``(H, W)``).
 
