@@ -10,7 +10,9 @@ from evaluation_fakes import SMALL_WIDTHS, held_out_rows, real_gz1_cache, real_g
 from galaxysd.evaluation.classifier import Classifier, ClassifierConfig
 from galaxysd.evaluation.judge import Judge
 from galaxysd.evaluation.metrics import (
+    CLOSEST_PAIR_IMAGES,
     MIN_REAL_IMAGES,
+    closest_pair_pixels,
     consistency,
     frechet_distance,
     mark_pareto_fronts,
@@ -53,6 +55,24 @@ def test_distances_need_enough_real_images_and_the_floor_matches_the_generated_c
     assert np.isnan(few["frechet"]) and np.isnan(few["frechet_floor"])
     assert np.isnan(few["consistency_real"]) and np.isnan(few["diversity"])
     assert few["consistency"] == 1.0 and few["n_real"] == MIN_REAL_IMAGES - 1
+
+
+def test_two_nearly_identical_images_among_the_first_16_are_caught():
+    rng = np.random.default_rng(5)
+    real, generated = rng.normal(size=(40, 4)), rng.normal(size=(24, 4))
+    presence = np.ones((24, 1), bool)
+    apart = score_prompt(generated, presence, real, np.ones((40, 1), bool))
+    assert 0.02 < apart["closest_pair"] < 1 and 0.02 < apart["closest_pair_real"] < 1
+    twins = generated.copy()
+    twins[7] = twins[3] + 1e-4  # two seeds give (nearly) the same galaxy
+    assert score_prompt(twins, presence, real, np.ones((40, 1), bool))["closest_pair"] < 1e-3
+    twins[7], twins[CLOSEST_PAIR_IMAGES] = generated[7], twins[7]  # a twin beyond the first 16 is not looked at
+    assert score_prompt(twins, presence, real, np.ones((40, 1), bool))["closest_pair"] == apart["closest_pair"]
+    assert np.isnan(score_prompt(generated, presence, real[:5], presence[:5])["closest_pair"])
+    images = rng.integers(0, 256, size=(4, 8, 8, 3)).astype(np.uint8)
+    assert closest_pair_pixels(images) > 50  # independent noise images differ by ~85 grey levels
+    images[2] = images[0]
+    assert closest_pair_pixels(images) == 0.0 and np.isnan(closest_pair_pixels(images[:1]))
 
 
 def test_diversity_of_identical_images_is_zero():

@@ -76,6 +76,25 @@ def mean_pairwise_distance(features: np.ndarray) -> float:
     return float(pdist(np.asarray(features, dtype=np.float64)).mean())
 
 
+#: "No two of 16 seeds nearly identical": the closest pair is looked for among this many images.
+CLOSEST_PAIR_IMAGES = 16
+
+
+def closest_pair_distance(features: np.ndarray) -> float:
+    """Smallest Euclidean distance between two rows (the two most alike images); NaN below 2."""
+    if len(features) < 2:
+        return NAN
+    return float(pdist(np.asarray(features, dtype=np.float64)).min())
+
+
+def closest_pair_pixels(images: np.ndarray) -> float:
+    """Mean absolute pixel difference (grey levels) of the two most alike of ``images``."""
+    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    if len(flat) < 2:
+        return NAN
+    return float(pdist(flat, "cityblock").min() / flat.shape[1])
+
+
 def relative_diversity(generated: np.ndarray, real: np.ndarray) -> float:
     """Mean pairwise distance of generated features over that of real features."""
     real_spread = mean_pairwise_distance(real)
@@ -127,9 +146,12 @@ def score_prompt(
     ``*_presence`` are the judge's bool ``(N, K)`` findings for the prompt's judged tags.
     With fewer than :data:`MIN_REAL_IMAGES` real images every number that needs them (the
     real consistency, the Fréchet distance and its floor, the relative diversity) is NaN:
-    a handful of galaxies says little about a morphology.
+    a handful of galaxies says little about a morphology. ``closest_pair`` is the distance of
+    the two most alike of the first :data:`CLOSEST_PAIR_IMAGES` generated images over the real
+    images' mean pair distance (``closest_pair_real``: the same for real ones).
     """
     enough = len(real_features) >= MIN_REAL_IMAGES
+    real_spread = mean_pairwise_distance(real_features) if enough else NAN
     return {
         "n_generated": int(len(gen_features)),
         "n_real": int(len(real_features)),
@@ -140,6 +162,11 @@ def score_prompt(
         "diversity": relative_diversity(gen_features, real_features) if enough else NAN,
         "pairwise_distance": mean_pairwise_distance(gen_features),
         "pairwise_distance_real": mean_pairwise_distance(real_features),
+        # the two most alike of the first 16 generated / real images, in units of the real mean pair
+        "closest_pair": closest_pair_distance(gen_features[:CLOSEST_PAIR_IMAGES]) / real_spread if enough else NAN,
+        "closest_pair_real": closest_pair_distance(real_features[:CLOSEST_PAIR_IMAGES]) / real_spread
+        if enough
+        else NAN,
     }
 
 

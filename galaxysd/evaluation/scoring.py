@@ -23,7 +23,7 @@ from PIL import Image
 from galaxysd.atomic_files import to_json_value, write_atomic
 from galaxysd.evaluation.judge import ImageSet, Judge, cache_images, unseen_rows
 from galaxysd.evaluation.judge_trust import trusted_tags
-from galaxysd.evaluation.metrics import score_prompt
+from galaxysd.evaluation.metrics import CLOSEST_PAIR_IMAGES, closest_pair_pixels, score_prompt
 from galaxysd.evaluation.physical import compare_statistics, measure_images
 from galaxysd.evaluation.prompts import PromptSpec, matching_rows
 from galaxysd.morphology import canonical_tag
@@ -111,6 +111,7 @@ def score_images(judge: Judge, spec: PromptSpec, images: np.ndarray, reference: 
         "judged_tags": list(judged),
         "unjudged_tags": [t for t in (canonical_tag(t) for t in spec.required_tags) if t not in judged],
         **scores,
+        "closest_pair_pixels": closest_pair_pixels(images[:CLOSEST_PAIR_IMAGES]),
     }
 
 
