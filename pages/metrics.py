@@ -27,9 +27,18 @@ PROMPT_COLUMNS = [
     "frechet",
     "frechet_floor",
     "diversity",
+    "closest_pair",
+    "closest_pair_real",
     "n_generated",
     "n_real",
 ]
+
+
+def prompt_table(prompts: list[dict]) -> pd.DataFrame:
+    """The per-prompt columns that a metrics file has (older files lack the closest pair)."""
+    table = pd.DataFrame(prompts)
+    return table[[c for c in PROMPT_COLUMNS if c in table]]
+
 
 st.title("Metrics")
 run = ui.run_selector()
@@ -73,7 +82,12 @@ if metrics:
     )
     cols[3].caption(f"{quiz['answers']} quiz answers")
     with st.expander("Per prompt"):
-        st.dataframe(pd.DataFrame(metrics["prompts"])[PROMPT_COLUMNS], hide_index=True)
+        st.caption(
+            "closest_pair: the two most alike of the first 16 generated images, in units of the real "
+            "galaxies' mean pair distance (closest_pair_real: the same for 16 real ones); near 0 means "
+            "two seeds gave the same galaxy."
+        )
+        st.dataframe(prompt_table(metrics["prompts"]), hide_index=True)
     for look, other in other_looks.items():
         with st.expander(f"Per prompt in the {look} look"):
             summary = other["summary"]
@@ -83,8 +97,7 @@ if metrics:
                 f"{format_number(summary['consistency_real'], '.2f')}), diversity "
                 f"{format_number(summary['diversity'], '.2f')} of real."
             )
-            table = pd.DataFrame(other["prompts"])
-            st.dataframe(table[[c for c in PROMPT_COLUMNS if c in table]], hide_index=True)
+            st.dataframe(prompt_table(other["prompts"]), hide_index=True)
 else:
     ui.missing("The evaluation (eval/metrics.json)", command)
 if stale:
