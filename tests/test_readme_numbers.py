@@ -96,6 +96,32 @@ def test_the_numbers_quoted_in_the_prose_come_from_the_files():
     assert f"{ratio['D']:.1f}x it for in-between and {ratio['B']:.1f}x for completely" in README.replace("\n", " ")
     summary = metrics["summary"]
     assert f"the table's mean ({summary['frechet']:.2f} against {summary['frechet_floor']:.2f})" in README
+    flat = README.replace("\n", " ")
+
+    def span(rows, key, form=".2f"):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        return f"{min(values):{form}}-{max(values):{form}}"
+
+    listed = metrics["prompts"]  # "no two of the first 16 seeds ... give the same galaxy"
+    assert f"are {span(listed, 'closest_pair')} of the real galaxies' mean pair distance" in flat
+    assert f"(16 real galaxies: {span(listed, 'closest_pair_real')})" in flat
+    assert f"differ by {span(listed, 'closest_pair_pixels', '.1f')} grey levels" in flat
+    demo = json.loads((RUN.eval_dir / "demo" / "metrics.json").read_text())
+    scored = [p for p in demo["prompts"] if p.get("diversity") is not None]
+    assert f"{len(scored)} of the 16 prompts have enough of its galaxies" in flat
+    assert (
+        f"their diversity is {span(scored, 'diversity')} of the survey's (mean {demo['summary']['diversity']:.2f})"
+        in flat
+    )
+    assert all(0.7 <= p["diversity"] <= 1.4 for p in scored)  # the issue's band
+    assert (
+        f"their closest pairs {span(scored, 'closest_pair')} (survey galaxies {span(scored, 'closest_pair_real')})"
+        in flat
+    )
+    ratios = [p["frechet"] / p["frechet_floor"] for p in scored]
+    assert f"Fréchet distances {min(ratios):.2f}-{max(ratios):.1f}x the floor" in flat
+    ds = demo["summary"]
+    assert f"consistency {ds['consistency']:.2f} against {ds['consistency_real']:.2f} for the survey's own" in flat
     front = pd.read_csv(RUN.eval_dir / "pareto.csv").query("prompt == 'all' and pareto_realism_consistency")
     for row in front.itertuples():  # every point of the realism-consistency front is quoted
         assert (
