@@ -104,10 +104,13 @@ def test_score_prompt_with_exactly_the_minimum_of_real_images():
         "diversity": metrics.relative_diversity(gen, real),
         "pairwise_distance": metrics.mean_pairwise_distance(gen),
         "pairwise_distance_real": metrics.mean_pairwise_distance(real),
+        "closest_pair": metrics.closest_pair_distance(gen) / metrics.mean_pairwise_distance(real),
+        "closest_pair_real": metrics.closest_pair_distance(real) / metrics.mean_pairwise_distance(real),
     }
     assert scores["frechet_floor"] != metrics.split_frechet(real, 5, 0)  # the seed is passed on
     few = metrics.score_prompt(*_prompt_sets(metrics.MIN_REAL_IMAGES - 1))
-    assert all(np.isnan(few[k]) for k in ("consistency_real", "frechet", "frechet_floor", "diversity"))
+    judged_on_real = ("consistency_real", "frechet", "frechet_floor", "diversity", "closest_pair", "closest_pair_real")
+    assert all(np.isnan(few[k]) for k in judged_on_real)
     assert few["consistency"] == 0.6 and np.isfinite(few["pairwise_distance_real"])
 
 
