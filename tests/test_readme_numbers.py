@@ -186,3 +186,14 @@ def test_the_real_gaps_in_the_readme_come_from_the_table():
     assert f"in-between ellipticals score only +{gap['in-between round galaxy']:.2f}" in prose
     assert gap["spiral galaxy"] == 0 and table.loc["in-between round galaxy", "share_of_real_gap"] < 0.25
     assert f"the {int(table.loc['smooth', 'real_base_n'])} held-out real GZ1 galaxies" in prose
+
+
+def test_the_dust_lane_composition_numbers_in_the_readme_come_from_the_benchmark_file():
+    table = pd.read_csv(Path(__file__).parents[1] / "benchmarks" / "composition_diversity.csv")
+    flat = README.replace("\n  ", " ")
+    ratio = table["frechet"] / table["frechet_floor"]
+    assert f"(diversity {table.diversity.min():.2f}-{table.diversity.max():.2f};" in flat
+    assert f"of 16 seeds {table.closest_pair.min():.2f}-{table.closest_pair.max():.2f} of the real mean pair, real" in flat
+    assert f"real {table.closest_pair_real.min():.2f}-{table.closest_pair_real.max():.2f})" in flat
+    assert f"and {ratio.min():.1f}-{ratio.max():.1f}x the real-vs-real" in flat
+    assert table.diversity.between(0.7, 1.4).all()  # the band
