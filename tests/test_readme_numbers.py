@@ -193,7 +193,8 @@ def test_the_dust_lane_composition_numbers_in_the_readme_come_from_the_benchmark
     flat = README.replace("\n  ", " ")
     ratio = table["frechet"] / table["frechet_floor"]
     assert f"(diversity {table.diversity.min():.2f}-{table.diversity.max():.2f};" in flat
-    assert f"of 16 seeds {table.closest_pair.min():.2f}-{table.closest_pair.max():.2f} of the real mean pair, real" in flat
+    closest = f"{table.closest_pair.min():.2f}-{table.closest_pair.max():.2f}"
+    assert f"of 16 seeds {closest} of the real mean pair, real" in flat
     assert f"real {table.closest_pair_real.min():.2f}-{table.closest_pair_real.max():.2f})" in flat
     assert f"and {ratio.min():.1f}-{ratio.max():.1f}x the real-vs-real" in flat
     assert table.diversity.between(0.7, 1.4).all()  # the band
