@@ -227,6 +227,8 @@ def test_command_line_trains_the_judge_and_evaluates_a_trained_run(tmp_path, cap
     curves = pd.read_csv(run / "eval" / "curves.csv")
     assert set(curves["step"]) == {5}
     assert len(pd.read_csv(run / "eval" / "pareto.csv")) == 2 * 4  # E and the mean
+    assert main([*argv, "--out", str(prompts)]) == 1  # a file is no folder for the results
+    assert "is a file" in capsys.readouterr().err
     assert main(argv) == 0  # everything already done: resumes to the same files
     assert json.loads((run / "eval" / "metrics.json").read_text())["prompts"] == metrics["prompts"]
     other = run / "eval" / "other"  # --out: a second set of results beside the run's own

@@ -306,6 +306,9 @@ def run_evaluation_job(args: argparse.Namespace) -> None:
     if not (run_dir / "model").is_dir():
         raise ValueError(f"{run_dir} is not a run directory (no model/ folder)")
     parts = check_parts([p.strip() for p in args.parts.split(",") if p.strip()])
+    out_dir = Path(args.out) if args.out else run_dir / "eval"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} is a file; give a folder for the results")
     settings = _settings(args)
     prompts = load_prompt_file(args.prompts) if args.prompts else PAPER_PROMPTS
     if args.cache:
@@ -322,7 +325,6 @@ def run_evaluation_job(args: argparse.Namespace) -> None:
     else:
         print(f"no judge in {judge_dir}: training one on the real images")
         judge = _train_and_save(cache, JudgeConfig(), judge_dir)
-    out_dir = Path(args.out) if args.out else run_dir / "eval"
     if args.fresh:
         shutil.rmtree(out_dir / "parts", ignore_errors=True)
     metrics = evaluate_run(run_dir, cache, judge, settings, prompts, parts=parts, judge_dir=judge_dir, out_dir=out_dir)
