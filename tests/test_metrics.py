@@ -69,6 +69,8 @@ def test_two_nearly_identical_images_among_the_first_16_are_caught():
     twins[7], twins[CLOSEST_PAIR_IMAGES] = generated[7], twins[7]  # a twin beyond the first 16 is not looked at
     assert score_prompt(twins, presence, real, np.ones((40, 1), bool))["closest_pair"] == apart["closest_pair"]
     assert np.isnan(score_prompt(generated, presence, real[:5], presence[:5])["closest_pair"])
+    flat_real = score_prompt(generated, presence, np.ones((40, 4)), np.ones((40, 1), bool))  # no real spread
+    assert np.isnan(flat_real["closest_pair"]) and np.isnan(flat_real["diversity"])
     images = rng.integers(0, 256, size=(4, 8, 8, 3)).astype(np.uint8)
     assert closest_pair_pixels(images) > 50  # independent noise images differ by ~85 grey levels
     images[2] = images[0]

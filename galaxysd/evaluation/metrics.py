@@ -95,12 +95,16 @@ def closest_pair_pixels(images: np.ndarray) -> float:
     return float(pdist(flat, "cityblock").min() / flat.shape[1])
 
 
-def relative_diversity(generated: np.ndarray, real: np.ndarray) -> float:
-    """Mean pairwise distance of generated features over that of real features."""
-    real_spread = mean_pairwise_distance(real)
+def _over_spread(distance: float, real_spread: float) -> float:
+    """``distance`` in units of the real mean pair distance; NaN where that is 0 or unknown."""
     if not np.isfinite(real_spread) or real_spread == 0:
         return NAN
-    return mean_pairwise_distance(generated) / real_spread
+    return distance / real_spread
+
+
+def relative_diversity(generated: np.ndarray, real: np.ndarray) -> float:
+    """Mean pairwise distance of generated features over that of real features."""
+    return _over_spread(mean_pairwise_distance(generated), mean_pairwise_distance(real))
 
 
 def consistency(presence: np.ndarray) -> float:
@@ -151,7 +155,9 @@ def score_prompt(
     images' mean pair distance (``closest_pair_real``: the same for real ones).
     """
     enough = len(real_features) >= MIN_REAL_IMAGES
-    real_spread = mean_pairwise_distance(real_features) if enough else NAN
+    gen_spread, real_spread = mean_pairwise_distance(gen_features), mean_pairwise_distance(real_features)
+    closest = closest_pair_distance(gen_features[:CLOSEST_PAIR_IMAGES])
+    closest_real = closest_pair_distance(real_features[:CLOSEST_PAIR_IMAGES])
     return {
         "n_generated": int(len(gen_features)),
         "n_real": int(len(real_features)),
@@ -159,14 +165,12 @@ def score_prompt(
         "consistency_real": consistency(real_presence) if enough else NAN,
         "frechet": frechet_distance(gen_features, real_features) if enough else NAN,
         "frechet_floor": split_frechet(real_features, len(gen_features), seed) if enough else NAN,
-        "diversity": relative_diversity(gen_features, real_features) if enough else NAN,
-        "pairwise_distance": mean_pairwise_distance(gen_features),
-        "pairwise_distance_real": mean_pairwise_distance(real_features),
+        "diversity": _over_spread(gen_spread, real_spread) if enough else NAN,
+        "pairwise_distance": gen_spread,
+        "pairwise_distance_real": real_spread,
         # the two most alike of the first 16 generated / real images, in units of the real mean pair
-        "closest_pair": closest_pair_distance(gen_features[:CLOSEST_PAIR_IMAGES]) / real_spread if enough else NAN,
-        "closest_pair_real": closest_pair_distance(real_features[:CLOSEST_PAIR_IMAGES]) / real_spread
-        if enough
-        else NAN,
+        "closest_pair": _over_spread(closest, real_spread) if enough else NAN,
+        "closest_pair_real": _over_spread(closest_real, real_spread) if enough else NAN,
     }
 
 
