@@ -36,6 +36,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from design_study_tables import print_tables  # noqa: E402  (beside this script)
+
 from galaxysd import morphology  # noqa: E402
 from galaxysd.evaluation.judge import Judge  # noqa: E402
 from galaxysd.evaluation.judge_trust import trusted_tags  # noqa: E402
@@ -329,46 +331,6 @@ def score_run(run: Path, name: str, judge: Judge, held: HeldOut, trusted: set[st
     return [{"run": name, **r} for r in [summary, *prompt_rows, *tag_rows]]
 
 
-def markdown(frame: pd.DataFrame, index: bool = True) -> str:
-    """A Markdown table of ``frame`` (numbers to 3 significant digits)."""
-    frame = frame.reset_index() if index else frame
-    cell = lambda v: f"{v:.3g}" if isinstance(v, (float, np.floating)) else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def print_tables(table: pd.DataFrame) -> None:
-    """Markdown tables: summary per run, per-prompt Fréchet/floor, tag response."""
-    summary = table[table.kind == "summary"].dropna(axis=1, how="all").drop(columns=["kind", "key"])
-    print(markdown(summary.set_index("run").T))
-    prompts = table[table.kind == "prompt"]
-    for column in (
-        "frechet",
-        "frechet_over_floor",
-        "diversity",
-        "consistency",
-        "axis_ratio_gen",
-        "axis_ratio_real",
-        "axis_ratio_w1",
-        "axis_ratio_w1_floor",
-        "p_spiral_gen_median",
-        "p_spiral_real_median",
-    ):
-        if column not in prompts:
-            continue
-        print(
-            f"\n{column}\n"
-            + markdown(prompts.pivot(index="key", columns="run", values=column).reindex([p.key for p in PROMPTS]))
-        )
-    tags = table[table.kind == "tag"]
-    for column in ("judge_delta", "pixel_change_over_seed_diff"):
-        print(
-            f"\n{column}\n"
-            + markdown(tags.pivot(index="key", columns="run", values=column).reindex(list(RESPONSE_TAGS)))
-        )
-
-
 def main(argv=None) -> int:
     """Score every run, print the tables, write the CSV and sheets."""
     args = parse_args(argv)
@@ -399,7 +361,7 @@ def main(argv=None) -> int:
         print(f"scored {name} in {rows[-len(args.prompts) - len(RESPONSE_TAGS) - 1]['score_s']} s", flush=True)
     table = pd.DataFrame(rows)
     table.to_csv(args.out / "design_study.csv", index=False, float_format="%.4g")
-    print_tables(table)
+    print_tables(table, [p.key for p in PROMPTS], list(RESPONSE_TAGS))
     return 0
 
 
