@@ -15,10 +15,10 @@ if [ ! -f "$R/eval/judge/model.safetensors" ]; then
   mkdir -p "$R/eval/judge" && cp assets/default-run/eval/judge/* "$R/eval/judge/"
 fi
 step() { echo "== $(date +%H:%M:%S) $*"; "$@"; }
-step $PY -m galaxysd.evaluate --run "$R" --parts metrics,curves --sampler dpmpp_sde --steps 20 --guidance 1 \
+APP_SAMPLING=(--sampler dpmpp_sde --steps 20 --guidance 1)  # RECOMMENDED_SAMPLING, as the app samples
+step $PY -m galaxysd.evaluate --run "$R" --parts metrics,curves "${APP_SAMPLING[@]}" --n-images 96
+step $PY -m galaxysd.evaluate --run "$R" --parts metrics --domain demo --out "$R/eval/demo" "${APP_SAMPLING[@]}" \
     --n-images 96
-step $PY -m galaxysd.evaluate --run "$R" --parts metrics --domain demo --out "$R/eval/demo" --sampler dpmpp_sde \
-    --steps 20 --guidance 1 --n-images 96
 step $PY -m galaxysd.evaluate --run "$R" --parts pareto --pareto-guidance 1,1.5,2,3,5,7.5 \
     --pareto-steps 10,20 --pareto-samplers dpmpp,dpmpp_sde
 step $PY -m galaxysd.evaluate response --run "$R" \
