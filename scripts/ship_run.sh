@@ -18,9 +18,11 @@ cp "$R/config.yaml" "$R/train_log.jsonl" "$R/data_report.csv" "$D/"
 mkdir -p "$D/samples" "$D/eval/samples"
 cp "$(ls "$R"/samples/step_*.png | tail -1)" "$R/samples/prompts_dpmpp_sde_20.png" "$D/samples/"
 find "$R/eval" -maxdepth 1 -type f -exec cp {} "$D/eval/" \;
+NOT_LOOKS=" $(PYTHONPATH=. ${PYTHON:-python} -c \
+  'from galaxysd.evaluation.run_results import EVAL_SUBFOLDERS_NOT_LOOKS as n; print(" ".join(n))') "
 for extra in "$R"/eval/*/; do  # results in another survey's look (evaluate --domain D --out RUN/eval/D)
   name=$(basename "$extra")
-  case "$name" in judge | parts | samples) continue ;; esac
+  [[ "$NOT_LOOKS" == *" $name "* ]] && continue
   mkdir -p "$D/eval/$name" && find "$extra" -maxdepth 1 -type f -exec cp {} "$D/eval/$name/" \;
 done
 cp "$R/eval/samples/overview.png" "$D/eval/samples/"
