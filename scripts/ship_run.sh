@@ -2,7 +2,9 @@
 # Make a finished, regenerated run the shipped default: copy its fp16 model, config, log, data
 # report, last sample grid and its results (scripts/regenerate_results.sh) into
 # assets/default-run, leaving out the resumable parts/ and the per-prompt sheets (whose first
-# row holds real survey images). The model card (assets/default-run/README.md) stays.
+# row holds real survey images). The model card (assets/default-run/README.md) stays. A run
+# warm-started from the default's own model keeps the outgoing default in
+# assets/candidate-runs/<its run name>/ and ships with init_from pointing there.
 #   scripts/ship_run.sh RUN
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,10 +13,11 @@ D=assets/default-run
 for f in model/model_index.json eval/metrics.json augment/results.csv discover/demo_eval.json eval/umap.csv; do
   [ -f "$R/$f" ] || { echo "$R/$f is missing: run scripts/regenerate_results.sh $R first" >&2; exit 1; }
 done
+PYTHONPATH=. ${PYTHON:-python} -m galaxysd.training.shipping "$R" --default "$D"
 rm -rf "$D/model" "$D/samples" "$D/augment" "$D/discover"
 find "$D/eval" -mindepth 1 -maxdepth 1 ! -name judge -exec rm -rf {} +
 cp -r "$R/model" "$D/model"
-cp "$R/config.yaml" "$R/train_log.jsonl" "$R/data_report.csv" "$D/"
+cp "$R/train_log.jsonl" "$R/data_report.csv" "$D/"
 mkdir -p "$D/samples" "$D/eval/samples"
 cp "$(ls "$R"/samples/step_*.png | tail -1)" "$R/samples/prompts_dpmpp_sde_20.png" "$D/samples/"
 find "$R/eval" -maxdepth 1 -type f -exec cp {} "$D/eval/" \;
