@@ -48,6 +48,28 @@ def test_pair_weights_follow_the_rarest_pair_of_answers():
         draw_weights(c, TAGS, "triples")
 
 
+def test_balance_power_tempers_the_draws_between_survey_proportions_and_full_balance():
+    c = _survey()
+    full = draw_weights(c, TAGS, "pairs", power=1.0)
+    assert draw_weights(c, TAGS, "pairs", power=0.0) == pytest.approx(np.full(1000, 1e-3))
+    half = draw_weights(c, TAGS, "pairs", power=0.5)
+    assert half.sum() == pytest.approx(1.0)
+    # a dusty round galaxy against a plain one: (600/20)^(1/2) at full balance, its square root at 0.5
+    assert half[0] / half[100] == pytest.approx((600 / 20) ** 0.25)
+    assert full[:20].sum() > half[:20].sum() > 20 / 1000
+    for bad in (-0.1, 2.5, float("nan")):
+        with pytest.raises(ValueError, match="balance power"):
+            draw_weights(c, TAGS, "pairs", power=bad)
+
+
+def test_balance_power_is_a_checked_config_and_command_line_option():
+    config = config_from_args(parse_args(["--data", "demo:x@demo", "--balance-power", "0.5"]))
+    assert config.balance_power == 0.5
+    assert TrainConfig().balance_power == 1.0
+    with pytest.raises(ValueError, match="balance_power must be a number within"):
+        config_from_args(parse_args(["--data", "demo:x@demo", "--balance-power", "3"]))
+
+
 def test_pairs_shared_by_too_few_galaxies_do_not_count():
     c = _survey()
     c[20, 3] = 1.0  # one round galaxy mislabelled edge-on: the pair (round, edge-on) has 1 galaxy

@@ -8,6 +8,7 @@ dropout) comes from a generator seeded by ``(seed, step, process)``, so the batc
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -82,6 +83,8 @@ def balanced_draw_weights(conditions: np.ndarray, tags: Sequence[str]) -> np.nda
 
 #: a pair of answers shared by fewer galaxies than this does not count in :func:`pair_draw_weights`
 MIN_PAIR_SUPPORT = 10
+#: the largest exponent :func:`draw_weights` accepts for its balancing weights
+MAX_BALANCE_POWER = 2.0
 
 
 def pair_draw_weights(conditions: np.ndarray, tags: Sequence[str], min_support: int = MIN_PAIR_SUPPORT) -> np.ndarray:
@@ -106,13 +109,27 @@ def pair_draw_weights(conditions: np.ndarray, tags: Sequence[str], min_support: 
     return weights / weights.sum()
 
 
-def draw_weights(conditions: np.ndarray, tags: Sequence[str], balance_by: str = "answers") -> np.ndarray:
-    """The galaxy draw probabilities of one source for ``balance_by`` (``answers`` or ``pairs``)."""
+def draw_weights(
+    conditions: np.ndarray, tags: Sequence[str], balance_by: str = "answers", power: float = 1.0
+) -> np.ndarray:
+    """The galaxy draw probabilities of one source for ``balance_by`` (``answers`` or ``pairs``).
+
+    ``power`` tempers the balancing: the weights are raised to it before normalising, so 1 is
+    the full balance, 0 draws every galaxy equally (the survey's own proportions, which a
+    parent-only prompt at guidance 1 then reproduces) and 0.5 is half-way in log weight.
+    """
     if balance_by == "pairs":
-        return pair_draw_weights(conditions, tags)
-    if balance_by == "answers":
-        return balanced_draw_weights(conditions, tags)
-    raise ValueError(f"balance_by must be answers or pairs, got {balance_by!r}")
+        weights = pair_draw_weights(conditions, tags)
+    elif balance_by == "answers":
+        weights = balanced_draw_weights(conditions, tags)
+    else:
+        raise ValueError(f"balance_by must be answers or pairs, got {balance_by!r}")
+    if not (math.isfinite(power) and 0.0 <= power <= MAX_BALANCE_POWER):
+        raise ValueError(f"balance power must be within [0, {MAX_BALANCE_POWER:g}], got {power!r}")
+    if power == 1.0:
+        return weights
+    tempered = weights**power
+    return tempered / tempered.sum()
 
 
 def load_training_set(
@@ -124,11 +141,12 @@ def load_training_set(
     workers: int = 2,
     balanced: bool = False,
     balance_by: str = "answers",
+    balance_power: float = 1.0,
 ) -> TrainingSet:
     """Load each catalog, build (or reuse) its image cache, and compute condition vectors.
 
     ``balanced`` adds :func:`draw_weights` per source (rare answers, or with ``balance_by="pairs"``
-    rare pairs of answers, drawn more often).
+    rare pairs of answers, drawn more often), tempered by ``balance_power``.
     """
     images, conditions, shares, names, provenance = [], [], [], [], []
     for source in sources:
@@ -147,7 +165,7 @@ def load_training_set(
     share = np.asarray(shares, dtype=np.float64)
     if not np.all(np.isfinite(share)) or share.sum() <= 0 or np.any(share < 0):
         raise ValueError("data source weights must be non-negative numbers with a positive sum")
-    draws = [draw_weights(c, tags, balance_by) for c in conditions] if balanced else None
+    draws = [draw_weights(c, tags, balance_by, balance_power) for c in conditions] if balanced else None
     return TrainingSet(images, conditions, share / share.sum(), names, draws, provenance)
 
 

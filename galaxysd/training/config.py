@@ -14,7 +14,7 @@ from galaxysd import morphology
 from galaxysd.cli import JobParser
 from galaxysd.model.samplers import DEFAULT_SAMPLER, make_scheduler
 from galaxysd.model.unet_presets import PRESETS, spec_from
-from galaxysd.training.batches import DataSource
+from galaxysd.training.batches import MAX_BALANCE_POWER, DataSource
 
 LR_SCHEDULES = ("constant", "cosine")
 BALANCE_BY = ("answers", "pairs")
@@ -38,7 +38,8 @@ class TrainConfig:
     - ``balanced_sampling``: draw galaxies with rare answers more often within each source;
       ``balance_by``: ``answers`` (the mean over a galaxy's answers of 1/sqrt(frequency)) or
       ``pairs`` (its rarest pair of answers, e.g. smooth + dust lane; see
-      :func:`~galaxysd.training.batches.pair_draw_weights`).
+      :func:`~galaxysd.training.batches.pair_draw_weights`); ``balance_power`` tempers it (1 full,
+      0 the survey's own proportions; the weights are raised to this power).
     - ``ema_decay``, ``min_snr_gamma``, ``uncond_prob`` (prompt dropout for guidance),
       ``tag_dropout``: the diffusion recipe; ``tag_dropout_mode``: ``independent`` (each tag
       on its own) or ``tree`` (dropping an answer drops the answers asked under it, so a parent
@@ -68,6 +69,7 @@ class TrainConfig:
     lr_schedule: str = "constant"  # constant | cosine (to 10% after warm-up, over max_steps or the time budget)
     balanced_sampling: bool = False  # within each source, draw galaxies with rare answers more often
     balance_by: str = "answers"  # answers | pairs (the rarest pair of a galaxy's answers)
+    balance_power: float = 1.0  # the balancing weights raised to this: 1 full, 0 survey proportions
     max_steps: int = 10_000
     time_budget_minutes: float | None = None
     ema_decay: float = 0.999
@@ -126,6 +128,9 @@ class TrainConfig:
         for name in ("uncond_prob", "tag_dropout", "threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1]")
+        power = self.balance_power
+        if isinstance(power, bool) or not isinstance(power, (int, float)) or not 0.0 <= power <= MAX_BALANCE_POWER:
+            raise ValueError(f"balance_power must be a number within [0, {MAX_BALANCE_POWER:g}], got {power!r}")
         if self.balance_by not in BALANCE_BY:
             raise ValueError(f"balance_by must be one of {', '.join(BALANCE_BY)}, got {self.balance_by!r}")
         if self.tag_dropout_mode not in TAG_DROPOUT_MODES:
@@ -239,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="within each source, draw galaxies with rare answers (bar, merger, ...) more often",
     )
     p.add_argument("--balance-by", choices=BALANCE_BY, help="with --balanced-sampling: answers or pairs")
+    p.add_argument(
+        "--balance-power",
+        type=float,
+        help="with --balanced-sampling: temper the balance (1 full, 0 the survey's own proportions)",
+    )
     p.add_argument(
         "--tag-dropout-mode",
         choices=TAG_DROPOUT_MODES,

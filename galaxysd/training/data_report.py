@@ -115,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config.workers,
             balanced=config.balanced_sampling,
             balance_by=config.balance_by,
+            balance_power=config.balance_power,
         )
         path = write_data_report(run.path, data, tags, [d.domain for d in config.data])
         return f"data report written to {path}"

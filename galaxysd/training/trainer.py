@@ -234,6 +234,7 @@ def _train(config: TrainConfig, resume: str | None, progress: bool, force: bool)
         config.workers,
         balanced=config.balanced_sampling,
         balance_by=config.balance_by,
+        balance_power=config.balance_power,
     )
     descendants = descendant_matrix(tags) if config.tag_dropout_mode == "tree" else None
     modules = trainable_modules(pipe, config)
