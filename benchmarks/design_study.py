@@ -79,7 +79,8 @@ RESPONSE_TAGS = (
     "dust lane",
 )
 SHAPE_TAGS = ("cigar-shaped galaxy", "edge-on galaxy")  # ellipticity should rise
-SHAPE_PROMPTS = ("edge-on", "round", "in-between", "cigar")  # axis ratios compared with real
+# axis ratios compared with real; for smooth they show its mix of round, in-between and cigar-shaped
+SHAPE_PROMPTS = ("smooth", "edge-on", "round", "in-between", "cigar")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
