@@ -12,7 +12,9 @@ from galaxysd.training.batches import (
     descendant_matrix,
     draw_weights,
     drop_conditions,
+    dropout_matrix,
     pair_draw_weights,
+    question_matrix,
 )
 from galaxysd.training.config import TrainConfig, config_from_args, parse_args
 
@@ -116,6 +118,49 @@ def test_tree_dropout_shows_a_parent_alone_for_every_child_alike():
     assert edge_on > 5 * spiral  # two tags to drop for a spiral, one for an edge-on disk
     spiral, edge_on = alone["tree"]
     assert spiral == pytest.approx(0.081, abs=0.01) and edge_on == pytest.approx(0.081, abs=0.01)
+
+
+def _ellipticals(n: int, tags: list[str]) -> torch.Tensor:
+    """n galaxies that are both completely round and in-between (soft labels), n only in-between."""
+    c = torch.zeros(2 * n, len(tags))
+    c[:, [tags.index("sdss"), tags.index("smooth"), tags.index("in-between round galaxy")]] = 1.0
+    c[:n, tags.index("completely round galaxy")] = 1.0
+    return c
+
+
+def test_question_dropout_shows_a_parent_alone_as_often_for_two_answers_as_for_one():
+    tags = list(morphology.ALL_TAGS)
+    n = 20_000
+    conditions = _ellipticals(n, tags)
+    smooth, sdss = tags.index("smooth"), tags.index("sdss")
+    alone = {}
+    for mode in ("tree", "question"):
+        out = drop_conditions(conditions, torch.Generator().manual_seed(0), 0.0, 0.1, dropout_matrix(tags, mode))
+        only = (out.sum(1) == 2) & (out[:, smooth] > 0) & (out[:, sdss] > 0)
+        alone[mode] = (only[:n].float().mean().item(), only[n:].float().mean().item())
+        gone = out[:, smooth] == 0  # a child never outlives its dropped parent
+        assert (out[gone][:, tags.index("in-between round galaxy")] == 0).all()
+    two, one = alone["tree"]
+    assert one > 5 * two  # under tree, galaxies with two roundness answers rarely lose both
+    two, one = alone["question"]
+    assert two == pytest.approx(0.081, abs=0.01) and one == pytest.approx(0.081, abs=0.01)
+
+
+def test_question_matrix_groups_the_answers_of_one_question():
+    tags = list(morphology.ALL_TAGS)
+    q = question_matrix(tags)
+    round_row = q[tags.index("completely round galaxy")]
+    assert {tags[j] for j in torch.nonzero(round_row).flatten()} == {
+        "completely round galaxy",
+        "in-between round galaxy",
+        "cigar-shaped galaxy",
+    }
+    assert q[tags.index("in-between round galaxy")].sum() == 0  # its own draw is not used
+    assert q.sum(0).tolist() == [1.0] * len(tags)  # every tag drops with exactly one draw
+    assert dropout_matrix(tags, "independent") is None
+    assert torch.equal(dropout_matrix(tags, "tree"), descendant_matrix(tags))
+    with pytest.raises(ValueError, match="tag_dropout_mode"):
+        dropout_matrix(tags, "sometimes")
 
 
 def test_independent_dropout_is_unchanged_for_runs_that_resume():

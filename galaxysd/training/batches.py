@@ -236,6 +236,44 @@ def descendant_matrix(tags: Sequence[str]) -> torch.Tensor:
     return out
 
 
+def question_matrix(tags: Sequence[str]) -> torch.Tensor:
+    """``(n_tags, n_tags)`` 0/1 matrix that makes the answers of one GZ2 question drop together.
+
+    Row ``i`` of the first of a question's answers (in ``tags`` order) marks every answer of
+    that question; the other answers' rows are empty, so their own dropout draws are ignored and
+    the question goes with one draw, however many of its answers a galaxy has. Survey tags and
+    unknown tags mark only themselves.
+    """
+    out = torch.zeros(len(tags), len(tags))
+    first_of: dict[str, int] = {}
+    for j, tag in enumerate(tags):
+        if tag in morphology.DOMAIN_TAGS or tag not in morphology.ANSWER_TAGS:
+            out[j, j] = 1.0
+            continue
+        task = morphology.question_of(tag).task
+        out[first_of.setdefault(task, j), j] = 1.0
+    return out
+
+
+def dropout_matrix(tags: Sequence[str], mode: str) -> torch.Tensor | None:
+    """The tag dropout matrix for :func:`drop_conditions` of a ``tag_dropout_mode``.
+
+    ``independent``: none (each tag on its own). ``tree``: :func:`descendant_matrix`.
+    ``question``: a question's answers drop together (:func:`question_matrix`), and with them
+    every answer asked under them. With soft labels a galaxy can carry two answers of one question
+    (1,673 GZ1 ellipticals are both completely round and in-between); under ``tree`` a
+    parent answer alone is then seen 10x less often for them than for galaxies with one answer,
+    and ``sdss, smooth`` learns the flatter mix of the single-answer ones.
+    """
+    if mode == "independent":
+        return None
+    if mode == "tree":
+        return descendant_matrix(tags)
+    if mode == "question":
+        return ((question_matrix(tags) @ descendant_matrix(tags)) > 0).float()
+    raise ValueError(f"tag_dropout_mode must be independent, tree or question, got {mode!r}")
+
+
 def drop_conditions(
     conditions: torch.Tensor,
     generator: torch.Generator,
@@ -245,9 +283,10 @@ def drop_conditions(
 ) -> torch.Tensor:
     """Condition dropout: whole prompts to zero (for guidance) and single tags (partial prompts).
 
-    With ``descendants`` (:func:`descendant_matrix`), dropping a tag also drops every answer
-    under it, so a prompt of a parent answer alone (``features or disk-shaped``) is seen for
-    all its children alike, not mostly for the galaxies with the fewest child tags.
+    With ``descendants`` (:func:`descendant_matrix`, or any :func:`dropout_matrix`), dropping a
+    tag also drops every answer under it, so a prompt of a parent answer alone (``features or
+    disk-shaped``) is seen for all its children alike, not mostly for the galaxies with the
+    fewest child tags.
     """
     drop_tag = torch.rand(conditions.shape, generator=generator) < tag_prob
     if descendants is not None:

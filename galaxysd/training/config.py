@@ -18,7 +18,7 @@ from galaxysd.training.batches import MAX_BALANCE_POWER, DataSource
 
 LR_SCHEDULES = ("constant", "cosine")
 BALANCE_BY = ("answers", "pairs")
-TAG_DROPOUT_MODES = ("independent", "tree")
+TAG_DROPOUT_MODES = ("independent", "tree", "question")
 
 
 @dataclass
@@ -42,8 +42,10 @@ class TrainConfig:
       0 the survey's own proportions; the weights are raised to this power).
     - ``ema_decay``, ``min_snr_gamma``, ``uncond_prob`` (prompt dropout for guidance),
       ``tag_dropout``: the diffusion recipe; ``tag_dropout_mode``: ``independent`` (each tag
-      on its own) or ``tree`` (dropping an answer drops the answers asked under it, so a parent
-      answer alone stands for all its children in their real proportions).
+      on its own), ``tree`` (dropping an answer drops the answers asked under it, so a parent
+      answer alone stands for all its children in their real proportions) or ``question`` (tree,
+      and the answers of one question drop together, so a galaxy with two answers of a question
+      is not shown its parent alone less often).
     - ``checkpoint_every``, ``keep_checkpoints``, ``sample_every``: what the run writes.
 
     Example:
@@ -76,7 +78,7 @@ class TrainConfig:
     min_snr_gamma: float | None = 5.0
     uncond_prob: float = 0.1
     tag_dropout: float = 0.1
-    tag_dropout_mode: str = "independent"  # independent | tree (an answer's children go with it)
+    tag_dropout_mode: str = "independent"  # independent | tree (an answer's children go with it) | question
     threshold: float = 0.3
     grad_clip: float = 1.0
     mixed_precision: str = "no"  # no | fp16 | bf16
@@ -252,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tag-dropout-mode",
         choices=TAG_DROPOUT_MODES,
-        help="independent, or tree: dropping an answer drops the answers asked under it",
+        help="independent; tree: dropping an answer drops the answers asked under it; question: tree, "
+        "and a question's answers drop together",
     )
     p.add_argument("--max-steps", type=int)
     p.add_argument("--time-budget-minutes", type=float, help="stop cleanly after this wall-clock time")

@@ -31,8 +31,8 @@ from galaxysd.model.saving import save_pipeline
 from galaxysd.training import checkpoints as ckpt
 from galaxysd.training.batches import (
     augment_orientation,
-    descendant_matrix,
     drop_conditions,
+    dropout_matrix,
     load_training_set,
     sample_batch,
     step_generator,
@@ -236,7 +236,7 @@ def _train(config: TrainConfig, resume: str | None, progress: bool, force: bool)
         balance_by=config.balance_by,
         balance_power=config.balance_power,
     )
-    descendants = descendant_matrix(tags) if config.tag_dropout_mode == "tree" else None
+    descendants = dropout_matrix(tags, config.tag_dropout_mode)
     modules = trainable_modules(pipe, config)
     pipe.to(accelerator.device)
     pipe.unet.to(memory_format=torch.channels_last)
