@@ -12,18 +12,17 @@ writes the run's config into the default folder with ``init_from`` pointing at t
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import re
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from galaxysd.atomic_files import write_atomic
-from galaxysd.runs import DEFAULT_RUN, REPO_ROOT
+from galaxysd.cli import JobParser, run_cli
+from galaxysd.runs import DEFAULT_RUN, REPO_ROOT, resolve_project_path
 
 CANDIDATE_RUNS = REPO_ROOT / "assets" / "candidate-runs"
 KEPT_FILES = ("config.yaml", "train_log.jsonl", "data_report.csv")
@@ -46,12 +45,6 @@ def _repo_relative(path: Path) -> str:
         return path.relative_to(REPO_ROOT).as_posix()
     except ValueError:
         return str(path)
-
-
-def _resolve(path_text: str) -> Path:
-    """A config path (relative paths are relative to the repository root) made absolute."""
-    path = Path(path_text)
-    return (path if path.is_absolute() else REPO_ROOT / path).resolve()
 
 
 def _folder_digest(folder: Path) -> str:
@@ -112,12 +105,10 @@ def prepare_shipped_config(run: Path, default: Path = DEFAULT_RUN, candidates: P
     text, config = _read_config(run)
     init_from = config.get("init_from")
     kept = None
-    if init_from and _resolve(str(init_from)) == (default / "model").resolve():
-        shipped_before = (default / "config.yaml").is_file() and _read_config(default)[1].get("run_dir") == config.get(
-            "run_dir"
-        )
-        if shipped_before:  # shipping the same run again: the outgoing default is this run itself
-            init_from = _read_config(default)[1].get("init_from")
+    if init_from and resolve_project_path(str(init_from)).resolve() == (default / "model").resolve():
+        outgoing = _read_config(default)[1] if (default / "config.yaml").is_file() else {}
+        if outgoing.get("run_dir") == config.get("run_dir"):  # shipping the same run again: keep its init_from
+            init_from = outgoing.get("init_from")
         else:
             kept = keep_outgoing_default(default, candidates)
             init_from = _repo_relative(kept / "model")
@@ -130,21 +121,21 @@ def prepare_shipped_config(run: Path, default: Path = DEFAULT_RUN, candidates: P
 
 def main(argv=None) -> int:
     """Command line: ``python -m galaxysd.training.shipping RUN [--default D] [--candidates C]``."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = JobParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="the run directory about to become the default")
     parser.add_argument("--default", type=Path, default=DEFAULT_RUN, help="the shipped run folder")
     parser.add_argument("--candidates", type=Path, default=CANDIDATE_RUNS, help="where outgoing defaults are kept")
-    args = parser.parse_args(argv)
-    try:
+
+    def body() -> str:
+        args = parser.parse_args(argv)
         shipped = prepare_shipped_config(args.run, args.default, args.candidates)
-    except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    if shipped.kept_outgoing is not None:
-        kept = _repo_relative(shipped.kept_outgoing)
-        print(f"kept the outgoing default in {kept}; init_from now {shipped.init_from}")
-    print(f"wrote {shipped.config_path}")
-    return 0
+        kept = ""
+        if shipped.kept_outgoing is not None:
+            where = _repo_relative(shipped.kept_outgoing)
+            kept = f"kept the outgoing default in {where}; init_from now {shipped.init_from}\n"
+        return f"{kept}wrote {shipped.config_path}"
+
+    return run_cli(body)
 
 
 if __name__ == "__main__":
