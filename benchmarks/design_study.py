@@ -99,6 +99,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=HERE, help="folder for design_study.csv and the sheets")
     p.add_argument("--with-parents", action="store_true", help="add each prompt's missing parent answers")
+    p.add_argument(
+        "--tag-guidance",
+        type=float,
+        default=0.0,
+        help="weights above 1 (the sliders' 1.5, the dust prompt's 1.3) as guidance along the answer (the app's "
+        "default is 4); the default 0 extrapolates the embedding,"
+        " as every row of design_study_sdss_share.csv was measured",
+    )
     args = p.parse_args(argv)
     args.prompts = PROMPTS
     if args.with_parents:  # the answers above each prompt's answers in the tree, at weight 1
@@ -170,7 +178,13 @@ def training_summary(run: Path, pipe) -> dict:
 def generate(pipe, text_or_weights, n: int, seed: int, args) -> np.ndarray:
     """``n`` images of one prompt at seeds ``seed..seed+n-1``."""
     return pipe(
-        text_or_weights, num_images=n, seed=seed, steps=args.steps, guidance_scale=args.guidance, sampler=args.sampler
+        text_or_weights,
+        num_images=n,
+        seed=seed,
+        steps=args.steps,
+        guidance_scale=args.guidance,
+        sampler=args.sampler,
+        tag_guidance=args.tag_guidance,
     ).arrays
 
 
@@ -267,8 +281,14 @@ def tag_responses(pipe, judge: Judge, trusted: set[str], args) -> list[dict]:
     from galaxysd.evaluation.physical import measure_images
     from galaxysd.evaluation.scoring import pipeline_generator
 
-    settings = ResponseSettings(seed=args.seed + 5000, steps=args.steps, guidance=args.guidance, sampler=args.sampler)
-    generate = pipeline_generator(pipe)
+    settings = ResponseSettings(
+        seed=args.seed + 5000,
+        steps=args.steps,
+        guidance=args.guidance,
+        sampler=args.sampler,
+        tag_guidance=args.tag_guidance,
+    )
+    generate = pipeline_generator(pipe, tag_guidance=args.tag_guidance)
     rows, off_by_base = [], {}  # base prompt -> its images (bar and spiral share one, merger and dust lane too)
     for tag in RESPONSE_TAGS:
         key = morphology.format_prompt(base_weights(tag, "sdss"))

@@ -40,11 +40,20 @@ def comma_numbers(kind: Callable = int, minimum: float | None = None) -> Callabl
     return parse
 
 
-def add_synthesis_options(parser: argparse.ArgumentParser, steps: int, guidance: float, sampler: str) -> None:
-    """``--steps``, ``--guidance`` and ``--sampler`` for jobs that generate images."""
+def add_synthesis_options(
+    parser: argparse.ArgumentParser, steps: int, guidance: float, sampler: str, tag_guidance: float
+) -> None:
+    """``--steps``, ``--guidance``, ``--sampler`` and ``--tag-guidance`` for jobs that generate images."""
     parser.add_argument("--steps", type=int, default=steps, help="sampling steps (default %(default)s)")
     parser.add_argument("--guidance", type=float, default=guidance, help="guidance scale (default %(default)s)")
     parser.add_argument("--sampler", default=sampler, help="dpmpp, dpmpp_sde, euler_a, ddim (default %(default)s)")
+    parser.add_argument(
+        "--tag-guidance",
+        type=float,
+        default=tag_guidance,
+        help="guidance per unit of an answer's weight above 1, along that answer alone; 0 extrapolates "
+        "its embedding instead (default %(default)s)",
+    )
 
 
 def add_job_options(parser: argparse.ArgumentParser, parts_dir: str) -> None:

@@ -27,5 +27,6 @@ with results:
         st.caption(
             f"{len(output.arrays)} images in {ui.last_generation_seconds():.2f} s · "
             f"{settings['steps']} steps · {settings['sampler']} · guidance {settings['guidance_scale']}"
+            f" · answer boost {settings['tag_guidance']:g}"
         )
         ui.downloads(output, run)

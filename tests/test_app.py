@@ -94,6 +94,19 @@ def test_a_slider_change_regenerates_and_updates_the_prompt(default_run, app_env
     assert at.session_state["generated"]["count"] == 3
 
 
+def test_the_answer_boost_changes_only_boosted_prompts(default_run, app_env):
+    app_env(default_run)
+    at = open_page("generate")
+    at.text_area(key="prompt_text").input("sdss, features or disk-shaped, {edge-on galaxy:1.5}").run()
+    boosted = at.session_state["generated"]["output"]
+    assert boosted.settings["tag_guidance"] == at.slider(key="tag_guidance").value == 4.0
+    assert any("answer boost 4" in c.value for c in at.caption)
+    at.slider(key="tag_guidance").set_value(0.0).run()
+    extrapolated = at.session_state["generated"]["output"]
+    assert extrapolated.settings["tag_guidance"] == 0.0
+    assert np.abs(boosted.arrays.astype(float) - extrapolated.arrays).mean() > 1.0
+
+
 def test_the_prompt_box_sets_the_sliders(default_run, app_env):
     app_env(default_run)
     at = open_page("generate")

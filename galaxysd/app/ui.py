@@ -35,6 +35,7 @@ from galaxysd.evaluation.neighbours import NeighbourIndex, build_index, feature_
 from galaxysd.evaluation.real_galaxies import RealGalaxies, open_real_galaxies
 from galaxysd.model.pipeline import GalaxyOutput
 from galaxysd.model.samplers import RECOMMENDED_SAMPLING, SAMPLERS
+from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE
 from galaxysd.morphology import ANSWER_TAGS
 from galaxysd.runs import RunDir, model_image_size
 
@@ -44,8 +45,9 @@ SLIDER_PREFIX = "tag::"
 # DPM-Solver++ SDE, 20 steps, guidance 1 (RECOMMENDED_SAMPLING): the most realistic clean setting,
 # without the deterministic solver's fine speckle (benchmarks/bench_grain.py, benchmarks/RESULTS.md).
 APP_SAMPLER = RECOMMENDED_SAMPLING["sampler"]
-SAMPLING_DEFAULTS = {"seed": 0, "num_images": 4, **RECOMMENDED_SAMPLING}
+SAMPLING_DEFAULTS = {"seed": 0, "num_images": 4, **RECOMMENDED_SAMPLING, "tag_guidance": DEFAULT_TAG_GUIDANCE}
 SLIDER_MAX, SLIDER_STEP = 2.0, 0.05
+MAX_APP_TAG_GUIDANCE = 10.0  # above ~8 colours saturate (benchmarks/DESIGN_STUDY.md, answer boost)
 NO_DOMAIN, CUSTOM = "(none)", "(custom prompt)"
 DEFAULT_PROMPT = "features or disk-shaped, not edge-on, spiral galaxy, 2 spiral arms"
 DISPLAY_PIXELS = 192
@@ -206,7 +208,7 @@ def _new_seed() -> None:
 
 
 def sampling_controls() -> dict:
-    """Seed (with "new seed"), number of images, steps, guidance and sampler."""
+    """Seed (with "new seed"), number of images, steps, guidance, sampler and answer boost."""
     for key, value in SAMPLING_DEFAULTS.items():
         st.session_state.setdefault(key, value)
     seed_col, button_col = st.columns([3, 2], vertical_alignment="bottom")
@@ -225,6 +227,15 @@ def sampling_controls() -> dict:
         help="Classifier-free guidance: higher follows the prompt more, with less variety",
     )
     st.selectbox("Sampler", list(SAMPLERS), key="sampler")
+    st.slider(
+        "Answer boost",
+        0.0,
+        MAX_APP_TAG_GUIDANCE,
+        step=0.5,
+        key="tag_guidance",
+        help="How hard a weight above 1 pushes towards that answer alone: guidance per unit above 1 "
+        "(one more model pass per boosted answer). 0 extrapolates the answer's embedding instead.",
+    )
     return {key: st.session_state[key] for key in SAMPLING_DEFAULTS}
 
 

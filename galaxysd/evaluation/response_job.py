@@ -36,6 +36,7 @@ from galaxysd.evaluation.tag_response import (
     write_response_table,
 )
 from galaxysd.model.fast import load_fast_pipeline
+from galaxysd.model.tag_guidance import check_tag_guidance
 from galaxysd.morphology import canonical_tag
 from galaxysd.runs import resolve_project_path
 
@@ -58,6 +59,12 @@ def add_parsers(jobs) -> None:
     response.add_argument("--steps", type=int, default=defaults.steps, help="sampling steps (default %(default)s)")
     response.add_argument("--guidance", type=float, default=defaults.guidance, help="guidance (default %(default)s)")
     response.add_argument("--sampler", default=defaults.sampler, help="sampler (default %(default)s)")
+    response.add_argument(
+        "--tag-guidance",
+        type=float,
+        default=defaults.tag_guidance,
+        help="guidance per unit of weight above 1 along the answer; 0 extrapolates its embedding (default %(default)s)",
+    )
     response.add_argument(
         "--real",
         metavar="SPEC",
@@ -103,9 +110,14 @@ def run_response_job(args: argparse.Namespace) -> None:
     if judge is None:
         print(f"no judge in {judge_dir}: only pixel changes are measured")
     settings = ResponseSettings(
-        weight=args.weight, seeds=args.seeds, steps=args.steps, guidance=args.guidance, sampler=args.sampler
+        weight=args.weight,
+        seeds=args.seeds,
+        steps=args.steps,
+        guidance=args.guidance,
+        sampler=args.sampler,
+        tag_guidance=check_tag_guidance(args.tag_guidance),
     )
-    generate = pipeline_generator(load_fast_pipeline(run / "model"))
+    generate = pipeline_generator(load_fast_pipeline(run / "model"), tag_guidance=settings.tag_guidance)
     table = response_table(generate, judge, answers, args.domain, settings)
     if args.real:
         if judge is None:

@@ -170,10 +170,13 @@ def save_sheet(path: Path, rows: Sequence[np.ndarray]) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def pipeline_generator(pipe) -> Generator:
-    """Wrap a ``GalaxyPipeline`` as a :data:`~galaxysd.evaluation.scoring.Generator`."""
+def pipeline_generator(pipe, **fixed) -> Generator:
+    """Wrap a ``GalaxyPipeline`` as a :data:`~galaxysd.evaluation.scoring.Generator`; ``fixed``
+    are further pipeline arguments for every call (e.g. ``tag_guidance``)."""
 
     def generate(weights, n, seed, steps, guidance, sampler):
-        return pipe(weights, num_images=n, seed=seed, steps=steps, guidance_scale=guidance, sampler=sampler).arrays
+        return pipe(
+            weights, num_images=n, seed=seed, steps=steps, guidance_scale=guidance, sampler=sampler, **fixed
+        ).arrays
 
     return generate

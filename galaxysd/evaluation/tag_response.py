@@ -33,6 +33,7 @@ from galaxysd.evaluation.judge import Judge
 from galaxysd.evaluation.judge_trust import TRUSTED_AUC, trusted_tags
 from galaxysd.evaluation.scoring import Generator
 from galaxysd.model.samplers import RECOMMENDED_SAMPLING
+from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE
 
 RESPONSE_WEIGHT = 1.5
 RESPONSE_SEEDS = 16
@@ -51,6 +52,7 @@ class ResponseSettings:
     steps: int = RECOMMENDED_SAMPLING["steps"]
     guidance: float = RECOMMENDED_SAMPLING["guidance_scale"]
     sampler: str = RECOMMENDED_SAMPLING["sampler"]
+    tag_guidance: float = DEFAULT_TAG_GUIDANCE  # how the generator applies weights above 1 (for the table)
 
 
 def labelled_answers(data_report: pd.DataFrame, domain: str, min_galaxies: int = MIN_LABELLED) -> list[str]:
@@ -104,6 +106,7 @@ def tag_response(
         "tag": tag,
         "prompt": f"{morphology.format_prompt(base)}, {{{tag}:0 -> {s.weight:g}}}",
         "seeds": s.seeds,
+        "tag_guidance": s.tag_guidance,
         "pixel_change": change,
         "seed_difference": between_seeds,
         "pixel_ratio": change / between_seeds if between_seeds > 0 else float("nan"),

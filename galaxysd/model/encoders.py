@@ -34,10 +34,12 @@ class Conditioning:
     context: torch.Tensor  # (B, tokens, dim)
     class_vector: torch.Tensor | None = None  # (B, n_tags) for the UNet's projection embedding
 
-    def cat(self, other: "Conditioning") -> "Conditioning":
-        """Stack two conditionings along the batch (used for one-pass guidance)."""
-        vec = None if self.class_vector is None else torch.cat([self.class_vector, other.class_vector])
-        return Conditioning(torch.cat([self.context, other.context]), vec)
+    @staticmethod
+    def stack(parts: Sequence["Conditioning"]) -> "Conditioning":
+        """Stack several conditionings along the batch (one pass for every guidance branch)."""
+        vectors = [p.class_vector for p in parts]
+        vec = None if any(v is None for v in vectors) else torch.cat(vectors)
+        return Conditioning(torch.cat([p.context for p in parts]), vec)
 
 
 class TagEncoder(ModelMixin, ConfigMixin):

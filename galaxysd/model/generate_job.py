@@ -32,6 +32,7 @@ from galaxysd.model.fast import BACKENDS, SpeedSettings, load_fast_pipeline
 from galaxysd.model.pipeline import MAX_GUIDANCE, MAX_IMAGES, MAX_STEPS, as_weights
 from galaxysd.model.samplers import DEFAULT_SAMPLER, sampler_name
 from galaxysd.model.saving import check_model_dir
+from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE, check_tag_guidance
 
 MAX_PER_PROMPT = 5000
 MAX_SEED = 2**32 - 1
@@ -51,6 +52,7 @@ class GenerateJob:
     guidance: float = DEFAULT_GUIDANCE
     sampler: str = DEFAULT_SAMPLER
     seed: int = 0
+    tag_guidance: float = DEFAULT_TAG_GUIDANCE
 
     @classmethod
     def checked(
@@ -61,6 +63,7 @@ class GenerateJob:
         guidance: float = DEFAULT_GUIDANCE,
         sampler: str = DEFAULT_SAMPLER,
         seed: int = 0,
+        tag_guidance: float = DEFAULT_TAG_GUIDANCE,
     ) -> "GenerateJob":
         """A job from user input, or ``ValueError`` saying what is wrong."""
         if not prompts:
@@ -79,7 +82,8 @@ class GenerateJob:
         _check_range("--seed", seed, 0, MAX_SEED)
         if not 0.0 <= float(guidance) <= MAX_GUIDANCE:
             raise ValueError(f"--guidance must be between 0 and {MAX_GUIDANCE:g}, got {guidance}")
-        return cls(tuple(texts), int(n), int(steps), float(guidance), sampler_name(sampler), int(seed))
+        gain = check_tag_guidance(tag_guidance)
+        return cls(tuple(texts), int(n), int(steps), float(guidance), sampler_name(sampler), int(seed), gain)
 
     @property
     def total(self) -> int:
@@ -181,6 +185,7 @@ def run_job(
                 steps=job.steps,
                 guidance_scale=job.guidance,
                 sampler=job.sampler,
+                tag_guidance=job.tag_guidance,
             )
             paths = []
             for j in missing:
@@ -223,7 +228,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--prompt-file", help="a text file with one prompt per line (# comments allowed)")
     parser.add_argument("--n", type=int, required=True, help=f"images per prompt (1-{MAX_PER_PROMPT})")
     parser.add_argument("--out", required=True, help="output folder (images/, catalog.csv, job.json)")
-    add_synthesis_options(parser, DEFAULT_STEPS, DEFAULT_GUIDANCE, DEFAULT_SAMPLER)
+    add_synthesis_options(parser, DEFAULT_STEPS, DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_TAG_GUIDANCE)
     parser.add_argument("--seed", type=int, default=0, help="seed of the first image (default %(default)s)")
     parser.add_argument(
         "--batch-size", type=int, default=DEFAULT_BATCH, help="images per forward pass (default %(default)s)"
@@ -246,7 +251,9 @@ def main(argv=None) -> int:
     def body() -> str:
         args = parse_args(argv)
         prompts = args.prompt + (read_prompt_file(args.prompt_file) if args.prompt_file else [])
-        job = GenerateJob.checked(prompts, args.n, args.steps, args.guidance, args.sampler, args.seed)
+        job = GenerateJob.checked(
+            prompts, args.n, args.steps, args.guidance, args.sampler, args.seed, args.tag_guidance
+        )
         _check_range("--batch-size", args.batch_size, 1, MAX_IMAGES)
         if args.threads is not None:
             _check_range("--threads", args.threads, 1, 256)

@@ -25,6 +25,7 @@ from PIL import Image
 from galaxysd import morphology
 from galaxysd.model.encoders import Conditioning, TagEncoder, WeightedCLIPEncoder
 from galaxysd.model.samplers import DEFAULT_SAMPLER, make_scheduler, sampler_name, step_generators
+from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE, check_tag_guidance, split_boosts
 
 MAX_IMAGES = 256
 MAX_STEPS = 1000
@@ -173,18 +174,30 @@ class GalaxyPipeline(DiffusionPipeline):
         """Classifier-free guided model output; one batched forward pass unless disabled."""
         return self._guided_denoiser(cond, uncond, guidance_scale, batched_guidance)(latents, t)
 
-    def _guided_denoiser(self, cond: Conditioning, uncond: Conditioning, guidance_scale: float, batched_guidance: bool):
-        """``(latents, t) -> guided output``, with the conditioning stacked once, not every step."""
-        if unet_passes_per_step(guidance_scale) == 1:
+    def _guided_denoiser(
+        self, cond: Conditioning, uncond: Conditioning, guidance_scale: float, batched_guidance: bool, boosts=()
+    ):
+        """``(latents, t) -> guided output``, with the conditioning stacked once, not every step.
+
+        ``boosts``: ``(conditioning without a boosted answer, (B,) coefficient)`` pairs from
+        :func:`~galaxysd.model.tag_guidance.split_boosts`, each adding its answer's direction.
+        """
+        with_uncond = unet_passes_per_step(guidance_scale) == 2
+        if not with_uncond and not boosts:
             return lambda latents, t: self.denoise(latents, t, cond)
-        both = uncond.cat(cond) if batched_guidance else None
+        branches = ([uncond] if with_uncond else []) + [cond] + [c for c, _ in boosts]
+        stacked = Conditioning.stack(branches) if batched_guidance else None
 
         def guided(latents: torch.Tensor, t) -> torch.Tensor:
-            if both is not None:
-                out_uncond, out_cond = self.denoise(torch.cat([latents, latents]), t, both).chunk(2)
+            if stacked is not None:
+                outs = self.denoise(torch.cat([latents] * len(branches)), t, stacked).chunk(len(branches))
             else:
-                out_uncond, out_cond = self.denoise(latents, t, uncond), self.denoise(latents, t, cond)
-            return out_uncond + guidance_scale * (out_cond - out_uncond)
+                outs = [self.denoise(latents, t, c) for c in branches]
+            out_cond = outs[1] if with_uncond else outs[0]
+            out = outs[0] + guidance_scale * (out_cond - outs[0]) if with_uncond else out_cond
+            for (_, coefficient), out_without in zip(boosts, outs[len(branches) - len(boosts) :]):
+                out = out + coefficient.to(out).view(-1, 1, 1, 1) * (out_cond - out_without)
+            return out
 
         return guided
 
@@ -208,6 +221,7 @@ class GalaxyPipeline(DiffusionPipeline):
         noise: torch.Tensor | None = None,
         batched_guidance: bool = True,
         progress: bool = False,
+        tag_guidance: float | None = None,
     ) -> GalaxyOutput:
         """Generate ``num_images`` galaxies for a prompt (or one prompt per image).
 
@@ -231,6 +245,10 @@ class GalaxyPipeline(DiffusionPipeline):
             batched_guidance (`bool`, default True): one batched pass for the conditional and
                 unconditional branches; False runs them separately (the reference path).
             progress (`bool`, default False): show a progress bar over the steps.
+            tag_guidance (`float`, optional): guidance per unit of weight above 1 along that
+                answer alone (:mod:`galaxysd.model.tag_guidance`; one more UNet pass per
+                boosted answer); default ``DEFAULT_TAG_GUIDANCE``, 0 in paper mode, where
+                weights act on CLIP tokens the paper's way. 0 extrapolates the embedding instead.
 
         Returns:
             `GalaxyOutput`: ``.images`` (PIL), ``.arrays`` (N, H, W, 3) uint8, the prompts as
@@ -248,26 +266,43 @@ class GalaxyPipeline(DiffusionPipeline):
         guidance_scale = _check_float("guidance_scale", guidance_scale, 0.0, MAX_GUIDANCE)
         if reference is not None:
             strength = _check_float("strength", strength, 1e-3, 1.0)
+        if tag_guidance is None:
+            tag_guidance = 0.0 if self.paper_mode else DEFAULT_TAG_GUIDANCE
+        tag_guidance = check_tag_guidance(tag_guidance)
         prompts = self._prompt_list(prompt, num_images)
         seeds = self._seed_list(seed, num_images)
         scheduler = make_scheduler(sampler, self.scheduler.config)
         with torch.inference_mode() if self.use_inference_mode else torch.no_grad():
             latents = self._sample(
-                scheduler, prompts, seeds, steps, guidance_scale, reference, strength, noise, batched_guidance, progress
+                scheduler,
+                prompts,
+                seeds,
+                steps,
+                (guidance_scale, tag_guidance),
+                reference,
+                strength,
+                noise,
+                batched_guidance,
+                progress,
             )
             arrays = tensor_to_images(self.latents_to_images(latents))
         settings = {
             "steps": steps,
             "guidance_scale": guidance_scale,
             "sampler": sampler_name(sampler),
+            "tag_guidance": tag_guidance,
             "strength": strength if reference is not None else None,
         }
         return GalaxyOutput(arrays=arrays, prompts=prompts, seeds=seeds, settings=settings)
 
     def _sample(
-        self, scheduler, prompts, seeds, steps, guidance_scale, reference, strength, noise, batched_guidance, progress
+        self, scheduler, prompts, seeds, steps, guidance, reference, strength, noise, batched_guidance, progress
     ) -> torch.Tensor:
-        """The denoising loop: initial latents (noise, or a noised reference), then ``steps`` steps."""
+        """The denoising loop: initial latents (noise, or a noised reference), then ``steps`` steps.
+
+        ``guidance``: ``(classifier-free guidance scale, tag guidance gain)``.
+        """
+        guidance_scale, tag_guidance = guidance
         scheduler.set_timesteps(steps)
         timesteps = scheduler.timesteps
         device, dtype = self.unet.device, self.unet.dtype
@@ -284,8 +319,13 @@ class GalaxyPipeline(DiffusionPipeline):
             latents = latents * scheduler.init_noise_sigma
         if self._unet_is_channels_last():
             latents = latents.contiguous(memory_format=torch.channels_last)
+        clipped, boosts = split_boosts(prompts, tag_guidance)
         denoiser = self._guided_denoiser(
-            self.encode(prompts), self.encode([{}] * num_images), guidance_scale, batched_guidance
+            self.encode(clipped),
+            self.encode([{}] * num_images),
+            guidance_scale,
+            batched_guidance,
+            [(self.encode(b.without), torch.tensor(b.coefficient)) for b in boosts],
         )
         step_kwargs = step_generators(scheduler, seeds)
         for t in self.progress_bar(timesteps) if progress else timesteps:

@@ -241,7 +241,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="classifier stage widths, comma-separated (default %(default)s)",
     )
     p.add_argument("--bootstrap", type=int, default=d.bootstrap, help="bootstrap replicates (default %(default)s)")
-    add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler)
+    add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler, syn.tag_guidance)
     add_job_options(p, "augment")
     return p.parse_args(argv)
 
@@ -265,7 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             widths=_widths(args.widths),
             bootstrap=args.bootstrap,
             device=args.device,
-            synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler),
+            synthesis=SynthesisSettings(
+                steps=args.steps, guidance=args.guidance, sampler=args.sampler, tag_guidance=args.tag_guidance
+            ),
         )
         tasks = resolve_tasks([t for t in args.tasks.split(",") if t.strip()])
         results = augment(

@@ -253,7 +253,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "positives mix (default %(default)s)",
     )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of sets and detector (default %(default)s)")
-    add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler)
+    add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler, syn.tag_guidance)
     p.add_argument("--top", type=int, default=1000, help="candidates per catalog in the CSV (default %(default)s)")
     p.add_argument(
         "--thumbnails",
@@ -305,7 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             real_positive_share=args.real_positive_share,
             seed=args.seed,
             device=args.device,
-            synthesis=SynthesisSettings(steps=args.steps, guidance=args.guidance, sampler=args.sampler),
+            synthesis=SynthesisSettings(
+                steps=args.steps, guidance=args.guidance, sampler=args.sampler, tag_guidance=args.tag_guidance
+            ),
         )
         result = discover(
             run.path,

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from galaxysd import morphology
 from galaxysd.atomic_files import save_array
 from galaxysd.model.saving import load_pipeline
+from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE, check_tag_guidance
 
 #: ``generate(prompts, seeds) -> (len(prompts), H, W, 3) uint8``
 ImageGenerator = Callable[[Sequence[dict], Sequence[int]], np.ndarray]
@@ -35,6 +36,10 @@ class SynthesisSettings:
     guidance: float = 3.0
     sampler: str = "dpmpp"
     batch_size: int = 32
+    tag_guidance: float = DEFAULT_TAG_GUIDANCE
+
+    def __post_init__(self) -> None:
+        check_tag_guidance(self.tag_guidance)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,6 +56,7 @@ def pipeline_generator(pipe, settings: SynthesisSettings) -> ImageGenerator:
             steps=settings.steps,
             guidance_scale=settings.guidance,
             sampler=settings.sampler,
+            tag_guidance=settings.tag_guidance,
         ).arrays
 
     return generate
