@@ -10,7 +10,8 @@ comparisons then only show that the paths agree). Prints Markdown tables:
 2. each speed change on its own, cumulatively, at the paper's sampler (4 images);
 3. images/s and latency for 1, 4 and 16 images, optimised vs baseline, with the fraction
    of the compute bound reached;
-4. quality of fewer steps: DPM-Solver++ at k steps vs the same sampler at 50 steps.
+4. the answer boost's cost: a prompt with none, one and two answers weighted above 1;
+5. quality of fewer steps: DPM-Solver++ at k steps vs the same sampler at 50 steps.
 
 Baseline = the paper's sampling: Euler-ancestral, 40 steps, guidance 6.5, conditional and
 unconditional passes run separately, no optimisation (PyTorch eager, contiguous tensors,
@@ -37,9 +38,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from galaxysd.model import fast  # noqa: E402
 from galaxysd.model.pipeline import unet_passes_per_step  # noqa: E402
 from galaxysd.model.samplers import RECOMMENDED_SAMPLING  # noqa: E402
+from galaxysd.model.tag_guidance import passes_per_step  # noqa: E402
+from galaxysd.morphology import parse_prompt  # noqa: E402
 from galaxysd.runs import DEFAULT_RUN  # noqa: E402
 
 PROMPT = "sdss, features or disk-shaped, not edge-on, spiral galaxy, 2 spiral arms"
+BOOST_PROMPTS = (  # the answer boost (galaxysd.model.tag_guidance): none, one and two answers above 1
+    PROMPT,
+    "sdss, features or disk-shaped, not edge-on, {spiral galaxy:1.5}, 2 spiral arms",
+    "sdss, features or disk-shaped, not edge-on, {spiral galaxy:1.5}, {2 spiral arms:1.5}",
+)
 PAPER = {"sampler": "euler_a", "steps": 40, "guidance_scale": 6.5}
 OPTIMISED = dict(RECOMMENDED_SAMPLING)  # the app's default: dpmpp_sde, 20 steps, guidance 1 (one pass a step)
 SIZES = (1, 4, 16)
@@ -88,15 +96,15 @@ def unet_flops(pipe) -> int:
     return counter.get_total_flops()
 
 
-def timed(pipe, n: int, repeats: int, batched_guidance: bool = True, **settings):
+def timed(pipe, n: int, repeats: int, batched_guidance: bool = True, prompt: str = PROMPT, **settings):
     """Best wall time of ``repeats`` calls (after an untimed warm-up) and the last output."""
-    pipe(PROMPT, num_images=n, seed=100, **{**settings, "steps": 2}, batched_guidance=batched_guidance)
+    pipe(prompt, num_images=n, seed=100, **{**settings, "steps": 2}, batched_guidance=batched_guidance)
     best, output = float("inf"), None
     for _ in range(repeats):
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         start = time.perf_counter()
-        output = pipe(PROMPT, num_images=n, seed=0, batched_guidance=batched_guidance, **settings)
+        output = pipe(prompt, num_images=n, seed=0, batched_guidance=batched_guidance, **settings)
         best = min(best, time.perf_counter() - start)
     return best, output
 
@@ -170,6 +178,18 @@ def speed_table(baseline_pipe, optimised_pipe, flops: int, peak: float, repeats:
     return lines, results
 
 
+def boost_table(pipe, repeats: int) -> list[str]:
+    """The answer boost's cost at the app's sampling, 4 images: answers weighted above 1 add a pass each."""
+    lines = ["| prompt | UNet passes / step | s / 4 images | time vs no boost |", "|---|---:|---:|---:|"]
+    plain = None
+    for prompt in BOOST_PROMPTS:
+        seconds, _ = timed(pipe, 4, repeats, prompt=prompt, **OPTIMISED)
+        plain = plain or seconds
+        passes = unet_passes_per_step(OPTIMISED["guidance_scale"]) + passes_per_step([parse_prompt(prompt)], 4.0)
+        lines.append(f"| `{prompt}` | {passes} | {seconds:.3f} | {seconds / plain:.2f}x |")
+    return lines
+
+
 def quality_table(pipe) -> list[str]:
     """DPM-Solver++ at few steps against itself at 50 steps (same seeds, 4 images)."""
     lines = [
@@ -240,6 +260,8 @@ def main(argv=None) -> int:
     say("## Optimised vs baseline\n")
     lines, results = speed_table(baseline, optimised, flops, peak, args.repeats)
     say("\n".join(lines) + "\n")
+    say("## Weights above 1: the answer boost's cost (4 images, app sampling)\n")
+    say("\n".join(boost_table(optimised, args.repeats)) + "\n")
     say("## Fewer steps: quality\n")
     say("\n".join(quality_table(optimised)) + "\n")
     base_4, fast_4 = results[4]

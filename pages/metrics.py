@@ -123,7 +123,8 @@ if response is not None and len(response):
         f"{works} of {len(response)} answers that the training data labels work as sliders: moving one from 0 "
         "to 1.5 at 16 fixed seeds raises the judge's probability of it (interval above zero) where the judge "
         "is trusted for it on real SDSS galaxies, and otherwise changes the images at least as much as a new "
-        "seed does. Where measured, *real galaxies' p change* is how much the judge's probability differs "
+        "seed does; the weight 1.5 is sampled with the answer boost shown (the app's default). Where measured, "
+        "*real galaxies' p change* is how much the judge's probability differs "
         "between real held-out galaxies of the slider's base morphology and those that also show the answer: "
         "about what a perfect slider would give."
     )

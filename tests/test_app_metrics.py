@@ -44,6 +44,12 @@ def test_the_metrics_page_shows_which_sliders_work(tiny_run, app_env, tmp_path):
     at = open_page("metrics")
     shown = next(frame.value for frame in at.dataframe if "answer" in frame.value)
     assert shown["real galaxies' p change"].tolist() == ["+0.280", ""]
+    assert "answer boost" not in shown  # tables from before the answer boost do not say
+
+    table.assign(tag_guidance=4.0).to_csv(run / "eval" / "tag_response.csv", index=False)
+    at = open_page("metrics")
+    shown = next(frame.value for frame in at.dataframe if "answer" in frame.value)
+    assert shown["answer boost"].tolist() == [4.0, 4.0] and list(shown.columns)[-1] == "works"
 
 
 def test_the_metrics_page_shows_the_judge_gate_and_warns_of_files_scored_with_another_judge(

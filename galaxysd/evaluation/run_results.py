@@ -87,6 +87,8 @@ def eval_tag_response(run: RunDir) -> pd.DataFrame | None:
     if "real_delta" in table:  # written by ``response --real``
         gap = table["real_delta"]
         readable.insert(3, "real galaxies' p change", ["" if pd.isna(g) else f"{g:+.3f}" for g in gap])
+    if "tag_guidance" in table:  # the answer boost the weight 1.5 was sampled with (older tables: none)
+        readable.insert(len(readable.columns) - 1, "answer boost", table["tag_guidance"])
     return readable
 
 
