@@ -13,11 +13,12 @@ from galaxysd.grids import save_grid
 from galaxysd.model.fast import load_fast_pipeline
 from galaxysd.model.pipeline import GalaxyPipeline
 from galaxysd.model.samplers import RECOMMENDED_SAMPLING
+from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE
 
 
 def sheet_arguments(description: str, out_default: str, n_default: int) -> argparse.ArgumentParser:
     """The options every sample sheet takes: --run, --out, --n (seeds per prompt), and --steps,
-    --guidance, --sampler (default: the app's sampling)."""
+    --guidance, --sampler, --tag-guidance (default: the app's sampling and answer boost)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--run", default="assets/default-run", help="run whose model generates")
     parser.add_argument("--out", default=out_default, help="PNG to write")
@@ -25,6 +26,7 @@ def sheet_arguments(description: str, out_default: str, n_default: int) -> argpa
     parser.add_argument("--steps", type=int, default=RECOMMENDED_SAMPLING["steps"])
     parser.add_argument("--guidance", type=float, default=RECOMMENDED_SAMPLING["guidance_scale"])
     parser.add_argument("--sampler", default=RECOMMENDED_SAMPLING["sampler"])
+    parser.add_argument("--tag-guidance", type=float, default=DEFAULT_TAG_GUIDANCE, help="answer boost")
     return parser
 
 
@@ -37,7 +39,12 @@ def write_sample_sheet(
 
     ``real_rows(pipe)`` may add rows below (images of the pipeline's size, one label each)."""
     pipe = load_fast_pipeline(Path(args.run) / "model")
-    settings = {"steps": args.steps, "guidance_scale": args.guidance, "sampler": args.sampler}
+    settings = {
+        "steps": args.steps,
+        "guidance_scale": args.guidance,
+        "sampler": args.sampler,
+        "tag_guidance": args.tag_guidance,
+    }
     rows = [pipe(p, num_images=args.n, seed=0, **settings).arrays for p in prompts]
     labels = list(prompts)
     if real_rows is not None:
