@@ -32,7 +32,6 @@ from design_study import HOLDOUT_SPEC, JUDGE_DIR, HeldOut, shape_and_arms  # noq
 from galaxysd import morphology  # noqa: E402
 from galaxysd.evaluation.judge import Judge  # noqa: E402
 from galaxysd.evaluation.judge_trust import trusted_tags  # noqa: E402
-from galaxysd.evaluation.metrics import score_prompt  # noqa: E402
 from galaxysd.evaluation.prompts import PromptSpec  # noqa: E402
 from galaxysd.grids import grid_image  # noqa: E402
 from galaxysd.model.samplers import RECOMMENDED_SAMPLING  # noqa: E402
@@ -91,16 +90,7 @@ def main(argv=None) -> int:
         for text, weight, gain in settings(answer, args.weight, gains):
             spec = PromptSpec(key, key, text)
             images = pipe(text, num_images=args.n, seed=args.seed, tag_guidance=gain, **RECOMMENDED_SAMPLING).arrays
-            real_rows = held.rows(spec)
-            judged = [t for t in judge.judged(spec.required_tags) if t in trusted]
-            probs = judge.predict_tags(images)
-            scores = score_prompt(
-                judge.features(images),
-                judge.presence(probs, judged),
-                held.features[real_rows],
-                judge.presence(held.probabilities.iloc[real_rows], judged),
-                seed=args.seed,
-            )
+            scores, probs, real_rows, _ = held.score(images, spec, judge, trusted, args.seed)
             row = {
                 "answer": answer,
                 "prompt": text,

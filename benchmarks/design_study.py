@@ -153,6 +153,22 @@ class HeldOut:
         """Held-out rows of the prompt's morphology."""
         return matching_rows(self.catalog, self.reference_tags(spec))
 
+    def score(self, images: np.ndarray, spec: PromptSpec, judge: Judge, trusted: set[str], seed: int):
+        """:func:`score_prompt` of ``images`` against the held-out galaxies of the prompt's
+        morphology on its trusted judged tags; returns the scores, the judge's probabilities of
+        ``images``, the real rows and the judged tags."""
+        real_rows = self.rows(spec)
+        judged = [t for t in judge.judged(spec.required_tags) if t in trusted]
+        probs = judge.predict_tags(images)
+        scores = score_prompt(
+            judge.features(images),
+            judge.presence(probs, judged),
+            self.features[real_rows],
+            judge.presence(self.probabilities.iloc[real_rows], judged),
+            seed=seed,
+        )
+        return scores, probs, real_rows, judged
+
 
 # ------------------------------------------------------------------ one run
 def training_summary(run: Path, pipe) -> dict:
@@ -241,17 +257,8 @@ def score_prompts(pipe, judge: Judge, held: HeldOut, trusted: set[str], args) ->
     rows, sheet = [], []
     for i, spec in enumerate(args.prompts):
         images = generate(pipe, spec.text, args.n, args.seed + 100 * i, args)
-        real_rows = held.rows(spec)
-        judged = [t for t in judge.judged(spec.required_tags) if t in trusted]
+        scores, gen_probs, real_rows, judged = held.score(images, spec, judge, trusted, args.seed)
         judged_real = [t for t in judged if t in held.reference_tags(spec)]
-        gen_probs = judge.predict_tags(images)
-        scores = score_prompt(
-            judge.features(images),
-            judge.presence(gen_probs, judged),
-            held.features[real_rows],
-            judge.presence(held.probabilities.iloc[real_rows], judged),
-            seed=args.seed,
-        )
         real_consistency = consistency(judge.presence(held.probabilities.iloc[real_rows], judged_real))
         rows.append(
             {
