@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -122,7 +123,8 @@ def main(argv=None) -> int:
     columns = ["answer", "weight", "gain", "unet_passes_per_step", "frechet_over_floor", "diversity", "consistency"]
     columns += [c for c in ("axis_ratio_gen", "axis_ratio_real", "axis_ratio_w1", "axis_ratio_w1_floor") if c in table]
     print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    grid_image(np.stack(sheet), labels).save(args.out / "answer_boost.png")
+    sheet_image = grid_image(np.stack(sheet), labels).quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    sheet_image.save(args.out / "answer_boost.png", optimize=True)
     return 0
 
 

@@ -104,7 +104,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=float,
         default=0.0,
         help="weights above 1 (the sliders' 1.5, the dust prompt's 1.3) as guidance along the answer (the app's "
-        "default is 4); the default 0 extrapolates the embedding,"
+        "default is 1); the default 0 extrapolates the embedding,"
         " as every row of design_study_sdss_share.csv was measured",
     )
     args = p.parse_args(argv)

@@ -99,8 +99,10 @@ def test_the_answer_boost_changes_only_boosted_prompts(default_run, app_env):
     at = open_page("generate")
     at.text_area(key="prompt_text").input("sdss, features or disk-shaped, {edge-on galaxy:1.5}").run()
     boosted = at.session_state["generated"]["output"]
-    assert boosted.settings["tag_guidance"] == at.slider(key="tag_guidance").value == 4.0
-    assert any("answer boost 4" in c.value for c in at.caption)
+    assert boosted.settings["tag_guidance"] == at.slider(key="tag_guidance").value == 1.0
+    assert any("answer boost 1" in c.value for c in at.caption)
+    at.slider(key="tag_guidance").set_value(6.0).run()
+    assert at.session_state["generated"]["output"].settings["tag_guidance"] == 6.0
     at.slider(key="tag_guidance").set_value(0.0).run()
     extrapolated = at.session_state["generated"]["output"]
     assert extrapolated.settings["tag_guidance"] == 0.0

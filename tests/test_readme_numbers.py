@@ -185,7 +185,7 @@ def test_the_real_gaps_in_the_readme_come_from_the_table():
     assert f"+{gap['smooth']:.2f} for smooth, +{gap['edge-on galaxy']:.2f} for edge-on" in prose
     assert f"+{gap['completely round galaxy']:.2f} for completely round" in prose
     assert f"in-between ellipticals score only +{gap['in-between round galaxy']:.2f}" in prose
-    assert gap["spiral galaxy"] == 0 and 0.25 < table.loc["in-between round galaxy", "share_of_real_gap"] < 0.4
+    assert gap["spiral galaxy"] == 0 and 0.2 < table.loc["in-between round galaxy", "share_of_real_gap"] < 0.3
     assert f"the {int(table.loc['smooth', 'real_base_n'])} held-out real GZ1 galaxies" in prose
 
 

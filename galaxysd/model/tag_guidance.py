@@ -22,8 +22,10 @@ from typing import Mapping, Sequence
 
 from galaxysd import morphology
 
-#: Guidance per unit of weight above 1: ``{merger:1.5}`` adds guidance 2 along merger.
-DEFAULT_TAG_GUIDANCE = 4.0
+#: Guidance per unit of weight above 1: ``{edge-on galaxy:1.5}`` adds guidance 0.5 along edge-on.
+#: The largest gain whose weight-1.5 galaxies stay as close to real ones as the plain embedding's
+#: (benchmarks/answer_boost.py; gain 4 doubles the sliders' effect but 2-5x their Fréchet distance).
+DEFAULT_TAG_GUIDANCE = 1.0
 MAX_TAG_GUIDANCE = 20.0
 
 
