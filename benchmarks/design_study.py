@@ -52,6 +52,7 @@ REPO = HERE.parent
 HOLDOUT_SPEC = "gz1:../shared/data/gz1-sdss?split=holdout"
 JUDGE_DIR = REPO / "assets" / "default-run" / "eval" / "judge"
 MIN_REAL = 20
+SEED_BLOCK = 100_000  # --seed s samples from seeds s * SEED_BLOCK on: disjoint sets per --seed
 SHEET_COLUMNS = 8
 PROMPTS: tuple[PromptSpec, ...] = tuple(
     PromptSpec(k, label, text)
@@ -95,7 +96,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--guidance", type=float, default=3.0)
     p.add_argument("--sampler", default="dpmpp_sde")
-    p.add_argument("--seed", type=int, default=1000)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=1000,
+        help="seed set: prompt i draws seeds SEED*100000 + 100*i onwards, so two --seed values give disjoint "
+        "galaxies (before 2026-12-07 --seed 1 drew seeds 1-96, 95 of them shared with --seed 0)",
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=HERE, help="folder for design_study.csv and the sheets")
     p.add_argument("--with-parents", action="store_true", help="add each prompt's missing parent answers")
@@ -256,7 +263,7 @@ def score_prompts(pipe, judge: Judge, held: HeldOut, trusted: set[str], args) ->
     """Per-prompt metrics and the sheet rows (generated above real)."""
     rows, sheet = [], []
     for i, spec in enumerate(args.prompts):
-        images = generate(pipe, spec.text, args.n, args.seed + 100 * i, args)
+        images = generate(pipe, spec.text, args.n, args.seed * SEED_BLOCK + 100 * i, args)
         scores, gen_probs, real_rows, judged = held.score(images, spec, judge, trusted, args.seed)
         judged_real = [t for t in judged if t in held.reference_tags(spec)]
         real_consistency = consistency(judge.presence(held.probabilities.iloc[real_rows], judged_real))
@@ -289,7 +296,7 @@ def tag_responses(pipe, judge: Judge, trusted: set[str], args) -> list[dict]:
     from galaxysd.evaluation.scoring import pipeline_generator
 
     settings = ResponseSettings(
-        seed=args.seed + 5000,
+        seed=args.seed * SEED_BLOCK + 5000,
         steps=args.steps,
         guidance=args.guidance,
         sampler=args.sampler,
