@@ -36,7 +36,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from galaxysd.model import fast  # noqa: E402
-from galaxysd.model.pipeline import unet_passes_per_step  # noqa: E402
+from galaxysd.model.guidance import unet_passes_per_step  # noqa: E402
 from galaxysd.model.samplers import RECOMMENDED_SAMPLING  # noqa: E402
 from galaxysd.model.tag_guidance import passes_per_step  # noqa: E402
 from galaxysd.morphology import parse_prompt  # noqa: E402

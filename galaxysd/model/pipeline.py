@@ -24,6 +24,7 @@ from PIL import Image
 
 from galaxysd import morphology
 from galaxysd.model.encoders import Conditioning, TagEncoder, WeightedCLIPEncoder
+from galaxysd.model.guidance import guided_denoiser
 from galaxysd.model.samplers import DEFAULT_SAMPLER, make_scheduler, sampler_name, step_generators
 from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE, check_tag_guidance, split_boosts
 
@@ -73,11 +74,6 @@ def _check_float(name: str, value, low: float, high: float) -> float:
     if not math.isfinite(number) or not low <= number <= high:
         raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
     return number
-
-
-def unet_passes_per_step(guidance_scale: float) -> int:
-    """UNet forward passes per sampler step: one at guidance 1 (no unconditional branch), else two."""
-    return 1 if guidance_scale == 1.0 else 2
 
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -174,32 +170,9 @@ class GalaxyPipeline(DiffusionPipeline):
         """Classifier-free guided model output; one batched forward pass unless disabled."""
         return self._guided_denoiser(cond, uncond, guidance_scale, batched_guidance)(latents, t)
 
-    def _guided_denoiser(
-        self, cond: Conditioning, uncond: Conditioning, guidance_scale: float, batched_guidance: bool, boosts=()
-    ):
-        """``(latents, t) -> guided output``, with the conditioning stacked once, not every step.
-
-        ``boosts``: ``(conditioning without a boosted answer, (B,) coefficient)`` pairs from
-        :func:`~galaxysd.model.tag_guidance.split_boosts`, each adding its answer's direction.
-        """
-        with_uncond = unet_passes_per_step(guidance_scale) == 2
-        if not with_uncond and not boosts:
-            return lambda latents, t: self.denoise(latents, t, cond)
-        branches = ([uncond] if with_uncond else []) + [cond] + [c for c, _ in boosts]
-        stacked = Conditioning.stack(branches) if batched_guidance else None
-
-        def guided(latents: torch.Tensor, t) -> torch.Tensor:
-            if stacked is not None:
-                outs = self.denoise(torch.cat([latents] * len(branches)), t, stacked).chunk(len(branches))
-            else:
-                outs = [self.denoise(latents, t, c) for c in branches]
-            out_cond = outs[1] if with_uncond else outs[0]
-            out = outs[0] + guidance_scale * (out_cond - outs[0]) if with_uncond else out_cond
-            for (_, coefficient), out_without in zip(boosts, outs[len(branches) - len(boosts) :]):
-                out = out + coefficient.to(out).view(-1, 1, 1, 1) * (out_cond - out_without)
-            return out
-
-        return guided
+    def _guided_denoiser(self, cond, uncond, guidance_scale: float, batched_guidance: bool, boosts=()):
+        """``(latents, t) -> guided output`` (:func:`~galaxysd.model.guidance.guided_denoiser`)."""
+        return guided_denoiser(self.denoise, cond, uncond, guidance_scale, batched_guidance, boosts)
 
     def initial_noise(self, seeds: Sequence[int], shape=None) -> torch.Tensor:
         """One noise tensor per seed, independent of batch size (image i depends only on seed i)."""
