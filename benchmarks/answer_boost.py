@@ -28,7 +28,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from design_study import HOLDOUT_SPEC, JUDGE_DIR, HeldOut, shape_and_arms  # noqa: E402
+from design_study import HOLDOUT_SPEC, JUDGE_DIR, shape_and_arms  # noqa: E402
+from held_out import HeldOut  # noqa: E402
 
 from galaxysd import morphology  # noqa: E402
 from galaxysd.evaluation.judge import Judge  # noqa: E402

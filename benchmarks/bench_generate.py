@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from galaxysd.model import fast  # noqa: E402
 from galaxysd.model.guidance import unet_passes_per_step  # noqa: E402
 from galaxysd.model.samplers import RECOMMENDED_SAMPLING  # noqa: E402
-from galaxysd.model.tag_guidance import passes_per_step  # noqa: E402
+from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE, passes_per_step  # noqa: E402
 from galaxysd.morphology import parse_prompt  # noqa: E402
 from galaxysd.runs import DEFAULT_RUN  # noqa: E402
 
@@ -185,7 +185,9 @@ def boost_table(pipe, repeats: int) -> list[str]:
     for prompt in BOOST_PROMPTS:
         seconds, _ = timed(pipe, 4, repeats, prompt=prompt, **OPTIMISED)
         plain = plain or seconds
-        passes = unet_passes_per_step(OPTIMISED["guidance_scale"]) + passes_per_step([parse_prompt(prompt)], 4.0)
+        passes = unet_passes_per_step(OPTIMISED["guidance_scale"]) + passes_per_step(
+            [parse_prompt(prompt)], DEFAULT_TAG_GUIDANCE
+        )
         lines.append(f"| `{prompt}` | {passes} | {seconds:.3f} | {seconds / plain:.2f}x |")
     return lines
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from galaxysd.atomic_files import write_json
+from galaxysd.cli import add_synthesis_options
 from galaxysd.data.cache import build_cache, cache_folder
 from galaxysd.data.loaders import load_catalog_spec
 from galaxysd.evaluation.judge import REPORT_FILE, Judge
@@ -56,15 +57,7 @@ def add_parsers(jobs) -> None:
     response.add_argument("--seeds", type=int, default=RESPONSE_SEEDS, help="paired seeds (default %(default)s)")
     response.add_argument("--weight", type=float, default=RESPONSE_WEIGHT, help="slider value (default %(default)s)")
     defaults = ResponseSettings()
-    response.add_argument("--steps", type=int, default=defaults.steps, help="sampling steps (default %(default)s)")
-    response.add_argument("--guidance", type=float, default=defaults.guidance, help="guidance (default %(default)s)")
-    response.add_argument("--sampler", default=defaults.sampler, help="sampler (default %(default)s)")
-    response.add_argument(
-        "--tag-guidance",
-        type=float,
-        default=defaults.tag_guidance,
-        help="guidance per unit of weight above 1 along the answer; 0 extrapolates its embedding (default %(default)s)",
-    )
+    add_synthesis_options(response, defaults.steps, defaults.guidance, defaults.sampler, defaults.tag_guidance)
     response.add_argument(
         "--real",
         metavar="SPEC",

@@ -251,12 +251,13 @@ class GalaxyPipeline(DiffusionPipeline):
                 prompts,
                 seeds,
                 steps,
-                (guidance_scale, tag_guidance),
+                guidance_scale,
                 reference,
                 strength,
                 noise,
                 batched_guidance,
                 progress,
+                tag_guidance=tag_guidance,
             )
             arrays = tensor_to_images(self.latents_to_images(latents))
         settings = {
@@ -269,13 +270,21 @@ class GalaxyPipeline(DiffusionPipeline):
         return GalaxyOutput(arrays=arrays, prompts=prompts, seeds=seeds, settings=settings)
 
     def _sample(
-        self, scheduler, prompts, seeds, steps, guidance, reference, strength, noise, batched_guidance, progress
+        self,
+        scheduler,
+        prompts,
+        seeds,
+        steps,
+        guidance_scale,
+        reference,
+        strength,
+        noise,
+        batched_guidance,
+        progress,
+        tag_guidance: float = 0.0,
     ) -> torch.Tensor:
-        """The denoising loop: initial latents (noise, or a noised reference), then ``steps`` steps.
-
-        ``guidance``: ``(classifier-free guidance scale, tag guidance gain)``.
-        """
-        guidance_scale, tag_guidance = guidance
+        """The denoising loop: initial latents (noise, or a noised reference), then ``steps`` steps;
+        weights above 1 are boosted with gain ``tag_guidance`` (:mod:`galaxysd.model.tag_guidance`)."""
         scheduler.set_timesteps(steps)
         timesteps = scheduler.timesteps
         device, dtype = self.unet.device, self.unet.dtype

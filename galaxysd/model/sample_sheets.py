@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from galaxysd.cli import add_synthesis_options
 from galaxysd.grids import save_grid
 from galaxysd.model.fast import load_fast_pipeline
 from galaxysd.model.pipeline import GalaxyPipeline
@@ -23,10 +24,10 @@ def sheet_arguments(description: str, out_default: str, n_default: int) -> argpa
     parser.add_argument("--run", default="assets/default-run", help="run whose model generates")
     parser.add_argument("--out", default=out_default, help="PNG to write")
     parser.add_argument("--n", type=int, default=n_default, help="seeds per prompt")
-    parser.add_argument("--steps", type=int, default=RECOMMENDED_SAMPLING["steps"])
-    parser.add_argument("--guidance", type=float, default=RECOMMENDED_SAMPLING["guidance_scale"])
-    parser.add_argument("--sampler", default=RECOMMENDED_SAMPLING["sampler"])
-    parser.add_argument("--tag-guidance", type=float, default=DEFAULT_TAG_GUIDANCE, help="answer boost")
+    sampling = RECOMMENDED_SAMPLING
+    add_synthesis_options(
+        parser, sampling["steps"], sampling["guidance_scale"], sampling["sampler"], DEFAULT_TAG_GUIDANCE
+    )
     return parser
 
 
