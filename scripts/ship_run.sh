@@ -4,8 +4,9 @@
 # assets/default-run, leaving out the resumable parts/ and the per-prompt sheets (whose first
 # row holds real survey images). The model card (assets/default-run/README.md) stays. A run
 # warm-started from the default's own model keeps the outgoing default in
-# assets/candidate-runs/<its run name>/ and ships with init_from pointing there.
-#   scripts/ship_run.sh RUN
+# assets/candidate-runs/<its run name>/ and ships with init_from pointing there; --keep-outgoing
+# keeps it there also when RUN is a rival lineage (so the old model's figures stay reproducible).
+#   scripts/ship_run.sh RUN [--keep-outgoing]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R="${1:?usage: scripts/ship_run.sh RUN}"
@@ -13,7 +14,7 @@ D=assets/default-run
 for f in model/model_index.json eval/metrics.json augment/results.csv discover/demo_eval.json eval/umap.csv; do
   [ -f "$R/$f" ] || { echo "$R/$f is missing: run scripts/regenerate_results.sh $R first" >&2; exit 1; }
 done
-PYTHONPATH=. ${PYTHON:-python} -m galaxysd.training.shipping "$R" --default "$D"
+PYTHONPATH=. ${PYTHON:-python} -m galaxysd.training.shipping "$R" --default "$D" "${@:2}"
 rm -rf "$D/model" "$D/samples" "$D/augment" "$D/discover"
 find "$D/eval" -mindepth 1 -maxdepth 1 ! -name judge -exec rm -rf {} +
 cp -r "$R/model" "$D/model"

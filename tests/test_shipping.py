@@ -95,3 +95,19 @@ def test_a_folder_without_config_is_a_clear_error(tmp_path, default, capsys):
     code = shipping.main([str(tmp_path / "nothing-here"), "--default", str(default)])
     assert code == 1
     assert "has no config.yaml" in capsys.readouterr().err
+
+
+def test_keep_outgoing_keeps_the_default_a_rival_lineage_replaces(tmp_path, default):
+    candidates = tmp_path / "candidates"
+    elsewhere = _fake_run(tmp_path / "rival", "runs/rival-3", b"rival stage three", None)
+    run = _fake_run(tmp_path / "rival-4", "runs/rival-4", b"rival stage four", str(elsewhere / "model"))
+    shipped = shipping.prepare_shipped_config(run, default, candidates, keep_outgoing=True)
+    assert shipped.kept_outgoing == candidates / "stage-3"
+    kept = candidates / "stage-3" / "model" / "unet" / "diffusion_pytorch_model.safetensors"
+    assert kept.read_bytes() == b"stage three weights"
+    # the run's own lineage is untouched: its config ships unchanged
+    assert (default / "config.yaml").read_bytes() == (run / "config.yaml").read_bytes()
+    # shipping the same run again keeps nothing more (the default now is that run)
+    again = shipping.prepare_shipped_config(run, default, candidates, keep_outgoing=True)
+    assert again.kept_outgoing is None
+    assert sorted(p.name for p in candidates.iterdir()) == ["stage-3"]

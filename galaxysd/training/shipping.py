@@ -7,7 +7,7 @@ default in ``assets/candidate-runs/<its run name>/`` (model, config, log, data r
 writes the run's config into the default folder with ``init_from`` pointing at the kept copy.
 ``scripts/ship_run.sh`` calls it before copying the new model in.
 
-    python -m galaxysd.training.shipping RUN [--default assets/default-run]
+    python -m galaxysd.training.shipping RUN [--default assets/default-run] [--keep-outgoing]
 """
 
 from __future__ import annotations
@@ -94,12 +94,16 @@ def keep_outgoing_default(default: Path = DEFAULT_RUN, candidates: Path = CANDID
     return target
 
 
-def prepare_shipped_config(run: Path, default: Path = DEFAULT_RUN, candidates: Path = CANDIDATE_RUNS) -> ShippedConfig:
+def prepare_shipped_config(
+    run: Path, default: Path = DEFAULT_RUN, candidates: Path = CANDIDATE_RUNS, keep_outgoing: bool = False
+) -> ShippedConfig:
     """Write ``run``'s config as ``default/config.yaml``, keeping the outgoing default if ``run`` needs it.
 
     Call it before the default's model is replaced. When ``run`` was warm-started from the
     default's own model folder, that model is kept first (:func:`keep_outgoing_default`) and the
     written config's ``init_from`` names the kept copy; otherwise the config is copied unchanged.
+    ``keep_outgoing`` keeps the outgoing default even when ``run`` does not descend from it (a
+    rival lineage replacing it), so the old model's figures can still be reproduced.
     """
     run, default = Path(run), Path(default)
     text, config = _read_config(run)
@@ -115,6 +119,9 @@ def prepare_shipped_config(run: Path, default: Path = DEFAULT_RUN, candidates: P
         text = _INIT_FROM_LINE.sub(f"init_from: {init_from}", text, count=1)
         if yaml.safe_load(text).get("init_from") != init_from:
             raise ValueError(f"could not repoint init_from in {run / 'config.yaml'}")
+    elif keep_outgoing and (default / "config.yaml").is_file():
+        if _read_config(default)[1].get("run_dir") != config.get("run_dir"):  # not a reship of the same run
+            kept = keep_outgoing_default(default, candidates)
     write_atomic(default / "config.yaml", text)
     return ShippedConfig(config_path=default / "config.yaml", init_from=init_from, kept_outgoing=kept)
 
@@ -125,14 +132,17 @@ def main(argv=None) -> int:
     parser.add_argument("run", type=Path, help="the run directory about to become the default")
     parser.add_argument("--default", type=Path, default=DEFAULT_RUN, help="the shipped run folder")
     parser.add_argument("--candidates", type=Path, default=CANDIDATE_RUNS, help="where outgoing defaults are kept")
+    parser.add_argument(
+        "--keep-outgoing", action="store_true", help="keep the outgoing default even if the run does not descend from it"
+    )
 
     def body() -> str:
         args = parser.parse_args(argv)
-        shipped = prepare_shipped_config(args.run, args.default, args.candidates)
+        shipped = prepare_shipped_config(args.run, args.default, args.candidates, args.keep_outgoing)
         kept = ""
         if shipped.kept_outgoing is not None:
             where = _repo_relative(shipped.kept_outgoing)
-            kept = f"kept the outgoing default in {where}; init_from now {shipped.init_from}\n"
+            kept = f"kept the outgoing default in {where}; init_from {shipped.init_from}\n"
         return f"{kept}wrote {shipped.config_path}"
 
     return run_cli(body)
