@@ -10,9 +10,10 @@ import pytest
 from evaluation_fakes import toy_cache, toy_generator, toy_judge
 from PIL import Image
 
-from galaxysd.evaluation.evaluate_job import evaluate_run, main
+from galaxysd.evaluation.evaluate_job import evaluate_run, load_generator, main
 from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, load_prompt_file, matching_rows, with_domain
 from galaxysd.evaluation.run_evaluation import EvalSettings
+from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE
 from galaxysd.morphology import parse_prompt
 from galaxysd.runs import weights_digest
 
@@ -149,6 +150,9 @@ def test_reference_images_exclude_what_the_judge_was_trained_on(toy_setup):
 
 
 def test_command_line_errors_are_one_line_with_exit_code_1(tmp_path, capsys):
+    (tmp_path / "model").mkdir()
+    assert main(["--run", str(tmp_path), "--tag-guidance", "-1"]) == 1
+    assert "tag_guidance must be between 0 and" in capsys.readouterr().err
     assert main([]) == 1
     assert main(["--run", str(tmp_path / "missing")]) == 1
     assert main(["judge", "--cache", str(tmp_path / "no-cache"), "--out", str(tmp_path / "j")]) == 1
@@ -232,6 +236,24 @@ def test_command_line_trains_the_judge_and_evaluates_a_trained_run(tmp_path, cap
     assert main(argv) == 0  # everything already done: resumes to the same files
     assert json.loads((run / "eval" / "metrics.json").read_text())["prompts"] == metrics["prompts"]
     other = run / "eval" / "other"  # --out: a second set of results beside the run's own
-    assert main([*argv, "--parts", "metrics", "--n-images", "3", "--out", str(other)]) == 0
+    assert main([*argv, "--parts", "metrics", "--n-images", "3", "--tag-guidance", "0", "--out", str(other)]) == 0
     assert [p["n_generated"] for p in json.loads((other / "metrics.json").read_text())["prompts"]] == [3]
+    # every part records the answer boost it sampled weights above 1 with
+    assert json.loads((other / "metrics.json").read_text())["settings"]["tag_guidance"] == 0.0
+    for name in ("metrics.json", "curves.json", "pareto.json"):
+        assert json.loads((run / "eval" / name).read_text())["settings"]["tag_guidance"] == DEFAULT_TAG_GUIDANCE
     assert json.loads((run / "eval" / "metrics.json").read_text())["prompts"] == metrics["prompts"]
+
+
+def test_the_generator_samples_weights_above_one_with_the_answer_boost_it_was_given(tmp_path):
+    run, _ = _tiny_trained_run(tmp_path)
+    weights = {"sdss": 1.0, "features or disk-shaped": 1.0, "edge-on galaxy": 1.5}
+    plain = load_generator(run / "model", tag_guidance=0.0)(weights, 1, 0, 3, 1.0, "dpmpp")
+    boosted = load_generator(run / "model", tag_guidance=4.0)(weights, 1, 0, 3, 1.0, "dpmpp")
+    assert plain.shape == boosted.shape and not np.array_equal(plain, boosted)
+    # weights up to 1 never use the boost
+    at_one = {**weights, "edge-on galaxy": 1.0}
+    np.testing.assert_array_equal(
+        load_generator(run / "model", tag_guidance=0.0)(at_one, 1, 0, 3, 1.0, "dpmpp"),
+        load_generator(run / "model", tag_guidance=4.0)(at_one, 1, 0, 3, 1.0, "dpmpp"),
+    )

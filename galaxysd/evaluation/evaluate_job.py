@@ -32,6 +32,7 @@ import argparse
 import json
 import shutil
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -48,19 +49,21 @@ from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, load_prompt_f
 from galaxysd.evaluation.run_evaluation import PARTS, EvalSettings, RunEvaluation, check_parts
 from galaxysd.evaluation.scoring import Generator, pipeline_generator
 from galaxysd.model.saving import load_pipeline
+from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE
 from galaxysd.training.checkpoints import ema_weights_into
 from galaxysd.training.config import parse_source
 
 
-def load_generator(folder: Path) -> Generator:
+def load_generator(folder: Path, tag_guidance: float = DEFAULT_TAG_GUIDANCE) -> Generator:
     """A generator from a saved pipeline folder (``RUN/model``) or a training checkpoint.
 
     A checkpoint (``RUN/checkpoints/step_N`` with ``ema.safetensors``) holds weights only:
-    they are loaded, EMA-averaged as the final model is, into the run's ``model/``.
+    they are loaded, EMA-averaged as the final model is, into the run's ``model/``. Weights
+    above 1 are sampled with the answer boost ``tag_guidance``.
     """
     folder = Path(folder)
     if not (folder / "ema.safetensors").is_file():
-        return pipeline_generator(load_pipeline(folder))
+        return pipeline_generator(load_pipeline(folder), tag_guidance=tag_guidance)
 
     pipe = load_pipeline(folder.parent.parent / "model")
     ema = load_file(str(folder / "ema.safetensors"))
@@ -72,7 +75,7 @@ def load_generator(folder: Path) -> Generator:
             f"checkpoint {folder} has weights for {', '.join(missing)}, which the run's model does not have"
         )
     ema_weights_into(modules, ema)
-    return pipeline_generator(pipe)
+    return pipeline_generator(pipe, tag_guidance=tag_guidance)
 
 
 def evaluate_run(
@@ -81,7 +84,7 @@ def evaluate_run(
     judge: Judge,
     settings: EvalSettings | None = None,
     prompts: Sequence[PromptSpec] = PAPER_PROMPTS,
-    load: Callable[[Path], Generator] = load_generator,
+    load: Callable[[Path], Generator] | None = None,
     parts: Sequence[str] = PARTS,
     judge_dir: Path | None = None,
     progress: bool = True,
@@ -90,14 +93,15 @@ def evaluate_run(
     """Evaluate a run directory (see the module docstring for what is written).
 
     ``load(folder) -> generator`` turns ``RUN/model`` or a checkpoint folder into a
-    :data:`~galaxysd.evaluation.scoring.Generator`; pass a fake for tests. Returns the metrics dict
+    :data:`~galaxysd.evaluation.scoring.Generator` (default :func:`load_generator` at the settings'
+    answer boost); pass a fake for tests. Returns the metrics dict
     (empty when ``"metrics"`` is not among ``parts``). Results go to ``out_dir`` (default
     ``RUN/eval``), e.g. ``RUN/eval/demo`` for the same prompts in another survey's look.
     """
     check_parts(parts)
-    evaluation = RunEvaluation(
-        Path(run_dir), cache, judge, judge_dir, settings or EvalSettings(), prompts, load, progress, out_dir
-    )
+    settings = settings or EvalSettings()
+    load = load or partial(load_generator, tag_guidance=settings.tag_guidance)
+    evaluation = RunEvaluation(Path(run_dir), cache, judge, judge_dir, settings, prompts, load, progress, out_dir)
     metrics = evaluation.evaluate_metrics() if "metrics" in parts else {}
     if "curves" in parts:
         evaluation.evaluate_curves()
@@ -154,6 +158,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--guidance", type=float, help="guidance scale (default 3.0)")
     parser.add_argument("--sampler", help="sampler: dpmpp (default), dpmpp_sde, euler_a, ddim, ddpm")
     parser.add_argument("--seed", type=int, help="first seed (default 0)")
+    parser.add_argument(
+        "--tag-guidance",
+        type=float,
+        help=f"answer boost for weights above 1, recorded in every part's settings (default {DEFAULT_TAG_GUIDANCE:g})",
+    )
     parser.add_argument(
         "--pareto-guidance",
         type=comma_numbers(float),
@@ -295,7 +304,8 @@ def run_judge_job(args: argparse.Namespace) -> None:
 
 def _settings(args: argparse.Namespace) -> EvalSettings:
     settings = EvalSettings.quick() if args.quick else EvalSettings()
-    names = ("n_images", "steps", "guidance", "sampler", "seed", "pareto_guidance", "pareto_steps", "pareto_samplers")
+    names = ("n_images", "steps", "guidance", "sampler", "seed", "tag_guidance", "pareto_guidance", "pareto_steps",
+             "pareto_samplers")
     chosen = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     return replace(settings, **chosen)
 

@@ -30,6 +30,7 @@ from galaxysd.evaluation.scoring import (
     save_sheet,
     score_images,
 )
+from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE, check_tag_guidance
 from galaxysd.runs import weights_digest
 from galaxysd.training.checkpoints import checkpoint_dirs, checkpoint_step
 
@@ -37,9 +38,9 @@ PARTS = ("metrics", "curves", "pareto")
 # The settings each part uses, recorded beside its output (metrics.json, curves.json, pareto.json),
 # so a file never claims settings of a part that ran with others.
 PART_SETTINGS = {
-    "metrics": ("n_images", "seed", "steps", "guidance", "sampler", "max_real", "physical_per_prompt"),
-    "curves": ("curve_images", "seed", "steps", "guidance", "sampler"),
-    "pareto": ("pareto_images", "seed", "pareto_guidance", "pareto_steps", "pareto_samplers"),
+    "metrics": ("n_images", "seed", "steps", "guidance", "sampler", "tag_guidance", "max_real", "physical_per_prompt"),
+    "curves": ("curve_images", "seed", "steps", "guidance", "sampler", "tag_guidance"),
+    "pareto": ("pareto_images", "seed", "pareto_guidance", "pareto_steps", "pareto_samplers", "tag_guidance"),
 }
 CURVE_COLUMNS = ("consistency", "consistency_real", "frechet", "frechet_floor", "diversity")
 SHEET_COLUMNS = 8
@@ -56,6 +57,7 @@ class EvalSettings:
     steps: int = 20
     guidance: float = 3.0
     sampler: str = "dpmpp"
+    tag_guidance: float = DEFAULT_TAG_GUIDANCE  # the answer boost for weights above 1 (every part)
     max_real: int = 200
     physical_per_prompt: int = 4
     curve_images: int = 8
@@ -70,6 +72,7 @@ class EvalSettings:
                 raise ValueError(f"{name} must be at least 2 (distances need pairs), got {getattr(self, name)}")
         if self.steps < 1 or self.max_real < 2 or self.physical_per_prompt < 0:
             raise ValueError("steps must be >= 1, max_real >= 2 and physical_per_prompt >= 0")
+        check_tag_guidance(self.tag_guidance)
         if not (self.pareto_guidance and self.pareto_steps and self.pareto_samplers):
             raise ValueError("the Pareto sweep needs at least one guidance, step count and sampler")
 
