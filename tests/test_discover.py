@@ -94,7 +94,8 @@ def test_few_real_positive_study_compares_synthetic_help_at_each_budget(searched
     study, chance = entry["few_real_positives"], entry["chance"]
     assert set(study) == {"0", "3", "7"}
     synthetic_only = study["0"]["augmented"]  # no real positive at all
-    assert len(synthetic_only["draws"]) == 1
+    # no positives to draw: the draws are detectors trained with different seeds
+    assert len(synthetic_only["draws"]) == 3 and len({d["average_precision"] for d in synthetic_only["draws"]}) > 1
     assert synthetic_only["recall_at_50"] >= 3 * chance["recall_at_50"]
     assert study["0"]["real_only"].startswith("not trained")
     for k in ("3", "7"):

@@ -5,7 +5,9 @@ or none, do synthetic ones help? For each budget ``k`` of real positives (defaul
 7) and each of a few random draws of ``k`` positives from the training pool, two detectors
 are trained against the same real negatives: *augmented* (the ``k`` real positives plus the
 synthetic set; with ``k = 0`` it has synthetic positives only) and *real only* (the ``k``
-real positives alone; not trained below :data:`MIN_REAL_POSITIVES`). Each ranks the held-out
+real positives alone; not trained below :data:`MIN_REAL_POSITIVES`). With ``k = 0`` there is
+nothing to draw, so its draws differ in the detector's training seed instead: one detector
+trained on synthetic positives is one sample of a noisy number. Each ranks the held-out
 galaxies, scored against the catalog's truth (:func:`evaluate_ranking`). Detectors are saved
 under ``work/``, so a killed study resumes.
 """
@@ -64,20 +66,21 @@ def few_positive_study(
     held_out = ~sets.pool
     test_images = images[np.flatnonzero(held_out)]
     result: dict[str, dict] = {}
-    planned = sum(_draw_count(k, draws) * len(_kinds(k, synthetic)) for k in budgets if k <= len(sets.positives))
+    planned = sum(draws * len(_kinds(k, synthetic)) for k in budgets if k <= len(sets.positives))
     bar = tqdm(total=planned, desc="few-positive detectors", disable=not progress)
     for k in budgets:
         if k > len(sets.positives):
             result[str(k)] = {"skipped": f"only {len(sets.positives)} real positives in the training pool"}
             continue
         per_draw: dict[str, list[dict]] = {"augmented": [], "real_only": []}
-        for draw in range(_draw_count(k, draws)):
+        for draw in range(draws):
             chosen = draw_positives(sets, k, draw, settings.seed)
+            trained_with = settings if k else replace(settings, seed=settings.seed + draw)
             scores = {}
             for kind, extra in _kinds(k, synthetic).items():
                 folder = train_and_save(
                     work / f"k{k}-draw{draw}-{kind}",
-                    lambda: train_detector(images, chosen, extra, settings, progress=False),
+                    lambda: train_detector(images, chosen, extra, trained_with, progress=False),
                 )
                 detector = Classifier.load(folder, settings.device)
                 full = np.zeros(len(images))
@@ -91,11 +94,6 @@ def few_positive_study(
         result[str(k)] = {kind: _mean_over_draws(e) if e else too_few for kind, e in per_draw.items()}
     bar.close()
     return result
-
-
-def _draw_count(k: int, draws: int) -> int:
-    """Draws of budget ``k``: with no real positive every draw is the same, so one."""
-    return draws if k else 1
 
 
 def _kinds(k: int, synthetic: SyntheticSet) -> dict[str, SyntheticSet | None]:
