@@ -340,3 +340,16 @@ def test_two_sessions_generating_at_once_both_get_their_images(tiny_run):
         np.testing.assert_array_equal(output.arrays, expected)
         assert seconds > 0
     assert shared.image_size == SIZE
+
+
+def test_the_run_choice_offers_the_kept_candidates_after_the_preferred_run(monkeypatch):
+    monkeypatch.delenv(appdata.RUN_ENV, raising=False)
+    runs = appdata.available_runs()
+    assert runs[0].path.resolve() == DEFAULT_RUN.resolve()
+    labels = [appdata.run_label(r) for r in runs]
+    candidates = sorted(p for p in (DEFAULT_RUN.parent / "candidate-runs").glob("*/config.yaml"))
+    assert candidates  # the repository keeps its earlier and rival models
+    for config in candidates:
+        assert appdata.run_label(RunDir(config.parent)) in labels
+    # a kept candidate is under assets/, so recomputing its map never writes there
+    assert appdata.map_folder(RunDir(candidates[0].parent)).is_relative_to(appdata.app_home())

@@ -37,8 +37,9 @@ def preferred_run() -> Path:
 
 
 def available_runs() -> list[RunDir]:
-    """Every run under ``assets/`` and ``runs/``, plus ``GALAXYSD_RUN``; the preferred one first."""
-    runs = list_runs((DEFAULT_RUN.parent, RUNS_ROOT))
+    """Every run under ``assets/``, ``assets/candidate-runs/`` (kept rival and earlier models) and
+    ``runs/``, plus ``GALAXYSD_RUN``; the preferred one first."""
+    runs = list_runs((DEFAULT_RUN.parent, DEFAULT_RUN.parent / "candidate-runs", RUNS_ROOT))
     preferred = preferred_run()
     if (preferred / "config.yaml").is_file() and all(r.path.resolve() != preferred for r in runs):
         runs.append(RunDir(preferred))
