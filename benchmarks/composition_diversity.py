@@ -27,8 +27,20 @@ sys.path.insert(0, str(HERE.parent))
 
 from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE  # noqa: E402
 
-COLUMNS = ("key", "prompt", "n_real", "n_generated", "consistency", "consistency_real", "frechet",
-           "frechet_floor", "diversity", "closest_pair", "closest_pair_real", "closest_pair_pixels")
+COLUMNS = (
+    "key",
+    "prompt",
+    "n_real",
+    "n_generated",
+    "consistency",
+    "consistency_real",
+    "frechet",
+    "frechet_floor",
+    "diversity",
+    "closest_pair",
+    "closest_pair_real",
+    "closest_pair_pixels",
+)
 
 
 def composition_table(metrics: dict, label: str, tag_guidance: float = DEFAULT_TAG_GUIDANCE) -> pd.DataFrame:
@@ -48,8 +60,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("metrics_dir", type=Path, help="the --out folder of the evaluate run (holds metrics.json)")
     parser.add_argument("--label", required=True, help="the run column: which model this is")
-    parser.add_argument("--tag-guidance", type=float, default=DEFAULT_TAG_GUIDANCE,
-                        help="the answer boost evaluate sampled with (its default unless you passed one)")
+    parser.add_argument(
+        "--tag-guidance",
+        type=float,
+        default=DEFAULT_TAG_GUIDANCE,
+        help="the answer boost evaluate sampled with (its default unless you passed one)",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "composition_diversity.csv")
     args = parser.parse_args(argv)
     path = args.metrics_dir / "metrics.json"
@@ -58,8 +74,11 @@ def main(argv=None) -> int:
     table = composition_table(json.loads(path.read_text()), args.label, args.tag_guidance)
     table.to_csv(args.out, index=False)
     shown = table.assign(frechet_over_floor=table.frechet / table.frechet_floor)
-    print(shown[["key", "n_real", "diversity", "closest_pair", "closest_pair_real", "frechet_over_floor"]]
-          .round(2).to_string(index=False))
+    print(
+        shown[["key", "n_real", "diversity", "closest_pair", "closest_pair_real", "frechet_over_floor"]]
+        .round(2)
+        .to_string(index=False)
+    )
     print(f"wrote {args.out}")
     return 0
 

@@ -304,8 +304,17 @@ def run_judge_job(args: argparse.Namespace) -> None:
 
 def _settings(args: argparse.Namespace) -> EvalSettings:
     settings = EvalSettings.quick() if args.quick else EvalSettings()
-    names = ("n_images", "steps", "guidance", "sampler", "seed", "tag_guidance", "pareto_guidance", "pareto_steps",
-             "pareto_samplers")
+    names = (
+        "n_images",
+        "steps",
+        "guidance",
+        "sampler",
+        "seed",
+        "tag_guidance",
+        "pareto_guidance",
+        "pareto_steps",
+        "pareto_samplers",
+    )
     chosen = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     return replace(settings, **chosen)
 

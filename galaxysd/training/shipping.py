@@ -133,7 +133,7 @@ def main(argv=None) -> int:
     parser.add_argument("--default", type=Path, default=DEFAULT_RUN, help="the shipped run folder")
     parser.add_argument("--candidates", type=Path, default=CANDIDATE_RUNS, help="where outgoing defaults are kept")
     parser.add_argument(
-        "--keep-outgoing", action="store_true", help="keep the outgoing default even if the run does not descend from it"
+        "--keep-outgoing", action="store_true", help="keep the outgoing default also when the run is not its descendant"
     )
 
     def body() -> str:
