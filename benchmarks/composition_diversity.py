@@ -27,19 +27,10 @@ sys.path.insert(0, str(HERE.parent))
 
 from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE  # noqa: E402
 
-COLUMNS = (
-    "key",
-    "prompt",
-    "n_real",
-    "n_generated",
-    "consistency",
-    "consistency_real",
-    "frechet",
-    "frechet_floor",
-    "diversity",
-    "closest_pair",
-    "closest_pair_real",
-    "closest_pair_pixels",
+# the per-prompt fields of an evaluate result that the table keeps, in its column order
+COLUMNS = tuple(
+    "key prompt n_real n_generated consistency consistency_real frechet frechet_floor diversity closest_pair "
+    "closest_pair_real closest_pair_pixels".split()
 )
 
 
