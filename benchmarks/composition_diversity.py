@@ -35,8 +35,12 @@ COLUMNS = tuple(
 
 
 def composition_table(metrics: dict, label: str, tag_guidance: float = DEFAULT_TAG_GUIDANCE) -> pd.DataFrame:
-    """One row per prompt of an ``evaluate --parts metrics`` result, with its sampling settings."""
+    """One row per prompt of an ``evaluate --parts metrics`` result, with its sampling settings.
+
+    The answer boost is the one the result records; ``tag_guidance`` stands in for results made
+    before ``evaluate`` recorded it."""
     s = metrics["settings"]
+    tag_guidance = s.get("tag_guidance", tag_guidance)
     settings = (
         f"{s['sampler']}, {s['steps']} steps, guidance {s['guidance']:g}, answer boost {tag_guidance:g}, "
         f"{s['n_images']} images, seed {s['seed']}; real: demo training galaxies with the required answers"
@@ -55,7 +59,7 @@ def main(argv=None) -> int:
         "--tag-guidance",
         type=float,
         default=DEFAULT_TAG_GUIDANCE,
-        help="the answer boost evaluate sampled with (its default unless you passed one)",
+        help="the answer boost of a result that does not record it (evaluate's default then)",
     )
     parser.add_argument("--out", type=Path, default=HERE / "composition_diversity.csv")
     args = parser.parse_args(argv)

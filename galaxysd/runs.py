@@ -27,6 +27,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RUN = REPO_ROOT / "assets" / "default-run"
 RUNS_ROOT = REPO_ROOT / "runs"
+CANDIDATE_RUNS = REPO_ROOT / "assets" / "candidate-runs"  # kept earlier defaults and rival models
 DEFAULT_CACHE_ROOT = REPO_ROOT / ".data" / "cache"
 
 

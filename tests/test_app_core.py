@@ -34,7 +34,7 @@ from galaxysd.evaluation.run_results import (
 )
 from galaxysd.model.pipeline import GalaxyOutput
 from galaxysd.morphology import answer, fraction_column
-from galaxysd.runs import DEFAULT_RUN, RunDir
+from galaxysd.runs import CANDIDATE_RUNS, DEFAULT_RUN, RunDir
 from galaxysd.training.config import config_from_args, parse_args
 
 
@@ -347,7 +347,7 @@ def test_the_run_choice_offers_the_kept_candidates_after_the_preferred_run(monke
     runs = appdata.available_runs()
     assert runs[0].path.resolve() == DEFAULT_RUN.resolve()
     labels = [appdata.run_label(r) for r in runs]
-    candidates = sorted(p for p in (DEFAULT_RUN.parent / "candidate-runs").glob("*/config.yaml"))
+    candidates = sorted(CANDIDATE_RUNS.glob("*/config.yaml"))
     assert candidates  # the repository keeps its earlier and rival models
     for config in candidates:
         assert appdata.run_label(RunDir(config.parent)) in labels

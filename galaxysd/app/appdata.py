@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from galaxysd.runs import DEFAULT_RUN, REPO_ROOT, RUNS_ROOT, RunDir, list_runs
+from galaxysd.runs import CANDIDATE_RUNS, DEFAULT_RUN, REPO_ROOT, RUNS_ROOT, RunDir, list_runs
 
 HOME_ENV = "GALAXYSD_HOME"
 DATABASE_ENV = "GALAXYSD_DATABASE_URL"
@@ -39,7 +39,7 @@ def preferred_run() -> Path:
 def available_runs() -> list[RunDir]:
     """Every run under ``assets/``, ``assets/candidate-runs/`` (kept rival and earlier models) and
     ``runs/``, plus ``GALAXYSD_RUN``; the preferred one first."""
-    runs = list_runs((DEFAULT_RUN.parent, DEFAULT_RUN.parent / "candidate-runs", RUNS_ROOT))
+    runs = list_runs((DEFAULT_RUN.parent, CANDIDATE_RUNS, RUNS_ROOT))
     preferred = preferred_run()
     if (preferred / "config.yaml").is_file() and all(r.path.resolve() != preferred for r in runs):
         runs.append(RunDir(preferred))

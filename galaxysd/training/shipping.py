@@ -22,9 +22,8 @@ import yaml
 
 from galaxysd.atomic_files import write_atomic
 from galaxysd.cli import JobParser, run_cli
-from galaxysd.runs import DEFAULT_RUN, REPO_ROOT, resolve_project_path
+from galaxysd.runs import CANDIDATE_RUNS, DEFAULT_RUN, REPO_ROOT, resolve_project_path
 
-CANDIDATE_RUNS = REPO_ROOT / "assets" / "candidate-runs"
 KEPT_FILES = ("config.yaml", "train_log.jsonl", "data_report.csv")
 _INIT_FROM_LINE = re.compile(r"^init_from:.*$", re.MULTILINE)
 
@@ -108,10 +107,13 @@ def prepare_shipped_config(
     run, default = Path(run), Path(default)
     text, config = _read_config(run)
     init_from = config.get("init_from")
+    descends = bool(init_from) and resolve_project_path(str(init_from)).resolve() == (default / "model").resolve()
+    has_outgoing = (default / "config.yaml").is_file()
+    outgoing = _read_config(default)[1] if has_outgoing and (descends or keep_outgoing) else {}
+    reshipping = outgoing.get("run_dir") == config.get("run_dir")  # the same run shipped again
     kept = None
-    if init_from and resolve_project_path(str(init_from)).resolve() == (default / "model").resolve():
-        outgoing = _read_config(default)[1] if (default / "config.yaml").is_file() else {}
-        if outgoing.get("run_dir") == config.get("run_dir"):  # shipping the same run again: keep its init_from
+    if descends:
+        if reshipping:  # keep the init_from the first shipping wrote
             init_from = outgoing.get("init_from")
         else:
             kept = keep_outgoing_default(default, candidates)
@@ -119,9 +121,8 @@ def prepare_shipped_config(
         text = _INIT_FROM_LINE.sub(f"init_from: {init_from}", text, count=1)
         if yaml.safe_load(text).get("init_from") != init_from:
             raise ValueError(f"could not repoint init_from in {run / 'config.yaml'}")
-    elif keep_outgoing and (default / "config.yaml").is_file():
-        if _read_config(default)[1].get("run_dir") != config.get("run_dir"):  # not a reship of the same run
-            kept = keep_outgoing_default(default, candidates)
+    elif keep_outgoing and has_outgoing and not reshipping:
+        kept = keep_outgoing_default(default, candidates)
     write_atomic(default / "config.yaml", text)
     return ShippedConfig(config_path=default / "config.yaml", init_from=init_from, kept_outgoing=kept)
 
