@@ -41,19 +41,46 @@ def comma_numbers(kind: Callable = int, minimum: float | None = None) -> Callabl
 
 
 def add_synthesis_options(
-    parser: argparse.ArgumentParser, steps: int, guidance: float, sampler: str, tag_guidance: float
+    parser: argparse.ArgumentParser,
+    steps: int,
+    guidance: float,
+    sampler: str,
+    tag_guidance: float,
+    inherit: bool = False,
 ) -> None:
-    """``--steps``, ``--guidance``, ``--sampler`` and ``--tag-guidance`` for jobs that generate images."""
-    parser.add_argument("--steps", type=int, default=steps, help="sampling steps (default %(default)s)")
-    parser.add_argument("--guidance", type=float, default=guidance, help="guidance scale (default %(default)s)")
-    parser.add_argument("--sampler", default=sampler, help="dpmpp, dpmpp_sde, euler_a, ddim (default %(default)s)")
+    """``--steps``, ``--guidance``, ``--sampler`` and ``--tag-guidance`` for jobs that generate images.
+
+    ``inherit=True`` is for a subcommand whose parent command has the same options: the
+    subcommand then sets no default of its own (argparse would let it silently overwrite a
+    value given before the subcommand's name), and the job fills what is still ``None`` with
+    :func:`fill_missing`.
+    """
+
+    def default(value):
+        return argparse.SUPPRESS if inherit else value
+
+    parser.add_argument("--steps", type=int, default=default(steps), help=f"sampling steps (default {steps})")
+    parser.add_argument(
+        "--guidance", type=float, default=default(guidance), help=f"guidance scale (default {guidance:g})"
+    )
+    parser.add_argument(
+        "--sampler", default=default(sampler), help=f"dpmpp, dpmpp_sde, euler_a, ddim (default {sampler})"
+    )
     parser.add_argument(
         "--tag-guidance",
         type=float,
-        default=tag_guidance,
+        default=default(tag_guidance),
         help="guidance per unit of an answer's weight above 1, along that answer alone; 0 extrapolates "
-        "its embedding instead (default %(default)s)",
+        f"its embedding instead (default {tag_guidance:g})",
     )
+
+
+def fill_missing(args: argparse.Namespace, **defaults) -> argparse.Namespace:
+    """Set each of ``defaults`` on ``args`` where it is absent or ``None`` (see ``inherit``)."""
+    for name, value in defaults.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+    return args
 
 
 def add_job_options(parser: argparse.ArgumentParser, parts_dir: str) -> None:

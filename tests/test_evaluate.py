@@ -10,8 +10,9 @@ import pytest
 from evaluation_fakes import toy_cache, toy_generator, toy_judge
 from PIL import Image
 
-from galaxysd.evaluation.evaluate_job import evaluate_run, load_generator, main
+from galaxysd.evaluation.evaluate_job import evaluate_run, load_generator, main, parse_args
 from galaxysd.evaluation.prompts import PAPER_PROMPTS, PromptSpec, load_prompt_file, matching_rows, with_domain
+from galaxysd.evaluation.response_job import ResponseSettings
 from galaxysd.evaluation.run_evaluation import EvalSettings
 from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE
 from galaxysd.morphology import parse_prompt
@@ -256,4 +257,23 @@ def test_the_generator_samples_weights_above_one_with_the_answer_boost_it_was_gi
     np.testing.assert_array_equal(
         load_generator(run / "model", tag_guidance=0.0)(at_one, 1, 0, 3, 1.0, "dpmpp"),
         load_generator(run / "model", tag_guidance=4.0)(at_one, 1, 0, 3, 1.0, "dpmpp"),
+    )
+
+
+def test_response_keeps_sampling_options_given_before_its_name():
+    """evaluate's own --steps/--sampler/--domain/... given before ``response`` reach the job."""
+    before = parse_args(
+        ["--steps", "7", "--sampler", "ddim", "--domain", "demo", "--tag-guidance", "2", "response", "--run", "R"]
+    )
+    assert (before.steps, before.sampler, before.domain, before.tag_guidance) == (7, "ddim", "demo", 2.0)
+    after = parse_args(["response", "--run", "R", "--steps", "9", "--guidance", "1.5"])
+    assert (after.steps, after.guidance) == (9, 1.5)
+    plain = parse_args(["response", "--run", "R"])
+    defaults = ResponseSettings()
+    assert (plain.steps, plain.guidance, plain.sampler, plain.tag_guidance, plain.domain) == (
+        defaults.steps,
+        defaults.guidance,
+        defaults.sampler,
+        defaults.tag_guidance,
+        "sdss",
     )

@@ -214,6 +214,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     judge.add_argument("--force", action="store_true", help="retrain over an existing judge")
     response_job.add_parsers(jobs)
     args = parser.parse_args(argv)
+    if args.job == "response":
+        response_job.fill_response_defaults(args)
     if args.job is None and not args.run:
         raise ValueError(f"give --run DIR to evaluate a run, or the judge job (see {parser.prog} --help)")
     return args

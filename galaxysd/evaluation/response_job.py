@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from galaxysd.atomic_files import write_json
-from galaxysd.cli import add_synthesis_options
+from galaxysd.cli import add_synthesis_options, fill_missing
 from galaxysd.data.cache import build_cache, cache_folder
 from galaxysd.data.loaders import load_catalog_spec
 from galaxysd.evaluation.judge import REPORT_FILE, Judge
@@ -52,12 +52,16 @@ def add_parsers(jobs) -> None:
     )
     response.add_argument("--run", required=True, metavar="RUN", help="run folder with model/ and data_report.csv")
     response.add_argument("--judge", metavar="DIR", help="judge (default RUN/eval/judge)")
-    response.add_argument("--domain", default="sdss", help="survey tag of the prompts (default sdss)")
+    # --domain, --steps, --guidance, --sampler and --tag-guidance are also the evaluate command's
+    # own options: no defaults here, so that one given before the word "response" is kept
+    response.add_argument("--domain", default=argparse.SUPPRESS, help="survey tag of the prompts (default sdss)")
     response.add_argument("--tags", help="comma-separated answers (default: every answer the data labels)")
     response.add_argument("--seeds", type=int, default=RESPONSE_SEEDS, help="paired seeds (default %(default)s)")
     response.add_argument("--weight", type=float, default=RESPONSE_WEIGHT, help="slider value (default %(default)s)")
     defaults = ResponseSettings()
-    add_synthesis_options(response, defaults.steps, defaults.guidance, defaults.sampler, defaults.tag_guidance)
+    add_synthesis_options(
+        response, defaults.steps, defaults.guidance, defaults.sampler, defaults.tag_guidance, inherit=True
+    )
     response.add_argument(
         "--real",
         metavar="SPEC",
@@ -76,6 +80,19 @@ def add_parsers(jobs) -> None:
         "--catalog", required=True, metavar="SPEC", help="real galaxies of the standard look, e.g. a held-out split"
     )
     check.add_argument("--cache-dir", default=".data/cache", metavar="DIR", help="where image caches live")
+
+
+def fill_response_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """The ``response`` job's defaults for the options it shares with the evaluate command."""
+    defaults = ResponseSettings()
+    return fill_missing(
+        args,
+        domain="sdss",
+        steps=defaults.steps,
+        guidance=defaults.guidance,
+        sampler=defaults.sampler,
+        tag_guidance=defaults.tag_guidance,
+    )
 
 
 def _answers(args: argparse.Namespace, run: Path) -> list[str]:
