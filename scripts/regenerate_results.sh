@@ -24,8 +24,8 @@ step $PY -m galaxysd.evaluate --run "$R" --parts pareto --pareto-guidance 1,1.5,
 step $PY -m galaxysd.evaluate response --run "$R" \
     --real "gz1:../shared/data/gz1-sdss?split=holdout&framing=measured&labels=.data/labels/gz1/derived_labels.csv"
 CATS=(--catalog demo:.data/demo-10k --catalog "gz2:../shared/data/gz2-sample?images_only=true" --catalog "gz1:../shared/data/gz1-sdss?framing=measured")
-step $PY -m galaxysd.discover --run "$R" "${CATS[@]}" --n-synthetic 128 --steps 20 --sampler dpmpp_sde \
-    --max-negatives 2000 --epochs 8 --threads "$T"
+step $PY -m galaxysd.discover --run "$R" "${CATS[@]}" --n-synthetic 128 --n-synthetic-negatives 128 \
+    --steps 20 --sampler dpmpp_sde --max-negatives 2000 --epochs 8 --threads "$T"
 step $PY -m galaxysd.augment --run "$R" "${CATS[@]}" --shots 10,30,100 --seeds 2 --n-synthetic 64 \
     --epochs 5 --max-negatives 400 --max-test 600 --widths 8,16,32 --steps 20 --sampler dpmpp_sde \
     --bootstrap 500 --threads "$T"
