@@ -199,3 +199,16 @@ def test_the_dust_lane_composition_numbers_in_the_readme_come_from_the_benchmark
     assert f"real {table.closest_pair_real.min():.2f}-{table.closest_pair_real.max():.2f})" in flat
     assert f"and {ratio.min():.1f}-{ratio.max():.1f}x the real-vs-real" in flat
     assert table.diversity.between(0.7, 1.4).all()  # the band
+
+
+def test_the_split_means_in_the_readme_come_from_the_benchmark_tables():
+    prose = " ".join(README.split())
+    tables = Path(__file__).parents[1] / "benchmarks"
+    default = pd.read_csv(tables / "dusty_splits_default_prompts.csv").set_index("seed").loc["mean"]
+    boosted = pd.read_csv(tables / "dusty_splits_dust_boosted.csv").set_index("seed").loc["mean"]
+    assert f"the synthetic-only detector finds {default['synthetic_only_recall_at_200']:.0%}" in prose
+    three = f"{default['ap_3_augmented']:.2f} against real-only {default['ap_3_real_only']:.2f} at 3 real positives"
+    assert three in prose
+    assert f"{default['ap_7_augmented']:.2f} against {default['ap_7_real_only']:.2f} at 7" in prose
+    assert f"finds {boosted['synthetic_only_recall_at_200']:.0%}" in prose
+    assert f"(average precision {boosted['synthetic_only_ap']:.2f} against {default['synthetic_only_ap']:.2f})" in prose
