@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -102,7 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     digest = hashlib.sha256(" ".join(extra).encode()).hexdigest()[:8]
     label = args.label or f"{args.run.name}-{digest}"
     work = args.out / label
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     table = split_table([run_split(args.run, args.catalog, s, work, extra, args.threads) for s in seeds])
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / f"{label}.csv", index=False)
