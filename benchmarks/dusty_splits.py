@@ -12,9 +12,11 @@ positives and with every labelled one in the training half:
     python benchmarks/dusty_splits.py assets/default-run --seeds 3,4 --out runs/dusty-splits \\
         -- --real-positive-share 0.85
 
-Arguments after ``--`` go to ``python -m galaxysd.discover`` (they join the fingerprint of the
-output folder, so settings do not mix). Each split takes about 2 minutes on 2 CPU threads and
-is resumable: a finished split is read back. Writes ``OUT/<label>.csv``.
+Arguments after ``--`` go to ``python -m galaxysd.discover``. The splits are kept in
+``OUT/<label>/<fingerprint>/seed-S``, the fingerprint taken over the run's model, the catalog and
+those arguments, so a label reused with other settings never reads back the wrong search. Each
+split takes about 2 minutes on 2 CPU threads and is resumable: a finished split is read back.
+Writes ``OUT/<label>.csv``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ def split_row(demo_eval: dict, seed: int) -> dict:
     return row
 
 
+def work_folder(out: Path, label: str, run: Path, catalog: str, extra: list[str]) -> Path:
+    """Where the splits of one setting live: ``out/label/<digest of model, catalog and extra arguments>``."""
+    key = "\n".join([str((run / "model").resolve()), catalog, *extra])
+    return out / label / hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
 def run_split(run: Path, catalog: str, seed: int, out: Path, extra: list[str], threads: int) -> dict:
     """Run (or read back) the search of one seed; returns :func:`split_row`."""
     folder = out / f"seed-{seed}"
@@ -92,15 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--catalog", default="demo:.data/demo-10k", help="catalog with planted truth (default %(default)s)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated split seeds (default %(default)s)")
     p.add_argument("--out", type=Path, default=Path("runs/dusty-splits"), help="work folder (default %(default)s)")
-    p.add_argument("--label", help="name of this setting (default: the run and a digest of the extra arguments)")
+    p.add_argument("--label", help="name of this setting and its CSV (default: the run's folder name)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default %(default)s)")
     args = p.parse_args(own)
     if not (args.run / "model").is_dir() or not (args.run / "config.yaml").is_file():
         p.error(f"{args.run} is not a run folder (it needs model/ and config.yaml)")
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    digest = hashlib.sha256(" ".join(extra).encode()).hexdigest()[:8]
-    label = args.label or f"{args.run.name}-{digest}"
-    work = args.out / label
+    label = args.label or args.run.name
+    work = work_folder(args.out, label, args.run, args.catalog, extra)
     table = split_table([run_split(args.run, args.catalog, s, work, extra, args.threads) for s in seeds])
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / f"{label}.csv", index=False)

@@ -66,3 +66,17 @@ def test_a_folder_without_a_model_is_refused_before_any_search(tmp_path, capsys)
     assert exit_info.value.code == 2
     assert "is not a run folder" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_label_reused_with_other_settings_gets_its_own_folder(tmp_path):
+    splits, run = _module(), tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    base = splits.work_folder(tmp_path / "out", "x", run, "demo:.data/demo-10k", [])
+    assert base == splits.work_folder(tmp_path / "out", "x", run, "demo:.data/demo-10k", [])
+    assert base.parent == tmp_path / "out" / "x"
+    others = {
+        splits.work_folder(tmp_path / "out", "x", run, "demo:.data/demo-10k", ["--prompt", "smooth, dust lane"]),
+        splits.work_folder(tmp_path / "out", "x", run, "demo:elsewhere", []),
+        splits.work_folder(tmp_path / "out", "x", tmp_path, "demo:.data/demo-10k", []),
+    }
+    assert base not in others and len(others) == 3
