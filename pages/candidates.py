@@ -33,8 +33,9 @@ few = few_positive_frame(run)
 if few is not None:
     with st.expander("With few real positives, do synthetic ones help? (discover/demo_eval.json)"):
         st.caption(
-            "Detectors trained on 0, 3 or 7 real dusty early types, with and without the synthetic set, "
-            "ranking the held-out half of a survey with planted truth (mean over random draws of the positives)."
+            "Detectors trained on 0, 3 or 7 real dusty early types, with and without the synthetic set, and "
+            "the mean of the two (how the search ranks once it has 3 real positives), ranking the held-out half "
+            "of a survey with planted truth (mean over random draws of the positives)."
         )
         percent = st.column_config.NumberColumn(format="percent")
         st.dataframe(

@@ -85,7 +85,57 @@ def test_augmented_detector_finds_planted_dusty_early_types_far_above_chance(sea
     assert augmented["average_precision"] > 2 * entry["n_true"] / entry["n_held_out"]
     real_only = entry["detectors"]["real_only"]  # the same detector without synthetic images
     assert real_only["recall_at_25"] >= 3 * chance["recall_at_25"]
-    assert set(real_only) == set(augmented)
+    assert set(real_only) == set(augmented) == set(entry["detectors"]["combined"])
+
+
+def test_with_real_positives_the_ranking_is_the_mean_of_both_detectors(searched, survey):
+    from galaxysd.data.survey_cache import open_survey
+
+    run, result = searched
+    (summary,) = result["summary"].values()
+    assert summary["real_positives_in_training"] >= 3 and summary["ranked_by"] == "combined"
+    (work,) = [p for p in (run / "discover" / "parts").glob("demo-*") if (p / "detector").is_dir()]
+    scores = {
+        name: merge_chunks(work / f"scan-{scan_module.classifier_fingerprint(work / folder)}", 600, chunk=64)
+        for name, folder in (("augmented", "detector"), ("real_only", "detector-real-only"))
+    }
+    assert not np.allclose(scores["augmented"], scores["real_only"])
+    spec, cache_root = survey
+    ids = open_survey(spec, 32, cache_root, workers=1, progress=False).catalog["id"].astype(str)
+    expected = pd.Series(0.5 * (scores["augmented"] + scores["real_only"]), index=ids.to_numpy())
+    table = pd.read_csv(run / "discover" / "candidates.csv")
+    np.testing.assert_allclose(table["score"], expected[table["id"].astype(str)].to_numpy(), rtol=1e-6)
+
+
+def test_without_real_positives_the_search_synthesises_with_the_boosted_prompts(survey, tmp_path):
+    from galaxysd.data.survey_cache import open_survey
+    from galaxysd.runs import RunDir
+    from galaxysd.science.catalog_search import CatalogSearch
+    from galaxysd.science.dusty_search import DEFAULT_PROMPTS, NO_POSITIVE_PROMPTS
+
+    spec, cache_root = survey
+    renderer, asked = MatchingRenderer(), []
+
+    def recording(prompts, seeds):
+        asked.extend(prompts)
+        return renderer(prompts, seeds)
+
+    def dust_lane_weights() -> set:
+        return {p["dust lane"] for p in asked if p.get("smooth", 0) >= 1 and p.get("dust lane", 0) >= 0.7}
+
+    cache = open_survey(spec, 32, cache_root, workers=1, progress=False)
+    (tmp_path / "run").mkdir()
+    search = CatalogSearch(RunDir(tmp_path / "run"), spec, cache, SETTINGS, recording, False)
+    assert SETTINGS.prompts_for(0) == NO_POSITIVE_PROMPTS and SETTINGS.prompts_for(3) == DEFAULT_PROMPTS
+    none = search.synthetic_for(0)
+    assert dust_lane_weights() == {1.5, 1.0} and len(asked) == SETTINGS.n_synthetic + SETTINGS.n_synthetic_negatives
+    asked.clear()
+    some = search.synthetic_for(3)
+    assert dust_lane_weights() == {1.0, 0.7}
+    assert len(asked) == SETTINGS.n_synthetic  # the negatives (same rows, same seed) are read back
+    assert search.synthetic_for(7) is some and len(asked) == SETTINGS.n_synthetic  # one set per prompt list
+    np.testing.assert_array_equal(none.labels, some.labels)
+    assert len(list((tmp_path / "run" / "discover" / "parts").glob("synthetic-demo-*/images.npy"))) == 3
 
 
 def test_few_real_positive_study_compares_synthetic_help_at_each_budget(searched, survey, monkeypatch):
@@ -97,12 +147,12 @@ def test_few_real_positive_study_compares_synthetic_help_at_each_budget(searched
     # no positives to draw: the draws are detectors trained with different seeds
     assert len(synthetic_only["draws"]) == 3 and len({d["average_precision"] for d in synthetic_only["draws"]}) > 1
     assert synthetic_only["recall_at_50"] >= 3 * chance["recall_at_50"]
-    assert study["0"]["real_only"].startswith("not trained")
+    assert study["0"]["real_only"].startswith("not trained") and study["0"]["combined"].startswith("not trained")
     for k in ("3", "7"):
         if "skipped" in study[k]:
             assert "real positives in the training pool" in study[k]["skipped"]
             continue
-        for kind in ("augmented", "real_only"):
+        for kind in ("augmented", "real_only", "combined"):
             draws = study[k][kind]["draws"]
             assert len(draws) == 3
             mean_ap = np.mean([d["average_precision"] for d in draws])
@@ -151,7 +201,8 @@ def test_candidates_have_documented_columns_and_thumbnails(searched):
     assert summary["galaxies"] == len(table) == 600
     assert summary["synthetic_positives"] == SETTINGS.n_synthetic
     assert summary["synthetic_negatives"] == SETTINGS.n_synthetic_negatives
-    assert len(list((run / "discover" / "parts").glob("synthetic-demo-*/images.npy"))) == 2
+    # dusty early types with real positives, without (the study's budget 0), and negatives
+    assert len(list((run / "discover" / "parts").glob("synthetic-demo-*/images.npy"))) == 3
     assert summary["candidates_new"] == summary["candidates"] - summary["candidates_known_dust_lane"]
 
 
@@ -224,6 +275,8 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys):
     assert err.startswith("error: unknown morphology tag") and err.count("\n") == 1
     with pytest.raises(ValueError, match="holdout"):
         SearchSettings(holdout=1.0)
+    assert main(["--run", str(run), "--catalog", "demo:x", "--prompt-without-positives", "{dust lanes:1.3}"]) == 1
+    assert capsys.readouterr().err.startswith("error: unknown morphology tag")
     assert main(["--run", str(run), "--catalog", "demo:x", "--few-positives", "0,-3"]) == 1
     assert "at least 0" in capsys.readouterr().err
 

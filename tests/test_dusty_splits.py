@@ -18,8 +18,9 @@ def _module():
 
 
 def _demo_eval(recall: float, ap0: float, ap3: tuple, ap7: tuple, ap_all: tuple, n_true: int = 23) -> dict:
-    def pair(augmented, real):
-        return {"augmented": {"average_precision": augmented}, "real_only": {"average_precision": real}}
+    def pair(augmented, real, combined=None):
+        entry = {"augmented": {"average_precision": augmented}, "real_only": {"average_precision": real}}
+        return entry | ({"combined": {"average_precision": combined}} if combined is not None else {})
 
     return {
         "demo:.data/demo-10k": {
@@ -38,7 +39,7 @@ def test_a_split_row_reads_each_budget_and_the_mean_row_averages_the_splits():
     splits = _module()
     rows = [
         splits.split_row(_demo_eval(0.9, 0.7, (0.6, 0.5), (0.8, 0.7), (0.9, 0.95)), seed=0),
-        splits.split_row(_demo_eval(0.7, 0.3, (0.4, 0.7), (0.6, 0.8), (0.8, 0.85), n_true=26), seed=1),
+        splits.split_row(_demo_eval(0.7, 0.3, (0.4, 0.7, 0.75), (0.6, 0.8), (0.8, 0.85), n_true=26), seed=1),
     ]
     assert rows[1] == {
         "seed": 1,
@@ -47,6 +48,7 @@ def test_a_split_row_reads_each_budget_and_the_mean_row_averages_the_splits():
         "synthetic_only_ap": 0.3,
         "ap_3_augmented": 0.4,
         "ap_3_real_only": 0.7,
+        "ap_3_combined": 0.75,  # searches that rank by both detectors report it; older ones do not
         "ap_7_augmented": 0.6,
         "ap_7_real_only": 0.8,
         "ap_all_augmented": 0.8,

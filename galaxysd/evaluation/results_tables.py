@@ -98,6 +98,13 @@ def augmentation_table(run: RunDir) -> str:
     return "\n".join(lines)
 
 
+DETECTOR_NAMES = {
+    "augmented": "synthetic + real positives",
+    "real_only": "real positives only",
+    "combined": "mean of both (the search's ranking)",
+}
+
+
 def discovery_table(run: RunDir) -> str:
     """Held-out recall of the dusty early-type detectors on surveys with planted truth."""
     evaluation = read_json(run.discover_dir / "demo_eval.json")
@@ -105,9 +112,10 @@ def discovery_table(run: RunDir) -> str:
         raise ValueError(f"{run.discover_dir / 'demo_eval.json'} is missing: run python -m galaxysd.discover first")
     header = " | ".join(f"recall in top {k}" for k in DISCOVERY_K)
     lines = [f"| catalog, detector | held-out true | {header} | average precision |", "|---|---:|" + "---:|" * 3]
-    names = {"augmented": "synthetic + real positives", "real_only": "real positives only"}
     for catalog, result in evaluation.items():
-        rows = [("chance", result["chance"])] + [(names.get(k, k), v) for k, v in result["detectors"].items()]
+        rows = [("chance", result["chance"])] + [
+            (DETECTOR_NAMES.get(k, k), v) for k, v in result["detectors"].items() if isinstance(v, dict)
+        ]
         for name, scores in rows:
             recalls = " | ".join(f"{scores[f'recall_at_{k}']:.0%}" for k in DISCOVERY_K)
             lines.append(
@@ -118,7 +126,6 @@ def discovery_table(run: RunDir) -> str:
 
 
 FEW_POSITIVES_KEY = "few_real_positives"  # demo_eval.json key that python -m galaxysd.discover writes
-_FEW_NAMES = {"augmented": "synthetic + real positives", "real_only": "real positives only"}
 
 
 def few_positive_frame(run: RunDir) -> pd.DataFrame | None:
@@ -131,7 +138,7 @@ def few_positive_frame(run: RunDir) -> pd.DataFrame | None:
             for kind, scores in detectors.items():
                 if not isinstance(scores, dict):
                     continue  # a reason it was not run
-                name = "synthetic positives only" if int(k) == 0 else _FEW_NAMES.get(kind, kind)
+                name = "synthetic positives only" if int(k) == 0 else DETECTOR_NAMES.get(kind, kind)
                 rows.append(
                     {
                         "catalog": _catalog_name(catalog),

@@ -15,6 +15,7 @@ from galaxysd.science.dusty_search import (
     TRUTH_COLUMN,
     SearchSettings,
     SyntheticSet,
+    combine_scores,
     synthetic_set,
     train_detector,
     training_sets,
@@ -22,7 +23,7 @@ from galaxysd.science.dusty_search import (
 from galaxysd.science.scan import classifier_fingerprint, scan
 from galaxysd.science.synthetic_sets import ImageGenerator
 
-DETECTOR, REAL_ONLY = "augmented", "real_only"
+DETECTOR, REAL_ONLY, COMBINED = "augmented", "real_only", "combined"
 
 
 def train_and_save(folder: Path, train) -> Path:
@@ -46,7 +47,8 @@ class CatalogSearch:
         self.work = run.discover_dir / "parts" / f"{spec.split(':', 1)[0]}-{key}"
         self.sets = training_sets(cache.catalog, settings)
         self.has_truth = TRUTH_COLUMN in cache.catalog
-        self.synthetic: SyntheticSet | None = None
+        self.synthetic: SyntheticSet | None = None  # the main detector's
+        self._synthetic_sets: dict[tuple[str, ...], SyntheticSet] = {}
 
     def synthetic_folder(self, prompts: list) -> Path:
         """The resumable folder of one synthetic prompt list (shared by catalogs that agree)."""
@@ -54,25 +56,36 @@ class CatalogSearch:
         key = fingerprint(prompts, s.seed, s.synthesis.to_dict(), self.model_id)
         return self.run.discover_dir / "parts" / f"synthetic-{self.domain}-{key}"
 
+    def synthetic_for(self, n_real_positives: int) -> SyntheticSet:
+        """The synthetic set of a detector trained with ``n_real_positives`` real positives
+        (synthesised once per prompt list, resumable)."""
+        prompts = self.settings.prompts_for(n_real_positives)
+        if prompts not in self._synthetic_sets:
+            self._synthetic_sets[prompts] = synthetic_set(
+                self.generator,
+                self.settings,
+                self.domain,
+                self.cache.catalog,
+                self.sets,
+                self.synthetic_folder,
+                self.progress,
+                n_real_positives,
+            )
+        return self._synthetic_sets[prompts]
+
     def prepare(self) -> dict[str, Path]:
-        """Synthesise and train the detectors (main process); returns their folders."""
+        """Synthesise and train the detectors (main process); returns their folders. The
+        real-only detector is trained whenever the pool has enough real positives: the
+        search ranks by both (:func:`galaxysd.science.dusty_search.combine_scores`)."""
         images = self.cache.images
-        self.synthetic = synthetic_set(
-            self.generator,
-            self.settings,
-            self.domain,
-            self.cache.catalog,
-            self.sets,
-            self.synthetic_folder,
-            self.progress,
-        )
+        self.synthetic = self.synthetic_for(len(self.sets.positives))
         detectors = {
             DETECTOR: train_and_save(
                 self.work / "detector",
                 lambda: train_detector(images, self.sets, self.synthetic, self.settings, self.progress),
             )
         }
-        if self.has_truth and len(self.sets.positives) >= MIN_REAL_POSITIVES:
+        if len(self.sets.positives) >= MIN_REAL_POSITIVES:
             detectors[REAL_ONLY] = train_and_save(
                 self.work / "detector-real-only",
                 lambda: train_detector(images, self.sets, None, self.settings, self.progress),
@@ -88,11 +101,18 @@ class CatalogSearch:
         """Scan the catalog with every detector (sharded); scores on the main process."""
         results = {}
         for name, folder in self.detector_folders().items():
-            if name == REAL_ONLY and not self.has_truth:
-                continue
             work = self.work / f"scan-{classifier_fingerprint(folder)}"
             results[name] = scan(folder, self.cache.images, work, chunk, batch_size, self.progress)
         return results
+
+    @staticmethod
+    def ranking_scores(scans: dict) -> dict:
+        """Scores per detector from :meth:`scan_all`, plus :data:`COMBINED` (the search's
+        ranking) when the real-only detector was trained."""
+        scores = {name: result.scores for name, result in scans.items()}
+        if REAL_ONLY in scores:
+            scores[COMBINED] = combine_scores(scores[DETECTOR], scores[REAL_ONLY])
+        return scores
 
     def summarize(self, table: pd.DataFrame, rate: float, threshold: float) -> dict:
         """The catalog's numbers for ``summary.json``."""

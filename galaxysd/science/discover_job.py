@@ -8,7 +8,9 @@ cache and ranks them (:mod:`galaxysd.science.dusty_search` describes the method)
 ``RUN/discover/``:
 
 ``candidates.csv``  the ``--top`` best-ranked galaxies of each catalog: ``catalog`` (spec),
-    ``id``, ``ra``, ``dec`` (degrees, empty when unknown), ``score`` (detector probability),
+    ``id``, ``ra``, ``dec`` (degrees, empty when unknown), ``score`` (detector probability; when
+    the training pool has 3 or more real positives, the mean of the synthetic-augmented and
+    the real-only detector's, ``ranked_by: combined`` in the summary),
     ``rank`` (1 = best, within the catalog), ``known`` (the catalog already labels a dust
     lane: cumulative dust-lane fraction >= 0.5), ``known_dusty_early_type`` (cumulative smooth
     and dust-lane fractions both >= 0.5), ``cumulative_smooth``, ``cumulative_dust_lane``
@@ -19,11 +21,12 @@ cache and ranks them (:mod:`galaxysd.science.dusty_search` describes the method)
     ``used_in_training`` (a real training example), ``thumb`` (thumbnail under
     ``RUN/discover``, only for non-survey images) and, for the demo survey,
     ``truth_dusty_early_type``;
-``summary.json``    per catalog: galaxies scanned, scan rate, training-set sizes, galaxies
+``summary.json``    per catalog: galaxies scanned, scan rate, the ranking detector, training-set sizes, galaxies
     whose catalog has dust-lane votes at all, known dust lanes and dusty early types,
     candidates above ``--threshold`` and how many are new (not a known dust lane);
 ``demo_eval.json``  per catalog with a truth column: recall and precision at the top K on the
-    held-out galaxies for the augmented detector, the real-positives-only detector and chance;
+    held-out galaxies for the augmented detector, the real-positives-only detector, their
+    combination (the ranking) and chance;
     under ``few_real_positives`` the same for detectors given 0, 3 or 7 real positives
     (``--few-positives``), mean over draws;
 ``thumbs/``         synthetic training images (``synthetic_<survey>.png``) and thumbnails of
@@ -56,10 +59,11 @@ from galaxysd.data.survey_cache import is_real_survey, open_survey, run_image_si
 from galaxysd.evaluation.results_tables import FEW_POSITIVES_KEY  # the key its README table reads
 from galaxysd.grids import save_grid
 from galaxysd.runs import DEFAULT_CACHE_ROOT, REPO_ROOT, RunDir
-from galaxysd.science.catalog_search import DETECTOR, REAL_ONLY, CatalogSearch
+from galaxysd.science.catalog_search import COMBINED, DETECTOR, REAL_ONLY, CatalogSearch
 from galaxysd.science.dusty_search import (
     DEFAULT_PROMPTS,
     MIN_REAL_POSITIVES,
+    NO_POSITIVE_PROMPTS,
     TRUTH_COLUMN,
     SearchSettings,
     candidate_table,
@@ -153,8 +157,10 @@ def discover(
         scans = search.scan_all(scan_batch, scan_chunk)
         if not state.is_main_process:
             continue
-        ranked = candidate_table(cache.catalog, scans[DETECTOR].scores, search.sets)
-        summaries[spec] = search.summarize(ranked, scans[DETECTOR].galaxies_per_s, threshold)
+        scores = search.ranking_scores(scans)
+        ranked_by = COMBINED if COMBINED in scores else DETECTOR
+        ranked = candidate_table(cache.catalog, scores[ranked_by], search.sets)
+        summaries[spec] = search.summarize(ranked, scans[DETECTOR].galaxies_per_s, threshold) | {"ranked_by": ranked_by}
         table = ranked.head(top).copy()
         table["image_path"] = table["image_path"].map(portable_path)
         table["thumb"] = _thumbnails(search, table, thumbnails, out)
@@ -163,15 +169,13 @@ def discover(
         _synthetic_sheet(search, out)
         if search.has_truth:
             held_out = ~search.sets.pool
-            evaluations[spec] = evaluate_ranking(
-                cache.catalog[TRUTH_COLUMN].astype(bool).to_numpy(), {k: v.scores for k, v in scans.items()}, held_out
-            )
+            evaluations[spec] = evaluate_ranking(cache.catalog[TRUTH_COLUMN].astype(bool).to_numpy(), scores, held_out)
             if few_positives:
                 evaluations[spec][FEW_POSITIVES_KEY] = few_positive_study(
                     cache.images,
                     cache.catalog[TRUTH_COLUMN].astype(bool).to_numpy(),
                     search.sets,
-                    search.synthetic,
+                    search.synthetic_for,
                     settings,
                     search.work / "few-positives",
                     few_positives,
@@ -209,8 +213,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--prompt",
         action="append",
         metavar="TEXT",
-        help="synthesis prompt without the survey tag (repeatable; default: "
+        help="synthesis prompt without the survey tag, for detectors with real positives (repeatable; default: "
         + " and ".join(repr(x) for x in DEFAULT_PROMPTS)
+        + "; given alone it serves detectors without real positives too)",
+    )
+    p.add_argument(
+        "--prompt-without-positives",
+        action="append",
+        metavar="TEXT",
+        help="synthesis prompt for detectors with no real positive (repeatable; default: "
+        + " and ".join(repr(x) for x in NO_POSITIVE_PROMPTS)
         + ")",
     )
     p.add_argument(
@@ -287,6 +299,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def search_settings(args: argparse.Namespace) -> SearchSettings:
+    """The search's settings from :func:`parse_args`' namespace."""
+    return SearchSettings(
+        prompts=tuple(args.prompt or DEFAULT_PROMPTS),
+        prompts_without_positives=tuple(args.prompt_without_positives or args.prompt or NO_POSITIVE_PROMPTS),
+        n_synthetic=args.n_synthetic,
+        n_synthetic_negatives=args.n_synthetic_negatives,
+        max_negatives=args.max_negatives,
+        holdout=args.holdout,
+        epochs=args.epochs,
+        detector_size=args.detector_size,
+        real_positive_share=args.real_positive_share,
+        seed=args.seed,
+        device=args.device,
+        synthesis=SynthesisSettings(
+            steps=args.steps, guidance=args.guidance, sampler=args.sampler, tag_guidance=args.tag_guidance
+        ),
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -294,21 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> str:
         args = parse_args(argv)
         run = open_run(args, "discover")
-        settings = SearchSettings(
-            prompts=tuple(args.prompt or DEFAULT_PROMPTS),
-            n_synthetic=args.n_synthetic,
-            n_synthetic_negatives=args.n_synthetic_negatives,
-            max_negatives=args.max_negatives,
-            holdout=args.holdout,
-            epochs=args.epochs,
-            detector_size=args.detector_size,
-            real_positive_share=args.real_positive_share,
-            seed=args.seed,
-            device=args.device,
-            synthesis=SynthesisSettings(
-                steps=args.steps, guidance=args.guidance, sampler=args.sampler, tag_guidance=args.tag_guidance
-            ),
-        )
+        settings = search_settings(args)
         result = discover(
             run.path,
             args.catalog,

@@ -5,7 +5,11 @@ or none, do synthetic ones help? For each budget ``k`` of real positives (defaul
 7) and each of a few random draws of ``k`` positives from the training pool, two detectors
 are trained against the same real negatives: *augmented* (the ``k`` real positives plus the
 synthetic set; with ``k = 0`` it has synthetic positives only) and *real only* (the ``k``
-real positives alone; not trained below :data:`MIN_REAL_POSITIVES`). With ``k = 0`` there is
+real positives alone; not trained below :data:`MIN_REAL_POSITIVES`), and where both exist
+*combined*, the mean of their probabilities (the search's ranking with real positives,
+:func:`galaxysd.science.dusty_search.combine_scores`). The synthetic set follows the budget
+(``synthetic_for(k)``: the search synthesises with other prompts when it has no real
+positive, :meth:`SearchSettings.prompts_for`). With ``k = 0`` there is
 nothing to draw, so its draws differ in the detector's training seed instead: one detector
 trained on synthetic positives is one sample of a noisy number. Each ranks the held-out
 galaxies, scored against the catalog's truth (:func:`evaluate_ranking`). Detectors are saved
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -28,6 +32,7 @@ from galaxysd.science.dusty_search import (
     SearchSettings,
     SyntheticSet,
     TrainingSets,
+    combine_scores,
     evaluate_ranking,
     train_detector,
 )
@@ -50,7 +55,7 @@ def few_positive_study(
     images: np.ndarray,
     truth: np.ndarray,
     sets: TrainingSets,
-    synthetic: SyntheticSet,
+    synthetic_for: Callable[[int], SyntheticSet],
     settings: SearchSettings,
     work: Path,
     budgets: Sequence[int] = DEFAULT_BUDGETS,
@@ -59,25 +64,28 @@ def few_positive_study(
 ) -> dict:
     """Recall and precision of both detectors at each budget (see the module docstring).
 
-    Returns ``{"k": {"augmented": {...}, "real_only": {...} or reason}}``, each with the
+    ``synthetic_for(k)`` gives the synthetic set of budget ``k``. Returns ``{"k":
+    {"augmented": {...}, "real_only": {...} or reason, "combined": {...} or reason}}``, each with the
     mean over draws of :data:`SUMMARY_KEYS` and the per-draw values; budgets beyond the
     pool's positives get a one-line reason instead.
     """
     held_out = ~sets.pool
     test_images = images[np.flatnonzero(held_out)]
     result: dict[str, dict] = {}
-    planned = sum(draws * len(_kinds(k, synthetic)) for k in budgets if k <= len(sets.positives))
+    planned = sum(draws * len(_kinds(k)) for k in budgets if k <= len(sets.positives))
     bar = tqdm(total=planned, desc="few-positive detectors", disable=not progress)
     for k in budgets:
         if k > len(sets.positives):
             result[str(k)] = {"skipped": f"only {len(sets.positives)} real positives in the training pool"}
             continue
-        per_draw: dict[str, list[dict]] = {"augmented": [], "real_only": []}
+        per_draw: dict[str, list[dict]] = {"augmented": [], "real_only": [], "combined": []}
+        synthetic = synthetic_for(k)
         for draw in range(draws):
             chosen = draw_positives(sets, k, draw, settings.seed)
             trained_with = settings if k else replace(settings, seed=settings.seed + draw)
             scores = {}
-            for kind, extra in _kinds(k, synthetic).items():
+            for kind, with_synthetic in _kinds(k).items():
+                extra = synthetic if with_synthetic else None
                 folder = train_and_save(
                     work / f"k{k}-draw{draw}-{kind}",
                     lambda: train_detector(images, chosen, extra, trained_with, progress=False),
@@ -87,6 +95,8 @@ def few_positive_study(
                 full[held_out] = detector.predict_proba(test_images)[:, 0]
                 scores[kind] = full
                 bar.update()
+            if "real_only" in scores:
+                scores["combined"] = combine_scores(scores["augmented"], scores["real_only"])
             ranking = evaluate_ranking(truth, scores, held_out)["detectors"]
             for kind, entry in ranking.items():
                 per_draw[kind].append({key: float(entry[key]) for key in SUMMARY_KEYS})
@@ -96,9 +106,10 @@ def few_positive_study(
     return result
 
 
-def _kinds(k: int, synthetic: SyntheticSet) -> dict[str, SyntheticSet | None]:
-    """The detectors of budget ``k`` and the synthetic set each adds (real only needs enough positives)."""
-    return {"augmented": synthetic} | ({"real_only": None} if k >= MIN_REAL_POSITIVES else {})
+def _kinds(k: int) -> dict[str, bool]:
+    """The detectors trained at budget ``k`` and whether each adds the synthetic set (real
+    only needs enough positives)."""
+    return {"augmented": True} | ({"real_only": False} if k >= MIN_REAL_POSITIVES else {})
 
 
 def _mean_over_draws(entries: list[dict]) -> dict:
