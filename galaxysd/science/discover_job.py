@@ -209,22 +209,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         required=True,
         help="catalog to scan, KIND:PATH, e.g. gz2:../shared/data/gz2-sample (repeatable)",
     )
-    p.add_argument(
-        "--prompt",
-        action="append",
-        metavar="TEXT",
-        help="synthesis prompt without the survey tag, for detectors with real positives (repeatable; default: "
-        + " and ".join(repr(x) for x in DEFAULT_PROMPTS)
-        + "; given alone it serves detectors without real positives too)",
-    )
-    p.add_argument(
-        "--prompt-without-positives",
-        action="append",
-        metavar="TEXT",
-        help="synthesis prompt for detectors with no real positive (repeatable; default: "
-        + " and ".join(repr(x) for x in NO_POSITIVE_PROMPTS)
-        + ")",
-    )
+    for flag, prompts, role in (
+        ("--prompt", DEFAULT_PROMPTS, "for detectors with real positives (given alone, for all)"),
+        ("--prompt-without-positives", NO_POSITIVE_PROMPTS, "for detectors with no real positive"),
+    ):
+        p.add_argument(
+            flag,
+            action="append",
+            metavar="TEXT",
+            help=f"synthesis prompt without the survey tag, {role}; repeatable (default: "
+            + " and ".join(repr(x) for x in prompts)
+            + ")",
+        )
     p.add_argument(
         "--n-synthetic",
         type=int,
