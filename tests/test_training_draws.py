@@ -13,6 +13,7 @@ from galaxysd.training.batches import (
     draw_weights,
     drop_conditions,
     dropout_matrix,
+    leaf_prompts,
     pair_draw_weights,
     question_matrix,
 )
@@ -189,3 +190,33 @@ def test_the_command_line_sets_both_modes():
     config = config_from_args(args)
     assert (config.balance_by, config.tag_dropout_mode) == ("pairs", "tree")
     assert (TrainConfig().balance_by, TrainConfig().tag_dropout_mode) == ("answers", "independent")
+
+
+def test_leaf_prompts_show_a_galaxy_with_its_deepest_answers_only():
+    tags = ["sdss", "smooth", "completely round galaxy", "features or disk-shaped", "not edge-on", "spiral galaxy"]
+    tree = descendant_matrix(tags)
+    conditions = torch.tensor(
+        [
+            [1.0, 0.9, 0.6, 0.0, 0.0, 0.0],  # round elliptical -> sdss, completely round
+            [1.0, 0.0, 0.0, 0.9, 0.8, 0.7],  # face-on spiral -> sdss, spiral galaxy
+            [1.0, 0.0, 0.0, 0.9, 0.0, 0.0],  # a disk with nothing below it stays as it is
+        ]
+    )
+    every = leaf_prompts(conditions, torch.Generator().manual_seed(0), 1.0, tree)
+    assert every.tolist() == [
+        [1.0, 0.0, pytest.approx(0.6), 0.0, 0.0, 0.0],
+        [1.0, 0.0, 0.0, 0.0, 0.0, pytest.approx(0.7)],
+        [1.0, 0.0, 0.0, pytest.approx(0.9), 0.0, 0.0],
+    ]
+    generator = torch.Generator().manual_seed(0)
+    assert leaf_prompts(conditions, generator, 0.0, tree) is conditions  # off: no draw, so old runs resume alike
+    assert torch.equal(generator.get_state(), torch.Generator().manual_seed(0).get_state())
+    many = leaf_prompts(conditions[[1]].repeat(4000, 1), torch.Generator().manual_seed(1), 0.25, tree)
+    assert (many[:, 3] == 0).float().mean().item() == pytest.approx(0.25, abs=0.03)  # a quarter of the galaxies
+
+
+def test_leaf_prompt_share_is_a_checked_option():
+    args = parse_args(["--data", "demo:x@demo", "--leaf-prompt-prob", "0.25"])
+    assert config_from_args(args).leaf_prompt_prob == 0.25 and TrainConfig().leaf_prompt_prob == 0.0
+    with pytest.raises(ValueError, match="leaf_prompt_prob must be within"):
+        config_from_args(parse_args(["--data", "demo:x@demo", "--leaf-prompt-prob", "1.5"]))

@@ -295,6 +295,25 @@ def drop_conditions(
     return conditions * ~drop_tag * keep_row
 
 
+def leaf_prompts(
+    conditions: torch.Tensor, generator: torch.Generator, prob: float, descendants: torch.Tensor
+) -> torch.Tensor:
+    """With probability ``prob`` per galaxy, drop every answer that has a labelled answer under it.
+
+    The galaxy is then shown with its deepest answers only (``sdss, edge-on galaxy`` for an
+    edge-on disk), as users type prompts; without this the model only ever sees a child answer
+    with its parents and follows leaf prompts weakly. ``descendants`` is
+    :func:`descendant_matrix` of the tags; survey tags are never dropped. ``prob = 0`` draws no
+    random numbers, so runs without it are unchanged.
+    """
+    if prob <= 0:
+        return conditions
+    strict = descendants - torch.eye(len(descendants), dtype=descendants.dtype)
+    has_labelled_child = ((conditions > 0).float() @ strict.T) > 0
+    chosen = torch.rand(conditions.shape[0], 1, generator=generator) < prob
+    return conditions * ~(has_labelled_child & chosen)
+
+
 def sample_batch(data: TrainingSet, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw a batch: source by share, then galaxy (uniformly or by ``data.draw_weights``).
 

@@ -45,7 +45,8 @@ class TrainConfig:
       on its own), ``tree`` (dropping an answer drops the answers asked under it, so a parent
       answer alone stands for all its children in their real proportions) or ``question`` (tree,
       and the answers of one question drop together, so a galaxy with two answers of a question
-      is not shown its parent alone less often).
+      is not shown its parent alone less often); ``leaf_prompt_prob``: the share of galaxies shown
+      with their deepest answers only, as users type prompts (``sdss, edge-on galaxy``).
     - ``checkpoint_every``, ``keep_checkpoints``, ``sample_every``: what the run writes.
 
     Example:
@@ -79,6 +80,7 @@ class TrainConfig:
     uncond_prob: float = 0.1
     tag_dropout: float = 0.1
     tag_dropout_mode: str = "independent"  # independent | tree (an answer's children go with it) | question
+    leaf_prompt_prob: float = 0.0  # share of galaxies shown with their deepest answers only (leaf prompts)
     threshold: float = 0.3
     grad_clip: float = 1.0
     mixed_precision: str = "no"  # no | fp16 | bf16
@@ -127,7 +129,7 @@ class TrainConfig:
             raise ValueError(f"the time budget must be a number of minutes >= 0, got {budget!r}")
         if self.batch_size > 4096:
             raise ValueError(f"batch_size {self.batch_size} is absurd (max 4096)")
-        for name in ("uncond_prob", "tag_dropout", "threshold"):
+        for name in ("uncond_prob", "tag_dropout", "threshold", "leaf_prompt_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1]")
         power = self.balance_power
@@ -256,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=TAG_DROPOUT_MODES,
         help="independent; tree: dropping an answer drops the answers asked under it; question: tree, "
         "and a question's answers drop together",
+    )
+    p.add_argument(
+        "--leaf-prompt-prob",
+        type=float,
+        help="share of galaxies shown with their deepest answers only, as users type prompts (default 0)",
     )
     p.add_argument("--max-steps", type=int)
     p.add_argument("--time-budget-minutes", type=float, help="stop cleanly after this wall-clock time")

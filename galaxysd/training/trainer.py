@@ -31,8 +31,10 @@ from galaxysd.model.saving import save_pipeline
 from galaxysd.training import checkpoints as ckpt
 from galaxysd.training.batches import (
     augment_orientation,
+    descendant_matrix,
     drop_conditions,
     dropout_matrix,
+    leaf_prompts,
     load_training_set,
     sample_batch,
     step_generator,
@@ -237,6 +239,7 @@ def _train(config: TrainConfig, resume: str | None, progress: bool, force: bool)
         balance_power=config.balance_power,
     )
     descendants = dropout_matrix(tags, config.tag_dropout_mode)
+    tree = descendant_matrix(tags)
     modules = trainable_modules(pipe, config)
     pipe.to(accelerator.device)
     pipe.unet.to(memory_format=torch.channels_last)
@@ -289,6 +292,7 @@ def _train(config: TrainConfig, resume: str | None, progress: bool, force: bool)
         generator = step_generator(config.seed, step, accelerator.process_index)
         pixels, vectors = sample_batch(data, config.batch_size, generator)
         pixels = augment_orientation(pixels, generator)
+        vectors = leaf_prompts(vectors, generator, config.leaf_prompt_prob, tree)
         vectors = drop_conditions(vectors, generator, config.uncond_prob, config.tag_dropout, descendants)
         with accelerator.autocast():
             loss = training_loss(pipe, config, pixels, vectors, generator, tags, wrapped)
