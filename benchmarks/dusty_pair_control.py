@@ -33,7 +33,6 @@ sys.path.insert(0, str(HERE.parent))
 from dusty_splits import BASE_ARGS  # noqa: E402
 
 from galaxysd.data.survey_cache import open_survey  # noqa: E402
-from galaxysd.evaluation.classifier import Classifier  # noqa: E402
 from galaxysd.science import discover_job  # noqa: E402
 from galaxysd.science.catalog_search import train_and_save  # noqa: E402
 from galaxysd.science.dusty_search import (  # noqa: E402
@@ -43,7 +42,7 @@ from galaxysd.science.dusty_search import (  # noqa: E402
     train_detector,
     training_sets,
 )
-from galaxysd.science.few_positives import draw_positives  # noqa: E402
+from galaxysd.science.few_positives import detector_folder, draw_positives, held_out_scores  # noqa: E402
 
 PAIR_SEED_OFFSET = 1000  # the second real-only detector's training seed, after the split's
 
@@ -53,8 +52,11 @@ def split_detectors(parts: Path, budget: str, draw: int) -> tuple[Path, Path, st
     if budget == "all":
         return parts / "detector", parts / "detector-real-only", "all"
     few = parts / "few-positives"
-    name = f"k{budget}-draw{draw}"
-    return few / f"{name}-augmented", few / f"{name}-real_only", name
+    return (
+        detector_folder(few, budget, draw, "augmented"),
+        detector_folder(few, budget, draw, "real_only"),
+        f"k{budget}-draw{draw}",
+    )
 
 
 def control_rows(split: Path, catalog: str, budgets: tuple[str, ...], draws: int) -> list[dict]:
@@ -79,11 +81,10 @@ def control_rows(split: Path, catalog: str, budgets: tuple[str, ...], draws: int
                     cache.images, chosen, None, replace(settings, seed=seed + PAIR_SEED_OFFSET), progress=False
                 ),
             )
-            probability = {}
-            for kind, folder in (("augmented", augmented), ("real_only", real_only), ("real_only_2", second)):
-                full = np.zeros(len(truth))
-                full[held_out] = Classifier.load(folder, "cpu").predict_proba(test)[:, 0]
-                probability[kind] = full
+            probability = {
+                kind: held_out_scores(folder, test, held_out, "cpu")
+                for kind, folder in (("augmented", augmented), ("real_only", real_only), ("real_only_2", second))
+            }
             probability["combined"] = combine_scores(probability["augmented"], probability["real_only"])
             probability["real_pair"] = combine_scores(probability["real_only"], probability["real_only_2"])
             ranking = evaluate_ranking(truth, probability, held_out)["detectors"]

@@ -64,12 +64,12 @@ class CatalogSearch:
             self._synthetic_sets[prompts] = synthetic_set(
                 self.generator,
                 self.settings,
+                prompts,
                 self.domain,
                 self.cache.catalog,
                 self.sets,
                 self.synthetic_folder,
                 self.progress,
-                n_real_positives,
             )
         return self._synthetic_sets[prompts]
 

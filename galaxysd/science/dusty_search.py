@@ -167,22 +167,21 @@ class SyntheticSet:
 def synthetic_set(
     generator: ImageGenerator,
     settings: SearchSettings,
+    prompts: tuple[str, ...],
     domain: str,
     catalog: pd.DataFrame,
     sets: TrainingSets,
     folder: Callable[[list], Path],
     progress: bool = True,
-    n_real_positives: int | None = None,
 ) -> SyntheticSet:
-    """``n_synthetic`` dusty early types (the prompts of ``settings.prompts_for(n_real_positives)``
-    taking turns; by default the pool's count of real positives) and, when
+    """``n_synthetic`` dusty early types (``prompts`` taking turns, e.g.
+    :meth:`SearchSettings.prompts_for`) and, when
     ``n_synthetic_negatives`` > 0, galaxies prompted with the vote fractions of random real
     training negatives: with synthetic images on both sides the detector cannot separate
     the classes by how synthetic an image looks. ``folder(prompts)`` names the resumable
     folder of a prompt list."""
-    n_real = len(sets.positives) if n_real_positives is None else n_real_positives
-    prompts = domain_prompts(settings.prompts_for(n_real), domain)
-    plans = [[prompts[i % len(prompts)] for i in range(settings.n_synthetic)]]
+    weighted = domain_prompts(prompts, domain)
+    plans = [[weighted[i % len(weighted)] for i in range(settings.n_synthetic)]]
     if settings.n_synthetic_negatives:
         rng = np.random.default_rng([settings.seed, 13])
         rows = rng.choice(

@@ -87,13 +87,10 @@ def few_positive_study(
             for kind, with_synthetic in _kinds(k).items():
                 extra = synthetic if with_synthetic else None
                 folder = train_and_save(
-                    work / f"k{k}-draw{draw}-{kind}",
+                    detector_folder(work, k, draw, kind),
                     lambda: train_detector(images, chosen, extra, trained_with, progress=False),
                 )
-                detector = Classifier.load(folder, settings.device)
-                full = np.zeros(len(images))
-                full[held_out] = detector.predict_proba(test_images)[:, 0]
-                scores[kind] = full
+                scores[kind] = held_out_scores(folder, test_images, held_out, settings.device)
                 bar.update()
             if "real_only" in scores:
                 scores["combined"] = combine_scores(scores["augmented"], scores["real_only"])
@@ -104,6 +101,18 @@ def few_positive_study(
         result[str(k)] = {kind: _mean_over_draws(e) if e else too_few for kind, e in per_draw.items()}
     bar.close()
     return result
+
+
+def detector_folder(work: Path, k: int | str, draw: int, kind: str) -> Path:
+    """Where the study keeps the ``kind`` detector of draw ``draw`` at budget ``k``."""
+    return work / f"k{k}-draw{draw}-{kind}"
+
+
+def held_out_scores(folder: Path, test_images: np.ndarray, held_out: np.ndarray, device: str) -> np.ndarray:
+    """The saved detector's probability for each held-out galaxy, 0 for the rest of the catalog."""
+    full = np.zeros(len(held_out))
+    full[held_out] = Classifier.load(folder, device).predict_proba(test_images)[:, 0]
+    return full
 
 
 def _kinds(k: int) -> dict[str, bool]:
