@@ -79,6 +79,9 @@ def test_base_prompts_follow_the_tree_and_answers_come_from_the_data_report():
     )
     assert labelled_answers(report, "sdss") == ["smooth", "bar-shaped structure in the galaxy center", "merger"]
     assert labelled_answers(report, "gz2cyan") == ["ring"]
+    lanes = pd.DataFrame([{"domain": "sdss", "tag": "dust lane", "galaxies": 3900, "provenance": "simulated"}])
+    simulated = pd.concat([report.assign(provenance="votes"), lanes], ignore_index=True)
+    assert "dust lane" not in labelled_answers(simulated, "sdss")  # simulated lanes are not volunteers' labels
     assert seed_difference(np.zeros((3, 4, 4, 3), np.uint8)) == 0.0
 
 

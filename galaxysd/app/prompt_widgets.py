@@ -36,9 +36,10 @@ from galaxysd.morphology import (
 from galaxysd.question_weights import set_answer
 from galaxysd.runs import RunDir
 from galaxysd.surveys import survey_look
-from galaxysd.training.data_report import labelled_tags, read_data_report
+from galaxysd.training.data_report import labelled_tags, read_data_report, simulated_only_tags
 
 UNLABELLED = "(not labelled in training)"
+SIMULATED = "(simulated in training)"
 
 
 def current_weights(run: RunDir) -> dict[str, float]:
@@ -156,12 +157,14 @@ def tag_sliders(run: RunDir) -> dict[str, float]:
     chosen = st.session_state.get(DOMAIN_KEY)
     in_report = report is not None and chosen in set(report["domain"])
     labelled = labelled_tags(report, chosen if in_report else None) if report is not None else None
+    simulated = simulated_only_tags(report, chosen if in_report else None) if report is not None else set()
     if labelled is not None:
         st.caption(
             "Moving an answer rescales the other answers of its question, as vote fractions do. "
             f"Answers marked {UNLABELLED} have no labelled galaxy in this run's training data"
             + (f" for `{chosen}`" if in_report else "")
             + ": the model never learned them, so they change little."
+            + (f" Answers marked {SIMULATED} were learned from simulated examples only." if simulated else "")
         )
     for question in TREE:
         with st.expander(question.text, expanded=question is TREE[0]):
@@ -169,8 +172,9 @@ def tag_sliders(run: RunDir) -> dict[str, float]:
                 key = SLIDER_PREFIX + ans.tag
                 st.session_state.setdefault(key, min(float(weights.get(ans.tag, 0.0)), SLIDER_MAX))
                 unlabelled = labelled is not None and ans.tag not in labelled
+                mark = UNLABELLED if unlabelled else SIMULATED if ans.tag in simulated else ""
                 st.slider(
-                    f"{ans.tag} {UNLABELLED}" if unlabelled else ans.tag,
+                    f"{ans.tag} {mark}".strip(),
                     0.0,
                     SLIDER_MAX,
                     step=SLIDER_STEP,

@@ -11,7 +11,7 @@ from galaxysd.app.jobs import JobStatus, module_command, start_job
 from galaxysd.data.loaders import LOADERS
 from galaxysd.runs import RUNS_ROOT, RunDir, resolve_project_path
 from galaxysd.training.checkpoints import checkpoint_dirs
-from galaxysd.training.config import TrainConfig, parse_source
+from galaxysd.training.config import TrainConfig, parse_source, source_text
 
 KIND = "train"
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -39,7 +39,7 @@ class TrainingRequest:
     """The main options of a training run, as the app's form offers them."""
 
     name: str
-    data: list[str] = field(default_factory=list)  # SPEC[@DOMAIN][*WEIGHT] per source
+    data: list[str] = field(default_factory=list)  # SPEC[@DOMAIN][*WEIGHT][+SIMULATION] per source
     model: str = "cpu-default"
     max_steps: int = 2000
     batch_size: int = 32
@@ -65,7 +65,7 @@ class TrainingRequest:
         sources = []
         for line in data:
             if ":" not in line.split("@")[0]:
-                raise ValueError(f"catalog {line!r} must look like KIND:PATH[@DOMAIN][*WEIGHT]")
+                raise ValueError(f"catalog {line!r} must look like KIND:PATH[@DOMAIN][*WEIGHT][+dust_lane]")
             sources.append(parse_source(line))
             check_catalog_exists(sources[-1].catalog, demo_on_demand=self.make_missing_demo)
         config = TrainConfig(
@@ -108,7 +108,7 @@ class TrainingRequest:
 
 
 def data_lines(run: RunDir, available_only: bool = False) -> list[str]:
-    """A run's training data in the ``SPEC@DOMAIN*WEIGHT`` form the request takes;
+    """A run's training data in the ``SPEC@DOMAIN*WEIGHT[+SIMULATION]`` form the request takes;
     ``available_only`` keeps the catalogs this machine has (and demo surveys, made on demand)."""
     lines = []
     for entry in run.config().get("data") or []:
@@ -118,7 +118,7 @@ def data_lines(run: RunDir, available_only: bool = False) -> list[str]:
                 check_catalog_exists(source.catalog, demo_on_demand=True)
             except ValueError:
                 continue
-        lines.append(f"{source.catalog}@{source.domain}" + (f"*{source.weight:g}" if source.weight != 1 else ""))
+        lines.append(source_text(source))
     return lines
 
 

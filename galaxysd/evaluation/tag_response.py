@@ -57,8 +57,12 @@ class ResponseSettings:
 
 def labelled_answers(data_report: pd.DataFrame, domain: str, min_galaxies: int = MIN_LABELLED) -> list[str]:
     """Answers with at least ``min_galaxies`` labelled galaxies of ``domain`` in a run's
-    data report (summed over its sources), in GZ2 tree order."""
+    data report (summed over its sources), in GZ2 tree order. Labels a source simulated
+    (provenance ``simulated``: a ``+dust_lane`` source's dust lanes) are not counted: the
+    slider table covers what volunteers or measurements label."""
     rows = data_report[data_report["domain"].astype(str) == domain]
+    if "provenance" in rows:
+        rows = rows[rows["provenance"].fillna("").astype(str) != "simulated"]
     counts = rows.groupby("tag")["galaxies"].sum()
     return [a.tag for a in morphology.ANSWERS if counts.get(a.tag, 0) >= min_galaxies]
 

@@ -22,11 +22,12 @@ from galaxysd.data.cache import build_cache, cache_folder
 from galaxysd.data.conditions import condition_matrix
 from galaxysd.data.loaders import load_catalog_spec
 from galaxysd.data.public_catalogues import EVIDENCE
+from galaxysd.data.simulated_dust import LANE_ANSWERS, SIMULATIONS, lane_candidates, simulate_dust_lanes
 
 log = logging.getLogger(__name__)
 
 #: where a training label comes from (see :func:`provenance_codes`)
-PROVENANCE: tuple[str, ...] = ("votes", "derived", "catalogue")
+PROVENANCE: tuple[str, ...] = ("votes", "derived", "catalogue", "simulated")
 
 
 @dataclass
@@ -36,6 +37,19 @@ class DataSource:
     catalog: str  # loader spec, e.g. "gz1:../shared/data/gz1-sdss"
     domain: str = "sdss"
     weight: float = 1.0  # relative share of training batches
+    simulate: str | None = None  # "dust_lane": the catalog's smooth galaxies with a simulated lane
+
+    def __post_init__(self) -> None:
+        if self.simulate is not None and self.simulate not in SIMULATIONS:
+            raise ValueError(
+                f"data source {self.catalog!r}: unknown simulate value {self.simulate!r}; "
+                f"choose from {', '.join(SIMULATIONS)} or leave it out"
+            )
+
+    @property
+    def name(self) -> str:
+        """The catalog spec, marked when its images are simulated variants."""
+        return self.catalog if self.simulate is None else f"{self.catalog} [simulated {self.simulate}]"
 
 
 @dataclass
@@ -155,13 +169,21 @@ def load_training_set(
         if catalog.empty:
             raise ValueError(f"catalog {source.catalog!r} has no galaxies with images")
         cache = build_cache(catalog, cache_folder(cache_root, source.catalog, size), size=size, workers=workers)
-        images.append(cache.batch(np.arange(len(cache))))
         labels = current_labels(catalog, cache.catalog)
-        conditions.append(condition_matrix(labels, tags, domain=source.domain, threshold=threshold))
-        provenance.append(provenance_codes(labels, tags))
+        pixels = cache.batch(np.arange(len(cache)))
+        condition = condition_matrix(labels, tags, domain=source.domain, threshold=threshold)
+        codes = provenance_codes(labels, tags)
+        if source.simulate == "dust_lane":
+            rows = lane_candidates(condition, tags)
+            pixels, condition = simulate_dust_lanes(pixels, condition, tags)
+            codes = codes[rows]
+            codes[:, [list(tags).index(t) for t in LANE_ANSWERS]] = PROVENANCE.index("simulated")
+        images.append(pixels)
+        conditions.append(condition)
+        provenance.append(codes)
         shares.append(float(source.weight))
-        names.append(source.catalog)
-        log.info("training source %s: %d images", source.catalog, len(cache))
+        names.append(source.name)
+        log.info("training source %s: %d images", source.name, len(pixels))
     share = np.asarray(shares, dtype=np.float64)
     if not np.all(np.isfinite(share)) or share.sum() <= 0 or np.any(share < 0):
         raise ValueError("data source weights must be non-negative numbers with a positive sum")

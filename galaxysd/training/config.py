@@ -12,6 +12,7 @@ import yaml
 
 from galaxysd import morphology
 from galaxysd.cli import JobParser
+from galaxysd.data.simulated_dust import SIMULATIONS
 from galaxysd.model.samplers import DEFAULT_SAMPLER, make_scheduler
 from galaxysd.model.unet_presets import PRESETS, spec_from
 from galaxysd.training.batches import MAX_BALANCE_POWER, DataSource
@@ -162,7 +163,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        out["data"] = [asdict(d) for d in self.data]
+        out["data"] = [source_dict(d) for d in self.data]
         return out
 
     @classmethod
@@ -187,15 +188,35 @@ class TrainConfig:
 
 
 def parse_source(value: str | dict) -> DataSource:
-    """A data source from ``{"catalog": ..., "domain": ..., "weight": ...}`` or ``SPEC[@DOMAIN][*WEIGHT]``."""
+    """A data source from ``{"catalog": ..., "domain": ..., "weight": ..., "simulate": ...}`` or
+    ``SPEC[@DOMAIN][*WEIGHT][+SIMULATION]`` (e.g. ``gz1:../shared/data/gz1-sdss@sdss*0.05+dust_lane``)."""
     if isinstance(value, dict):
         source = DataSource(**value)
-        return DataSource(source.catalog, morphology.domain_tag(source.domain), _share(source.weight, value))
-    text, _, weight = str(value).partition("*")
+        return DataSource(
+            source.catalog, morphology.domain_tag(source.domain), _share(source.weight, value), source.simulate
+        )
+    text, plus, simulate = str(value).rpartition("+")
+    if not plus or simulate not in SIMULATIONS:
+        text, simulate = str(value), None
+    text, _, weight = text.partition("*")
     spec, _, domain = text.partition("@")
     if not spec.strip():
         raise ValueError(f"data source {value!r} names no catalog; use KIND:PATH[@DOMAIN][*SHARE]")
-    return DataSource(catalog=spec, domain=morphology.domain_tag(domain or "sdss"), weight=_share(weight or 1.0, value))
+    return DataSource(spec, morphology.domain_tag(domain or "sdss"), _share(weight or 1.0, value), simulate)
+
+
+def source_text(source: DataSource) -> str:
+    """``source`` in the ``SPEC@DOMAIN[*WEIGHT][+SIMULATION]`` form that :func:`parse_source` reads."""
+    weight = f"*{source.weight:g}" if source.weight != 1 else ""
+    return f"{source.catalog}@{source.domain}{weight}" + (f"+{source.simulate}" if source.simulate else "")
+
+
+def source_dict(source: DataSource) -> dict:
+    """A data source as plain data (``simulate`` only where set, so older configs read the same)."""
+    out = asdict(source)
+    if out["simulate"] is None:
+        del out["simulate"]
+    return out
 
 
 def _share(weight, source) -> float:
@@ -220,8 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data",
         action="append",
-        metavar="SPEC[@DOMAIN][*WEIGHT]",
-        help="training catalog, e.g. gz1:../shared/data/gz1-sdss@sdss (repeatable; replaces config data)",
+        metavar="SPEC[@DOMAIN][*WEIGHT][+dust_lane]",
+        help="training catalog, e.g. gz1:../shared/data/gz1-sdss@sdss (repeatable; replaces config data); "
+        "+dust_lane shows its smooth galaxies crossed by a simulated dust lane instead",
     )
     p.add_argument("--cache-dir", help="where image caches are built (default .data/cache)")
     p.add_argument("--model", choices=sorted(PRESETS), help="UNet preset")

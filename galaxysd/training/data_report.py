@@ -91,6 +91,15 @@ def labelled_tags(report: pd.DataFrame, domain: str | None = None) -> set[str]:
     return set(rows.loc[rows["galaxies"] > 0, "tag"])
 
 
+def simulated_only_tags(report: pd.DataFrame, domain: str | None = None) -> set[str]:
+    """Answer tags whose labelled galaxies (in ``domain``'s sources when given) are all simulated
+    (a ``+dust_lane`` source's dust lanes where no real galaxy of the survey has one)."""
+    rows = report if domain is None else report[report["domain"] == domain]
+    rows = rows[rows["galaxies"] > 0]
+    simulated = rows["provenance"].fillna("").astype(str) == "simulated"
+    return set(rows.loc[simulated, "tag"]) - set(rows.loc[~simulated, "tag"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Rebuild a run's data report from its config (for runs trained before the report)."""
 
