@@ -5,7 +5,9 @@ smooth galaxies (987 held-out galaxies; never trained on) with a simulated dust 
 (:mod:`galaxysd.data.simulated_dust`, the lanes a ``+dust_lane`` source trains on, with another
 seed). A logistic regression on the judge's features learns lane vs no lane on half of those
 held-out galaxies (plain vs painted) and is checked on the other half; it then says which share
-of each prompt's generated galaxies shows a lane. Also per prompt: Fréchet distance to the
+of each prompt's generated galaxies shows a lane. The paper's composition is scored as typed and
+with the parent answer the app's *Add them* button adds (`odd feature`): training shows a dust
+lane only with it. Also per prompt: Fréchet distance to the
 held-out painted galaxies (and to the plain ones) over the painted set's own split floor,
 diversity relative to the painted set and the closest pair of 16 seeds. Sampling is the
 app's (`dpmpp_sde`, 20 steps, guidance 1, answer boost 1), 96 images per prompt, seeds 0-95.
@@ -48,7 +50,8 @@ from galaxysd.training.batches import DataSource, load_training_set  # noqa: E40
 
 HOLDOUT = "gz1:../shared/data/gz1-sdss?split=holdout&framing=measured&labels=.data/labels/gz1/derived_labels.csv"
 PROMPTS = (
-    "sdss, smooth, {completely round galaxy:1.3}, {dust lane:1.3}",
+    "sdss, smooth, {completely round galaxy:1.3}, {dust lane:1.3}",  # the paper's, as typed
+    "sdss, smooth, odd feature, {completely round galaxy:1.3}, {dust lane:1.3}",  # with its parent answer
     "sdss, smooth, {dust lane:1.3}",
     "sdss, smooth, completely round galaxy",  # control: no lane asked for
 )

@@ -227,3 +227,31 @@ def test_the_split_means_in_the_readme_come_from_the_benchmark_tables():
     assert f"real-only one instead: {pair}" in prose
     assert control[("3", "combined")] > control[("3", "real_pair")]  # "adds what a second real detector does not"
     assert control[("7", "real_pair")] > control[("7", "combined")]  # "a pair ... does a little better"
+
+
+def test_the_simulated_dust_lane_numbers_in_the_readme_come_from_the_benchmark_files():
+    tables = Path(__file__).parents[1] / "benchmarks"
+    lanes = pd.read_csv(tables / "sdss_dust_composition.csv").set_index(["run", "prompt"])["lane_share"]
+    typed = "sdss, smooth, {completely round galaxy:1.3}, {dust lane:1.3}"
+    parent = "sdss, smooth, odd feature, {completely round galaxy:1.3}, {dust lane:1.3}"
+    candidate, shipped = "stage 5, dust lanes 5%", "stage 4 (shipped)"
+    prose = " ".join(README.split())
+    real = pd.read_csv(tables / "sdss_dust_composition.csv").iloc[0]
+    assert (
+        f"crosses {lanes[(candidate, parent)]:.0%} of its galaxies with a lane (shipped: {lanes[(shipped, parent)]:.0%}; "
+        f"real smooth galaxies with a simulated lane: {real['lane_share_real_painted']:.0%}, "
+        f"without: {real['lane_share_real_plain']:.0%}" in prose
+    )
+    assert f"still draws no lane ({lanes[(candidate, typed)]:.0%})" in prose
+    study = pd.read_csv(tables / "design_study_sdss_share.csv", dtype={"seed": str})
+    rows = study[(study["kind"] == "prompt") & (study["key"] != "dust")]
+
+    def without_dust(run, seed):
+        return rows[(rows["run"] == run) & (rows["seed"] == seed)]["frechet_over_floor"].mean()
+
+    new = " / ".join(f"{without_dust('stage5-dust-g1', s):.2f}" for s in ("0", "100000", "200000"))
+    old = " / ".join(
+        f"{without_dust(r, s):.2f}"
+        for r, s in (("same-mix-gentle-g1", "0"), ("stage4-g1", "100000"), ("stage4-g1", "200000"))
+    )
+    assert f"({new}x the floor against {old}x)" in prose
