@@ -302,6 +302,16 @@ def test_sliders_keep_a_question_consistent_and_mark_unlabelled_answers(app_env)
     assert at.slider(key="tag::boxy bulge").label == "boxy bulge"  # labelled in the demo survey
 
 
+def test_answers_learned_from_simulated_examples_only_are_marked(app_env):
+    app_env(DEFAULT_RUN.parent / "candidate-runs" / "stage5-dust")  # trained with simulated sdss dust lanes
+    at = open_page("generate")
+    at.selectbox(key="domain_choice").set_value("sdss").run()
+    assert not problems(at)
+    assert at.slider(key="tag::dust lane").label == "dust lane (simulated in training)"
+    assert at.slider(key="tag::merger").label == "merger"  # GZ1 labels mergers
+    assert any("simulated examples only" in c.value for c in at.caption)
+
+
 def test_public_hosting_mode_limits_what_a_browser_may_do(tiny_run, app_env, monkeypatch):
     db = app_env(tiny_run)
     monkeypatch.setenv("GALAXYSD_PUBLIC", "1")

@@ -260,6 +260,9 @@ def test_a_training_request_becomes_a_valid_training_command(tiny_run, monkeypat
     assert config.run_dir == str(tmp_path / "my-run") and config.model == "tiny"
     assert config.max_steps == 40 and config.learning_rate == 1e-3 and config.time_budget_minutes == 5.0
     assert [d.catalog for d in config.data] == [f"demo:{tiny_run.parent / 'demo'}"]
+    lanes = TrainingRequest(name="laned", data=[f"{lines[0]}*0.1+dust_lane"], model="tiny").validate()
+    (source,) = config_from_args(parse_args(lanes.command()[3:])).data
+    assert source.simulate == "dust_lane" and source.weight == 0.1  # the simulation reaches the job
     for bad, message in (
         (dict(name="no spaces!"), "run name"),
         (dict(data=["   "]), "at least one"),

@@ -238,7 +238,8 @@ def test_the_simulated_dust_lane_numbers_in_the_readme_come_from_the_benchmark_f
     prose = " ".join(README.split())
     real = pd.read_csv(tables / "sdss_dust_composition.csv").iloc[0]
     assert (
-        f"crosses {lanes[(candidate, parent)]:.0%} of its galaxies with a lane (shipped: {lanes[(shipped, parent)]:.0%}; "
+        f"crosses {lanes[(candidate, parent)]:.0%} of its galaxies with a lane "
+        f"(shipped: {lanes[(shipped, parent)]:.0%}; "
         f"real smooth galaxies with a simulated lane: {real['lane_share_real_painted']:.0%}, "
         f"without: {real['lane_share_real_plain']:.0%}" in prose
     )
