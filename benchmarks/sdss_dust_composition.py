@@ -35,7 +35,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from galaxysd import morphology  # noqa: E402
-from galaxysd.data.simulated_dust import lane_candidates, simulate_dust_lanes  # noqa: E402
+from galaxysd.data.simulated_dust import simulate_dust_lanes  # noqa: E402
 from galaxysd.evaluation.judge import Judge  # noqa: E402
 from galaxysd.evaluation.metrics import (  # noqa: E402
     closest_pair_distance,
@@ -48,7 +48,11 @@ from galaxysd.grids import grid_image  # noqa: E402
 from galaxysd.model.fast import SpeedSettings, load_fast_pipeline  # noqa: E402
 from galaxysd.training.batches import DataSource, load_training_set  # noqa: E402
 
-HOLDOUT = "gz1:../shared/data/gz1-sdss?split=holdout&framing=measured&labels=.data/labels/gz1/derived_labels.csv"
+SHARED = REPO.parent / "shared" / "data"
+# the held-out GZ1 galaxies framed as for training; absolute, so the script runs from any folder
+HOLDOUT = (
+    f"gz1:{SHARED / 'gz1-sdss'}?split=holdout&framing=measured&labels={REPO / '.data/labels/gz1/derived_labels.csv'}"
+)
 PROMPTS = (
     "sdss, smooth, {completely round galaxy:1.3}, {dust lane:1.3}",  # the paper's, as typed
     "sdss, smooth, odd feature, {completely round galaxy:1.3}, {dust lane:1.3}",  # with its parent answer
@@ -59,13 +63,13 @@ SAMPLING = {"steps": 20, "guidance_scale": 1.0, "sampler": "dpmpp_sde", "tag_gui
 REFERENCE_SEED = 12345  # lanes unlike the training source's (seed 0)
 
 
-def reference_sets(cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+def reference_sets(seed: int = REFERENCE_SEED) -> tuple[np.ndarray, np.ndarray]:
     """Held-out GZ1 smooth galaxies as framed for training, plain and with a simulated lane."""
     tags = list(morphology.ALL_TAGS)
-    data = load_training_set([DataSource(HOLDOUT, "sdss")], cache_dir, 64, tags, 0.3, workers=1)
+    data = load_training_set([DataSource(HOLDOUT, "sdss")], REPO / ".data" / "cache", 64, tags, 0.3, workers=1)
     images, conditions = data.images[0], data.conditions[0]
-    painted, _ = simulate_dust_lanes(images, conditions, tags, seed=REFERENCE_SEED)
-    return np.asarray(images[lane_candidates(conditions, tags)]), painted
+    painted, _, rows = simulate_dust_lanes(images, conditions, tags, seed=seed)
+    return np.asarray(images[rows]), painted
 
 
 def lane_classifier(plain: np.ndarray, painted: np.ndarray, seed: int = 0):
@@ -95,9 +99,13 @@ def main() -> None:
     columns = min(12, args.n)
     torch.set_num_threads(args.threads)
     judge = Judge.load(args.judge, device="cpu")
-    plain, painted = reference_sets(REPO / ".data" / "cache")
+    plain, painted = reference_sets()
     f_plain, f_painted = judge.features(plain), judge.features(painted)
     classifier, auc, test = lane_classifier(f_plain, f_painted)
+    real_share = {  # the classifier's rate on the held-out real halves, the same for every row
+        f"lane_share_real_{kind}": float((classifier.predict_proba(f[test])[:, 1] > 0.5).mean())
+        for kind, f in (("plain", f_plain), ("painted", f_painted))
+    }
     floor = split_frechet(f_painted, size=args.n)  # two real sets of the generated count
     print(f"lane classifier on held-out halves: AUC {auc:.3f}; painted-set floor {floor:.2f}")
     rows, sheet, labels = [], [], []
@@ -113,8 +121,7 @@ def main() -> None:
                     "prompt": prompt,
                     "n_generated": len(images),
                     "lane_share": float((lane > 0.5).mean()),
-                    "lane_share_real_plain": float((classifier.predict_proba(f_plain[test])[:, 1] > 0.5).mean()),
-                    "lane_share_real_painted": float((classifier.predict_proba(f_painted[test])[:, 1] > 0.5).mean()),
+                    **real_share,
                     "lane_classifier_auc": auc,
                     "frechet_to_painted": frechet_distance(features, f_painted),
                     "frechet_to_plain": frechet_distance(features, f_plain),

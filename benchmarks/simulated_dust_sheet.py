@@ -15,24 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
-from galaxysd import morphology  # noqa: E402
+from sdss_dust_composition import REPO, SHARED, reference_sets  # noqa: E402
+
 from galaxysd.data.cache import load_image  # noqa: E402
-from galaxysd.data.simulated_dust import lane_candidates, simulate_dust_lanes  # noqa: E402
 from galaxysd.grids import grid_image  # noqa: E402
-from galaxysd.training.batches import DataSource, load_training_set  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
-HOLDOUT = (
-    f"gz1:{SHARED / 'gz1-sdss'}?split=holdout&framing=measured&labels={REPO / '.data/labels/gz1/derived_labels.csv'}"
-)
 EXAMPLES = SHARED / "gz-examples-sdss"
+TRAINING_SEED = 0  # the lanes a +dust_lane source shows (simulate_dust_lanes' default seed)
 
 
 def reference_lanes(size: int) -> list[np.ndarray]:
-    """Galaxy Zoo's reference images for the dust-lane answer at ``size`` px (central 80%: they are zoomed in)."""
+    """Galaxy Zoo's reference images for the dust-lane answer at ``size`` px (central 40%, as GZ1 cutouts)."""
     names = [line.split(",")[0] for line in (EXAMPLES / "labels.csv").read_text().splitlines() if "dust_lane" in line]
     return [load_image(EXAMPLES / name, size=size, crop=0.4) for name in names]
 
@@ -44,15 +41,11 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=3, help="pairs of rows")
     p.add_argument("--scale", type=int, default=2, help="pixel repeat for viewing")
     args = p.parse_args()
-    tags = list(morphology.ALL_TAGS)
-    data = load_training_set([DataSource(HOLDOUT, "sdss")], REPO / ".data" / "cache", 64, tags, 0.3, workers=1)
-    images, conditions = data.images[0], data.conditions[0]
-    smooth = lane_candidates(conditions, tags)
-    painted, _ = simulate_dust_lanes(images, conditions, tags)
+    plain, painted = reference_sets(TRAINING_SEED)
     rows, labels = [], []
     for r in range(args.rows):
         pick = np.arange(r * args.n, (r + 1) * args.n)
-        rows += [images[smooth[pick]], painted[pick]]
+        rows += [plain[pick], painted[pick]]
         labels += ["real held-out GZ1 smooth galaxies", "the same with a simulated dust lane"]
     refs = reference_lanes(64)
     blank = np.full((args.n - len(refs), 64, 64, 3), 20, np.uint8)
@@ -60,7 +53,7 @@ def main() -> None:
     labels.append("Galaxy Zoo's reference images for 'dust lane' (real)")
     sheet = np.stack(rows).repeat(args.scale, axis=2).repeat(args.scale, axis=3)
     grid_image(sheet, labels).save(args.out, optimize=True)
-    print(f"wrote {args.out} ({len(smooth)} smooth galaxies, {len(refs)} reference images)")
+    print(f"wrote {args.out} ({len(plain)} smooth galaxies, {len(refs)} reference images)")
 
 
 if __name__ == "__main__":

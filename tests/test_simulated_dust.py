@@ -55,9 +55,9 @@ def test_the_same_seed_paints_the_same_lanes():
     images = np.stack([elliptical(pa) for pa in (0, 45, 90)])
     conditions = np.zeros((3, len(TAGS)), np.float32)
     conditions[:, TAGS.index("smooth")] = 1.0
-    first, _ = simulate_dust_lanes(images, conditions, TAGS, seed=3)
-    second, _ = simulate_dust_lanes(images, conditions, TAGS, seed=3)
-    other, _ = simulate_dust_lanes(images, conditions, TAGS, seed=4)
+    first, _, _ = simulate_dust_lanes(images, conditions, TAGS, seed=3)
+    second, _, _ = simulate_dust_lanes(images, conditions, TAGS, seed=3)
+    other, _, _ = simulate_dust_lanes(images, conditions, TAGS, seed=4)
     assert np.array_equal(first, second) and not np.array_equal(first, other)
 
 
@@ -70,8 +70,9 @@ def test_copies_keep_smooth_answers_and_gain_the_dust_lane_only_for_smooth_galax
     conditions[0, TAGS.index("nothing odd")] = 0.9
     conditions[1, TAGS.index("features or disk-shaped")] = 1.0
     conditions[3, TAGS.index("odd feature")] = 0.5  # already odd: not a clean canvas
-    painted, labels = simulate_dust_lanes(images, conditions, TAGS)
+    painted, labels, rows = simulate_dust_lanes(images, conditions, TAGS)
     assert len(painted) == len(labels) == 2
+    assert rows.tolist() == [0, 2]  # the galaxies copied
     assert labels[0, TAGS.index("completely round galaxy")] == pytest.approx(0.7)
     assert labels[1, TAGS.index("smooth")] == pytest.approx(0.8)
     for tag, value in (("odd feature", 1.0), ("dust lane", 1.0), ("nothing odd", 0.0), ("sdss", 1.0)):

@@ -54,6 +54,11 @@ class LightShape:
     sigma: float
 
 
+def border_pixels(image: np.ndarray) -> np.ndarray:
+    """The pixels along the four edges of an ``(S, S)`` or ``(S, S, C)`` image (the sky)."""
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+
+
 def light_shape(pixels: np.ndarray) -> LightShape:
     """The centre, position angle and size of the central galaxy of an ``(S, S, 3)`` image.
 
@@ -62,8 +67,7 @@ def light_shape(pixels: np.ndarray) -> LightShape:
     """
     image = np.asarray(pixels, dtype=np.float64).mean(axis=2)
     side = image.shape[0]
-    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-    light = np.clip(image - np.median(border), 0.0, None)
+    light = np.clip(image - np.median(border_pixels(image)), 0.0, None)
     y, x = np.mgrid[0:side, 0:side] - (side - 1) / 2.0
     light = light * np.exp(-0.5 * (x * x + y * y) / (0.25 * side) ** 2)
     total = light.sum()
@@ -101,10 +105,8 @@ def paint_dust_lane(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     image = np.asarray(pixels, dtype=np.float32)
     if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] != image.shape[1]:
         raise ValueError(f"expected a square (S, S, 3) image, got shape {image.shape}")
-    side = image.shape[0]
-    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-    sky = np.median(border, axis=0)
-    transmission = lane_transmission(side, light_shape(pixels), rng)
+    sky = np.median(border_pixels(image), axis=0)
+    transmission = lane_transmission(image.shape[0], light_shape(pixels), rng)
     painted = sky + np.clip(image - sky, 0.0, None) * transmission + np.minimum(image - sky, 0.0)
     return np.clip(np.rint(painted), 0, 255).astype(np.uint8)
 
@@ -120,12 +122,13 @@ def lane_candidates(conditions: np.ndarray, tags: Sequence[str]) -> np.ndarray:
 
 def simulate_dust_lanes(
     images: np.ndarray, conditions: np.ndarray, tags: Sequence[str], seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Copies of the smooth galaxies in ``images`` with a dust lane painted on, and their labels.
 
-    Returns ``(images, conditions)`` of the copies only: each keeps its galaxy's smooth and
-    roundness answers and survey tag, gains ``odd feature`` and ``dust lane`` at 1 and loses
-    every other answer of the odd-feature questions. The same ``seed`` gives the same lanes.
+    Returns ``(images, conditions, rows)`` of the copies only, ``rows`` being the indices of the
+    galaxies copied (:func:`lane_candidates`): each copy keeps its galaxy's smooth and roundness
+    answers and survey tag, gains ``odd feature`` and ``dust lane`` at 1 and loses every other
+    answer of the odd-feature questions. The same ``seed`` gives the same lanes.
     Raises ``ValueError`` if no galaxy is labelled smooth.
     """
     rows = lane_candidates(conditions, tags)
@@ -139,4 +142,4 @@ def simulate_dust_lanes(
         labels[:, column[tag]] = 0.0
     for tag in LANE_ANSWERS:
         labels[:, column[tag]] = 1.0
-    return painted, labels
+    return painted, labels, rows

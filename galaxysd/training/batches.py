@@ -22,7 +22,7 @@ from galaxysd.data.cache import build_cache, cache_folder
 from galaxysd.data.conditions import condition_matrix
 from galaxysd.data.loaders import load_catalog_spec
 from galaxysd.data.public_catalogues import EVIDENCE
-from galaxysd.data.simulated_dust import LANE_ANSWERS, SIMULATIONS, lane_candidates, simulate_dust_lanes
+from galaxysd.data.simulated_dust import LANE_ANSWERS, SIMULATIONS, simulate_dust_lanes
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +174,7 @@ def load_training_set(
         condition = condition_matrix(labels, tags, domain=source.domain, threshold=threshold)
         codes = provenance_codes(labels, tags)
         if source.simulate == "dust_lane":
-            rows = lane_candidates(condition, tags)
-            pixels, condition = simulate_dust_lanes(pixels, condition, tags)
+            pixels, condition, rows = simulate_dust_lanes(pixels, condition, tags)
             codes = codes[rows]
             codes[:, [list(tags).index(t) for t in LANE_ANSWERS]] = PROVENANCE.index("simulated")
         images.append(pixels)
