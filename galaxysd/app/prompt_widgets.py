@@ -156,8 +156,9 @@ def tag_sliders(run: RunDir) -> dict[str, float]:
     report = read_data_report(run)
     chosen = st.session_state.get(DOMAIN_KEY)
     in_report = report is not None and chosen in set(report["domain"])
-    labelled = labelled_tags(report, chosen if in_report else None) if report is not None else None
-    simulated = simulated_only_tags(report, chosen if in_report else None) if report is not None else set()
+    scope = chosen if in_report else None  # the chosen survey's sources, or all of them
+    labelled = labelled_tags(report, scope) if report is not None else None
+    simulated = simulated_only_tags(report, scope) if report is not None else set()
     if labelled is not None:
         st.caption(
             "Moving an answer rescales the other answers of its question, as vote fractions do. "

@@ -34,6 +34,7 @@ from galaxysd.evaluation.judge_trust import TRUSTED_AUC, trusted_tags
 from galaxysd.evaluation.scoring import Generator
 from galaxysd.model.samplers import RECOMMENDED_SAMPLING
 from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE
+from galaxysd.training.data_report import simulated_rows
 
 RESPONSE_WEIGHT = 1.5
 RESPONSE_SEEDS = 16
@@ -61,8 +62,7 @@ def labelled_answers(data_report: pd.DataFrame, domain: str, min_galaxies: int =
     (provenance ``simulated``: a ``+dust_lane`` source's dust lanes) are not counted: the
     slider table covers what volunteers or measurements label."""
     rows = data_report[data_report["domain"].astype(str) == domain]
-    if "provenance" in rows:
-        rows = rows[rows["provenance"].fillna("").astype(str) != "simulated"]
+    rows = rows[~simulated_rows(rows)]
     counts = rows.groupby("tag")["galaxies"].sum()
     return [a.tag for a in morphology.ANSWERS if counts.get(a.tag, 0) >= min_galaxies]
 

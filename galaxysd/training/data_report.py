@@ -91,12 +91,20 @@ def labelled_tags(report: pd.DataFrame, domain: str | None = None) -> set[str]:
     return set(rows.loc[rows["galaxies"] > 0, "tag"])
 
 
+def simulated_rows(report: pd.DataFrame) -> pd.Series:
+    """Per report row, whether every one of its labels is simulated (provenance ``simulated``);
+    all False for a report without the provenance column."""
+    if "provenance" not in report:
+        return pd.Series(False, index=report.index)
+    return report["provenance"].fillna("").astype(str) == "simulated"
+
+
 def simulated_only_tags(report: pd.DataFrame, domain: str | None = None) -> set[str]:
     """Answer tags whose labelled galaxies (in ``domain``'s sources when given) are all simulated
     (a ``+dust_lane`` source's dust lanes where no real galaxy of the survey has one)."""
     rows = report if domain is None else report[report["domain"] == domain]
     rows = rows[rows["galaxies"] > 0]
-    simulated = rows["provenance"].fillna("").astype(str) == "simulated"
+    simulated = simulated_rows(rows)
     return set(rows.loc[simulated, "tag"]) - set(rows.loc[~simulated, "tag"])
 
 
