@@ -39,7 +39,8 @@ with st.form("train_form"):
         value="\n".join(data_lines(run, available_only=True)) or "demo:.data/demo@demo",
         help="e.g. gz1:../shared/data/gz1-sdss@sdss*0.5 or demo:.data/demo-10k@demo; "
         "end a line with +dust_lane to show that catalog's smooth galaxies crossed by a simulated dust lane "
-        "(standard-look examples of the dust-lane answer); "
+        "(standard-look examples of the dust-lane answer, labelled odd feature and dust lane), "
+        "or with +dust_lane_leaf to label them dust lane alone; "
         "make a demo survey with `python -m galaxysd.data demo --n 2000 --out .data/demo`",
     )
     left, right = st.columns(2)

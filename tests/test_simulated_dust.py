@@ -79,6 +79,24 @@ def test_copies_keep_smooth_answers_and_gain_the_dust_lane_only_for_smooth_galax
         assert np.all(labels[:, TAGS.index(tag)] == value), tag
 
 
+def test_leaf_copies_carry_the_dust_lane_without_its_parent_answer():
+    images = np.stack([elliptical() for _ in range(2)])
+    conditions = np.zeros((2, len(TAGS)), np.float32)
+    conditions[:, TAGS.index("sdss")] = 1.0
+    conditions[:, TAGS.index("smooth")] = 1.0
+    conditions[:, TAGS.index("completely round galaxy")] = 0.8
+    leaf_images, leaf, _ = simulate_dust_lanes(images, conditions, TAGS, seed=2, simulation="dust_lane_leaf")
+    parent_images, parent, _ = simulate_dust_lanes(images, conditions, TAGS, seed=2)
+    np.testing.assert_array_equal(leaf_images, parent_images)  # the same lanes, other labels
+    assert np.all(leaf[:, TAGS.index("dust lane")] == 1.0)
+    assert np.all(leaf[:, TAGS.index("odd feature")] == 0.0)
+    assert np.all(leaf[:, TAGS.index("completely round galaxy")] == pytest.approx(0.8))
+    changed = np.flatnonzero((leaf != parent).any(axis=0))
+    assert [TAGS[i] for i in changed] == ["odd feature"]
+    with pytest.raises(ValueError, match="unknown simulation"):
+        simulate_dust_lanes(images, conditions, TAGS, simulation="tidal tails")
+
+
 def test_no_smooth_galaxy_is_a_clear_error():
     conditions = np.zeros((2, len(TAGS)), np.float32)
     with pytest.raises(ValueError, match="smooth galaxies"):
@@ -137,3 +155,16 @@ def test_the_data_report_names_simulated_labels(demo_dir, tmp_path):
     simulated_only = report[report["catalog"].str.endswith("[simulated dust_lane]")]
     assert simulated_only_tags(simulated_only) == {"dust lane", "odd feature"}
     assert "dust lane" not in simulated_only_tags(report)  # the demo survey has real dust lanes too
+
+
+def test_a_leaf_source_labels_only_the_dust_lane_as_simulated(demo_dir, tmp_path):
+    source = parse_source(f"demo:{demo_dir}@demo*0.5+dust_lane_leaf")
+    assert source.simulate == "dust_lane_leaf" and parse_source(source_text(source)) == source
+    data = load_training_set([source], tmp_path / "cache", 16, TAGS, 0.3, workers=1)
+    (conditions,) = data.conditions
+    assert np.all(conditions[:, TAGS.index("dust lane")] == 1.0)
+    assert np.all(conditions[:, TAGS.index("odd feature")] == 0.0)
+    report = data_report(data, TAGS, ["demo"])
+    assert simulated_only_tags(report) == {"dust lane"}
+    odd = report[report["tag"] == "odd feature"]
+    assert odd["galaxies"].tolist() == [0]  # no copy is labelled with the parent answer

@@ -65,7 +65,9 @@ class TrainingRequest:
         sources = []
         for line in data:
             if ":" not in line.split("@")[0]:
-                raise ValueError(f"catalog {line!r} must look like KIND:PATH[@DOMAIN][*WEIGHT][+dust_lane]")
+                raise ValueError(
+                    f"catalog {line!r} must look like KIND:PATH[@DOMAIN][*WEIGHT][+dust_lane|+dust_lane_leaf]"
+                )
             sources.append(parse_source(line))
             check_catalog_exists(sources[-1].catalog, demo_on_demand=self.make_missing_demo)
         config = TrainConfig(

@@ -5,8 +5,11 @@ dusty early type (Galaxy Zoo 1 has no dust-lane question; 1 of the 450 imaged GZ
 galaxies has a dust-lane fraction of 0.3 or more), so ``sdss, smooth, dust lane`` has nothing
 real to learn from. A training source with ``simulate: dust_lane`` instead shows copies of its
 smooth galaxies crossed by a simulated lane, labelled ``odd feature`` and ``dust lane``
-(provenance ``simulated`` in the data report). They are real galaxies with simulated dust, not
-observed dusty early types.
+(provenance ``simulated`` in the data report). With ``simulate: dust_lane_leaf`` the copies are
+labelled ``dust lane`` alone, without its parent answer: ``odd feature`` then keeps meaning what
+volunteers saw in that look (mergers, rings, ...), and ``sdss, smooth, dust lane`` is exactly the
+prompt the copies are shown with. They are real galaxies with simulated dust, not observed dusty
+early types.
 
 The lane is the demo survey's (:func:`galaxysd.data.render.dust_transmission`): a screen of
 optical depth ``tau = depth * exp(-v**2 / 2 w**2) * exp(-(u / extent)**4)`` along a slightly
@@ -30,9 +33,11 @@ from galaxysd.data.render import DUST_REDDENING
 CHANNEL_REDDENING = DUST_REDDENING[::-1].copy()
 #: The attenuation's exponent on stretched pixels (asinh display compresses bright light).
 STRETCH_EXPONENT = 0.6
-SIMULATIONS: tuple[str, ...] = ("dust_lane",)
+SIMULATIONS: tuple[str, ...] = ("dust_lane", "dust_lane_leaf")
 #: Answers a simulated dust lane sets to 1, and answers it clears (the rest of question 6 and 8).
 LANE_ANSWERS = ("odd feature", "dust lane")
+#: ``dust_lane_leaf`` sets the leaf answer only and clears its parent.
+LEAF_LANE_ANSWERS = ("dust lane",)
 CLEARED_ANSWERS = (
     "nothing odd",
     "ring",
@@ -120,17 +125,26 @@ def lane_candidates(conditions: np.ndarray, tags: Sequence[str]) -> np.ndarray:
     return np.flatnonzero(smooth)
 
 
+def lane_answers(simulation: str) -> tuple[str, ...]:
+    """The answers a simulation (one of :data:`SIMULATIONS`) labels its copies with."""
+    if simulation not in SIMULATIONS:
+        raise ValueError(f"unknown simulation {simulation!r}; choose from {', '.join(SIMULATIONS)}")
+    return LEAF_LANE_ANSWERS if simulation == "dust_lane_leaf" else LANE_ANSWERS
+
+
 def simulate_dust_lanes(
-    images: np.ndarray, conditions: np.ndarray, tags: Sequence[str], seed: int = 0
+    images: np.ndarray, conditions: np.ndarray, tags: Sequence[str], seed: int = 0, simulation: str = "dust_lane"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Copies of the smooth galaxies in ``images`` with a dust lane painted on, and their labels.
 
     Returns ``(images, conditions, rows)`` of the copies only, ``rows`` being the indices of the
     galaxies copied (:func:`lane_candidates`): each copy keeps its galaxy's smooth and roundness
     answers and survey tag, gains ``odd feature`` and ``dust lane`` at 1 and loses every other
-    answer of the odd-feature questions. The same ``seed`` gives the same lanes.
+    answer of the odd-feature questions. With ``simulation="dust_lane_leaf"`` it gains ``dust
+    lane`` only and loses ``odd feature`` too. The same ``seed`` gives the same lanes.
     Raises ``ValueError`` if no galaxy is labelled smooth.
     """
+    answers = lane_answers(simulation)
     rows = lane_candidates(conditions, tags)
     if len(rows) == 0:
         raise ValueError("simulated dust lanes need smooth galaxies, and this source labels none")
@@ -138,8 +152,8 @@ def simulate_dust_lanes(
     painted = np.stack([paint_dust_lane(images[i], rng) for i in rows])
     labels = conditions[rows].copy()
     column = {t: i for i, t in enumerate(tags)}
-    for tag in CLEARED_ANSWERS:
+    for tag in CLEARED_ANSWERS + LANE_ANSWERS:
         labels[:, column[tag]] = 0.0
-    for tag in LANE_ANSWERS:
+    for tag in answers:
         labels[:, column[tag]] = 1.0
     return painted, labels, rows

@@ -22,7 +22,7 @@ from galaxysd.data.cache import build_cache, cache_folder
 from galaxysd.data.conditions import condition_matrix
 from galaxysd.data.loaders import load_catalog_spec
 from galaxysd.data.public_catalogues import EVIDENCE
-from galaxysd.data.simulated_dust import LANE_ANSWERS, SIMULATIONS, simulate_dust_lanes
+from galaxysd.data.simulated_dust import SIMULATIONS, lane_answers, simulate_dust_lanes
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class DataSource:
     catalog: str  # loader spec, e.g. "gz1:../shared/data/gz1-sdss"
     domain: str = "sdss"
     weight: float = 1.0  # relative share of training batches
-    simulate: str | None = None  # "dust_lane": the catalog's smooth galaxies with a simulated lane
+    simulate: str | None = None  # "dust_lane"/"dust_lane_leaf": its smooth galaxies with a simulated lane
 
     def __post_init__(self) -> None:
         if self.simulate is not None and self.simulate not in SIMULATIONS:
@@ -173,10 +173,10 @@ def load_training_set(
         pixels = cache.batch(np.arange(len(cache)))
         condition = condition_matrix(labels, tags, domain=source.domain, threshold=threshold)
         codes = provenance_codes(labels, tags)
-        if source.simulate == "dust_lane":
-            pixels, condition, rows = simulate_dust_lanes(pixels, condition, tags)
+        if source.simulate is not None:
+            pixels, condition, rows = simulate_dust_lanes(pixels, condition, tags, simulation=source.simulate)
             codes = codes[rows]
-            codes[:, [list(tags).index(t) for t in LANE_ANSWERS]] = PROVENANCE.index("simulated")
+            codes[:, [list(tags).index(t) for t in lane_answers(source.simulate)]] = PROVENANCE.index("simulated")
         images.append(pixels)
         conditions.append(condition)
         provenance.append(codes)

@@ -241,9 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data",
         action="append",
-        metavar="SPEC[@DOMAIN][*WEIGHT][+dust_lane]",
+        metavar="SPEC[@DOMAIN][*WEIGHT][+dust_lane|+dust_lane_leaf]",
         help="training catalog, e.g. gz1:../shared/data/gz1-sdss@sdss (repeatable; replaces config data); "
-        "+dust_lane shows its smooth galaxies crossed by a simulated dust lane instead",
+        "+dust_lane shows its smooth galaxies crossed by a simulated dust lane instead "
+        "(labelled odd feature and dust lane; +dust_lane_leaf: labelled dust lane alone)",
     )
     p.add_argument("--cache-dir", help="where image caches are built (default .data/cache)")
     p.add_argument("--model", choices=sorted(PRESETS), help="UNet preset")
