@@ -11,6 +11,7 @@ from app_runs import SIZE, copy_run, shared_tiny_run
 
 from galaxysd.data.cache import ImageCache
 from galaxysd.data.reference_set import REFERENCE_DIR, build_reference_set, load_reference_set
+from galaxysd.evaluation.evaluate_job import run_training_images
 from galaxysd.evaluation.neighbours import PixelFeatures, build_index, feature_space
 from galaxysd.evaluation.real_galaxies import open_real_galaxies
 from galaxysd.evaluation.run_results import eval_prompts
@@ -61,6 +62,18 @@ def test_real_galaxies_come_from_the_cache_then_image_files_then_the_reference_s
 
     shutil.rmtree(no_data.eval_dir)
     assert open_real_galaxies(no_data, SIZE) is None
+
+
+def test_a_simulated_source_is_not_counted_as_real_galaxies(tiny_run, cache_images, tmp_path):
+    """A ``simulate: dust_lane`` source reads the same cache as its plain catalog: counting it
+    would put every galaxy twice into the real reference (and halve the real-vs-real floor)."""
+    entry = RunDir(tiny_run).config()["data"][0]
+    doubled = copy_run(tiny_run, tmp_path / "doubled", data=[entry, {**entry, "weight": 0.1, "simulate": "dust_lane"}])
+    assert len(open_real_galaxies(doubled, SIZE)) == len(cache_images)
+    images, domain = run_training_images(doubled.path)
+    assert len(images.catalog) == len(cache_images) and domain == entry["domain"]
+    repeated = copy_run(tiny_run, tmp_path / "repeated", data=[entry, entry])  # a catalog named twice
+    assert len(open_real_galaxies(repeated, SIZE)) == len(cache_images)
 
 
 def test_real_galaxies_match_a_prompts_morphology(tiny_run):

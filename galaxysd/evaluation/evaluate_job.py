@@ -234,7 +234,10 @@ def run_training_images(run_dir: Path, domain: str | None = None) -> tuple[Image
     """The real images a run was trained on, from the caches its ``config.yaml`` names.
 
     Only sources of one survey domain are used (``domain``, or the first source's), since
-    the evaluation prompts carry one survey tag. Returns the images and that domain.
+    the evaluation prompts carry one survey tag. A source with simulated variants
+    (``simulate: dust_lane``) is not a set of real galaxies and is left out: its cache holds
+    the plain images of a catalog the run names again, which would count every galaxy twice.
+    Returns the images and that domain.
     """
     config_path = run_dir / "config.yaml"
     if not config_path.is_file():
@@ -246,11 +249,13 @@ def run_training_images(run_dir: Path, domain: str | None = None) -> tuple[Image
     domain = domain or sources[0].domain
     index = json.loads((run_dir / "model" / "model_index.json").read_text())
     size = int(index.get("image_size", 64))
-    folders = [
-        cache_folder(Path(config.get("cache_dir", ".data/cache")), source.catalog, size)
-        for source in sources
-        if source.domain == domain
-    ]
+    folders = list(
+        dict.fromkeys(
+            cache_folder(Path(config.get("cache_dir", ".data/cache")), source.catalog, size)
+            for source in sources
+            if source.domain == domain and source.simulate is None
+        )
+    )
     if not folders:
         raise ValueError(f"the run has no training data of domain {domain!r}")
     return open_caches(folders), domain

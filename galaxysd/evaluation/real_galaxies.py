@@ -111,12 +111,19 @@ def _resolved_spec(spec: str) -> str:
 
 
 def _training_sources(run: RunDir, size: int) -> list[tuple[pd.DataFrame, ImageLoader, str]]:
-    """(catalog, loader, origin) of each training source whose images can be read here."""
+    """(catalog, loader, origin) of each training source whose images can be read here.
+
+    Sources of simulated variants (``simulate: dust_lane``) are not real galaxies and are
+    skipped, as is a catalog named twice in one domain.
+    """
     config = run.config()
     cache_root = resolve_project_path(config.get("cache_dir") or ".data/cache")
-    found = []
+    found, seen = [], set()
     for entry in config.get("data") or []:
         source = parse_source(entry)
+        if source.simulate is not None or (source.catalog, source.domain) in seen:
+            continue
+        seen.add((source.catalog, source.domain))
         folder = cache_folder(cache_root, source.catalog, size)
         try:
             cache = ImageCache.open(folder)
