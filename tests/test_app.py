@@ -303,7 +303,7 @@ def test_sliders_keep_a_question_consistent_and_mark_unlabelled_answers(app_env)
 
 
 def test_answers_learned_from_simulated_examples_only_are_marked(app_env):
-    app_env(DEFAULT_RUN.parent / "candidate-runs" / "stage5-dust")  # trained with simulated sdss dust lanes
+    app_env(DEFAULT_RUN)  # stage 5 was trained with simulated sdss dust lanes
     at = open_page("generate")
     at.selectbox(key="domain_choice").set_value("sdss").run()
     assert not problems(at)
