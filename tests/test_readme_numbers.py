@@ -228,7 +228,9 @@ def test_the_split_means_in_the_readme_come_from_the_benchmark_tables():
     pair = f"{control[('3', 'real_pair')]:.2f} at 3 and {control[('7', 'real_pair')]:.2f} at 7"
     assert f"real-only one instead: {pair}" in prose
     assert control[("3", "combined")] > control[("3", "real_pair")]  # "adds what a second real detector does not"
-    assert control[("7", "real_pair")] > control[("7", "combined")]  # "a pair ... does a little better"
+    assert abs(control[("7", "real_pair")] - control[("7", "combined")]) < 0.005  # "only matches a pair"
+    combined = f"({control[('3', 'combined')]:.2f} against {control[('3', 'real_pair')]:.2f})"
+    assert f"a second real detector does not {combined}" in prose
 
 
 def test_the_simulated_dust_lane_numbers_in_the_readme_come_from_the_benchmark_files():
