@@ -11,7 +11,7 @@ from galaxysd.app.jobs import JobStatus, module_command, start_job
 from galaxysd.data.loaders import LOADERS
 from galaxysd.runs import RUNS_ROOT, RunDir, resolve_project_path
 from galaxysd.training.checkpoints import checkpoint_dirs
-from galaxysd.training.config import TrainConfig, parse_source, source_text
+from galaxysd.training.config import SOURCE_FORM, TrainConfig, parse_source, source_text
 
 KIND = "train"
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -65,9 +65,7 @@ class TrainingRequest:
         sources = []
         for line in data:
             if ":" not in line.split("@")[0]:
-                raise ValueError(
-                    f"catalog {line!r} must look like KIND:PATH[@DOMAIN][*WEIGHT][+dust_lane|+dust_lane_leaf]"
-                )
+                raise ValueError(f"catalog {line!r} must look like {SOURCE_FORM.replace('SPEC', 'KIND:PATH')}")
             sources.append(parse_source(line))
             check_catalog_exists(sources[-1].catalog, demo_on_demand=self.make_missing_demo)
         config = TrainConfig(

@@ -33,11 +33,13 @@ from galaxysd.data.render import DUST_REDDENING
 CHANNEL_REDDENING = DUST_REDDENING[::-1].copy()
 #: The attenuation's exponent on stretched pixels (asinh display compresses bright light).
 STRETCH_EXPONENT = 0.6
-SIMULATIONS: tuple[str, ...] = ("dust_lane", "dust_lane_leaf")
-#: Answers a simulated dust lane sets to 1, and answers it clears (the rest of question 6 and 8).
+#: Answers a simulated dust lane may set (the odd-feature question and its dust-lane answer).
 LANE_ANSWERS = ("odd feature", "dust lane")
-#: ``dust_lane_leaf`` sets the leaf answer only and clears its parent.
-LEAF_LANE_ANSWERS = ("dust lane",)
+#: Each simulation and the answers it sets to 1 (``dust_lane_leaf``: the leaf answer alone,
+#: its parent cleared with the answers below).
+SIMULATION_ANSWERS: dict[str, tuple[str, ...]] = {"dust_lane": LANE_ANSWERS, "dust_lane_leaf": ("dust lane",)}
+SIMULATIONS: tuple[str, ...] = tuple(SIMULATION_ANSWERS)
+#: Answers every simulated lane clears (the rest of questions 6 and 8).
 CLEARED_ANSWERS = (
     "nothing odd",
     "ring",
@@ -127,9 +129,9 @@ def lane_candidates(conditions: np.ndarray, tags: Sequence[str]) -> np.ndarray:
 
 def lane_answers(simulation: str) -> tuple[str, ...]:
     """The answers a simulation (one of :data:`SIMULATIONS`) labels its copies with."""
-    if simulation not in SIMULATIONS:
+    if simulation not in SIMULATION_ANSWERS:
         raise ValueError(f"unknown simulation {simulation!r}; choose from {', '.join(SIMULATIONS)}")
-    return LEAF_LANE_ANSWERS if simulation == "dust_lane_leaf" else LANE_ANSWERS
+    return SIMULATION_ANSWERS[simulation]
 
 
 def simulate_dust_lanes(

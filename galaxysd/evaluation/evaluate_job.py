@@ -51,7 +51,7 @@ from galaxysd.evaluation.scoring import Generator, pipeline_generator
 from galaxysd.model.saving import load_pipeline
 from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE
 from galaxysd.training.checkpoints import ema_weights_into
-from galaxysd.training.config import parse_source
+from galaxysd.training.config import real_image_sources
 
 
 def load_generator(folder: Path, tag_guidance: float = DEFAULT_TAG_GUIDANCE) -> Generator:
@@ -234,28 +234,24 @@ def run_training_images(run_dir: Path, domain: str | None = None) -> tuple[Image
     """The real images a run was trained on, from the caches its ``config.yaml`` names.
 
     Only sources of one survey domain are used (``domain``, or the first source's), since
-    the evaluation prompts carry one survey tag. A source with simulated variants
-    (``simulate: dust_lane``) is not a set of real galaxies and is left out: its cache holds
-    the plain images of a catalog the run names again, which would count every galaxy twice.
-    Returns the images and that domain.
+    the evaluation prompts carry one survey tag; simulated sources are left out
+    (:func:`galaxysd.training.config.real_image_sources`). Returns the images and that domain.
     """
     config_path = run_dir / "config.yaml"
     if not config_path.is_file():
         raise ValueError(f"{run_dir} has no config.yaml naming its data; give --cache DIR")
     config = yaml.safe_load(config_path.read_text()) or {}
-    sources = [parse_source(d) for d in config.get("data") or []]
+    sources = real_image_sources(config.get("data") or [])
     if not sources:
-        raise ValueError(f"{config_path} names no training data; give --cache DIR")
+        raise ValueError(f"{config_path} names no real training data (simulated ones do not count); give --cache DIR")
     domain = domain or sources[0].domain
     index = json.loads((run_dir / "model" / "model_index.json").read_text())
     size = int(index.get("image_size", 64))
-    folders = list(
-        dict.fromkeys(
-            cache_folder(Path(config.get("cache_dir", ".data/cache")), source.catalog, size)
-            for source in sources
-            if source.domain == domain and source.simulate is None
-        )
-    )
+    folders = [
+        cache_folder(Path(config.get("cache_dir", ".data/cache")), source.catalog, size)
+        for source in sources
+        if source.domain == domain
+    ]
     if not folders:
         raise ValueError(f"the run has no training data of domain {domain!r}")
     return open_caches(folders), domain

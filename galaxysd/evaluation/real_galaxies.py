@@ -30,7 +30,7 @@ from galaxysd.data.reference_set import REFERENCE_DIR, load_reference_set
 from galaxysd.evaluation.prompts import matching_rows, parse_prompt, required_tags
 from galaxysd.morphology import DOMAIN_TAGS, answer, fraction_column, vote_fractions_to_weights
 from galaxysd.runs import RunDir, resolve_project_path
-from galaxysd.training.config import parse_source
+from galaxysd.training.config import real_image_sources
 
 SHEET_GAP = 2
 SHEET_BACKGROUND = 255
@@ -111,19 +111,12 @@ def _resolved_spec(spec: str) -> str:
 
 
 def _training_sources(run: RunDir, size: int) -> list[tuple[pd.DataFrame, ImageLoader, str]]:
-    """(catalog, loader, origin) of each training source whose images can be read here.
-
-    Sources of simulated variants (``simulate: dust_lane``) are not real galaxies and are
-    skipped, as is a catalog named twice in one domain.
-    """
+    """(catalog, loader, origin) of each real training source whose images can be read here
+    (simulated sources left out: :func:`galaxysd.training.config.real_image_sources`)."""
     config = run.config()
     cache_root = resolve_project_path(config.get("cache_dir") or ".data/cache")
-    found, seen = [], set()
-    for entry in config.get("data") or []:
-        source = parse_source(entry)
-        if source.simulate is not None or (source.catalog, source.domain) in seen:
-            continue
-        seen.add((source.catalog, source.domain))
+    found = []
+    for source in real_image_sources(config.get("data") or []):
         folder = cache_folder(cache_root, source.catalog, size)
         try:
             cache = ImageCache.open(folder)

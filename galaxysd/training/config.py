@@ -187,6 +187,21 @@ class TrainConfig:
         return cls.from_dict(values)
 
 
+#: The text form of a data source, for help and error messages.
+SOURCE_FORM = "SPEC[@DOMAIN][*WEIGHT][" + "|".join(f"+{name}" for name in SIMULATIONS) + "]"
+
+
+def real_image_sources(entries: Sequence[str | dict]) -> list[DataSource]:
+    """The sources of a config's ``data`` whose images are real galaxies, each catalog once per
+    domain: a ``simulate`` source shows simulated variants of a catalog the config names again
+    (its cache holds the same plain images), so counting it would put every galaxy in twice."""
+    unique: dict[tuple[str, str], DataSource] = {}
+    for source in map(parse_source, entries):
+        if source.simulate is None:
+            unique.setdefault((source.catalog, source.domain), source)
+    return list(unique.values())
+
+
 def parse_source(value: str | dict) -> DataSource:
     """A data source from ``{"catalog": ..., "domain": ..., "weight": ..., "simulate": ...}`` or
     ``SPEC[@DOMAIN][*WEIGHT][+SIMULATION]`` (e.g. ``gz1:../shared/data/gz1-sdss@sdss*0.05+dust_lane``)."""
@@ -241,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data",
         action="append",
-        metavar="SPEC[@DOMAIN][*WEIGHT][+dust_lane|+dust_lane_leaf]",
+        metavar=SOURCE_FORM,
         help="training catalog, e.g. gz1:../shared/data/gz1-sdss@sdss (repeatable; replaces config data); "
         "+dust_lane shows its smooth galaxies crossed by a simulated dust lane instead "
         "(labelled odd feature and dust lane; +dust_lane_leaf: labelled dust lane alone)",
