@@ -105,7 +105,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=HERE, help="folder for design_study.csv and the sheets")
-    p.add_argument("--with-parents", action="store_true", help="add each prompt's missing parent answers")
+    p.add_argument(
+        "--with-parents",
+        action="store_true",
+        help="write each prompt's missing parent answers into it (generation adds them anyway, unless --as-typed)",
+    )
+    p.add_argument(
+        "--as-typed",
+        action="store_true",
+        help="generate the prompts without the parent answers they leave out (complete_tree=False), as every "
+        "'leaf' row of design_study_sdss_share.csv before 2026-12-07 was measured",
+    )
     p.add_argument(
         "--tag-guidance",
         type=float,
@@ -116,7 +126,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.prompts = PROMPTS
-    if args.with_parents:  # the answers above each prompt's answers in the tree, at weight 1
+    if args.with_parents:  # the answers above each prompt's answers in the tree
         args.prompts = tuple(
             PromptSpec(s.key, s.label, morphology.format_prompt(morphology.with_parents(s.weights))) for s in PROMPTS
         )
@@ -154,6 +164,7 @@ def generate(pipe, text_or_weights, n: int, seed: int, args) -> np.ndarray:
         guidance_scale=args.guidance,
         sampler=args.sampler,
         tag_guidance=args.tag_guidance,
+        complete_tree=not args.as_typed,
     ).arrays
 
 

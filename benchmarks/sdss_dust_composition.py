@@ -5,11 +5,12 @@ smooth galaxies (987 held-out galaxies; never trained on) with a simulated dust 
 (:mod:`galaxysd.data.simulated_dust`, the lanes a ``+dust_lane`` source trains on, with another
 seed). A logistic regression on the judge's features learns lane vs no lane on half of those
 held-out galaxies (plain vs painted) and is checked on the other half; it then says which share
-of each prompt's generated galaxies shows a lane. The paper's composition is scored as typed and
-with the parent answer the app's *Add them* button adds (`odd feature`): training shows a dust
-lane only with it. Also per prompt: Fréchet distance to the
-held-out painted galaxies (and to the plain ones) over the painted set's own split floor,
-diversity relative to the painted set and the closest pair of 16 seeds. Sampling is the
+of each prompt's generated galaxies shows a lane. The paper's composition is scored as typed, with
+the parent answer `odd feature` written in (training shows a dust lane only with it; generation
+adds it to a prompt that leaves it out, :func:`galaxysd.morphology.with_parents`), and as typed
+with that completion turned off (``complete_tree=False``), as the model read it before. Also
+per prompt: Fréchet distance to the held-out painted galaxies (and to the plain ones) over the
+painted set's own split floor, diversity relative to the painted set and the closest pair of 16 seeds. Sampling is the
 app's (`dpmpp_sde`, 20 steps, guidance 1, answer boost 1), 96 images per prompt, seeds 0-95.
 
     python benchmarks/sdss_dust_composition.py assets/default-run runs/stage5-dust \\
@@ -53,11 +54,13 @@ SHARED = REPO.parent / "shared" / "data"
 HOLDOUT = (
     f"gz1:{SHARED / 'gz1-sdss'}?split=holdout&framing=measured&labels={REPO / '.data/labels/gz1/derived_labels.csv'}"
 )
-PROMPTS = (
-    "sdss, smooth, {completely round galaxy:1.3}, {dust lane:1.3}",  # the paper's, as typed
-    "sdss, smooth, odd feature, {completely round galaxy:1.3}, {dust lane:1.3}",  # with its parent answer
-    "sdss, smooth, {dust lane:1.3}",
-    "sdss, smooth, completely round galaxy",  # control: no lane asked for
+PAPER_PROMPT = "sdss, smooth, {completely round galaxy:1.3}, {dust lane:1.3}"
+PROMPTS = (  # (prompt, whether generation completes its decision tree)
+    (PAPER_PROMPT, True),  # the paper's, as typed
+    (PAPER_PROMPT, False),  # the same, read without its parent answer
+    ("sdss, smooth, odd feature, {completely round galaxy:1.3}, {dust lane:1.3}", True),  # parent written in
+    ("sdss, smooth, {dust lane:1.3}", True),
+    ("sdss, smooth, completely round galaxy", True),  # control: no lane asked for
 )
 SAMPLING = {"steps": 20, "guidance_scale": 1.0, "sampler": "dpmpp_sde", "tag_guidance": 1.0}
 REFERENCE_SEED = 12345  # lanes unlike the training source's (seed 0)
@@ -111,14 +114,16 @@ def main() -> None:
     rows, sheet, labels = [], [], []
     for run, name in zip(args.runs, names):
         pipe = load_fast_pipeline(run / "model", SpeedSettings(threads=args.threads), device="cpu")
-        for prompt in PROMPTS:
-            images = pipe(prompt, num_images=args.n, seed=list(range(args.n)), **SAMPLING).arrays
+        for prompt, complete in PROMPTS:
+            images = pipe(prompt, num_images=args.n, seed=list(range(args.n)), complete_tree=complete, **SAMPLING)
+            images = images.arrays
             features = judge.features(images)
             lane = classifier.predict_proba(features)[:, 1]
             rows.append(
                 {
                     "run": name,
                     "prompt": prompt,
+                    "complete_tree": complete,
                     "n_generated": len(images),
                     "lane_share": float((lane > 0.5).mean()),
                     **real_share,
@@ -131,7 +136,7 @@ def main() -> None:
                 }
             )
             sheet.append(images[:columns])
-            labels.append(f"{name}: {prompt}")
+            labels.append(f"{name}: {prompt}" + ("" if complete else " (tree not completed)"))
             print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items()})
     sheet += [plain[:columns], painted[:columns]]
     labels += ["real held-out GZ1 smooth galaxies", "the same with a simulated dust lane (reference)"]

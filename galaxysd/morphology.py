@@ -388,6 +388,13 @@ def parent_answers(tag: str) -> tuple[str, ...]:
 
 
 def with_parents(weights: Mapping[str, float]) -> dict[str, float]:
-    """``weights`` with its :func:`missing_parents` added at weight 1 (``sdss, spiral galaxy`` ->
-    ``sdss, features or disk-shaped, not edge-on, spiral galaxy``)."""
-    return {**weights, **dict.fromkeys(missing_parents(weights), 1.0)}
+    """``weights`` with its :func:`missing_parents` added (``sdss, spiral galaxy`` -> ``sdss,
+    features or disk-shaped, not edge-on, spiral galaxy``), each at the largest weight of the
+    answers below it, capped at 1: the least a training label would have, since a cumulative
+    vote fraction is never above its parent's. Weights the prompt gives are kept."""
+    clean = {canonical_tag(t): w for t, w in weights.items() if t not in DOMAIN_TAGS and w > 0}
+    added = {}
+    for tag in missing_parents(weights):
+        below = [w for t, w in clean.items() if tag in parent_answers(t)]
+        added[tag] = min(1.0, max(below))
+    return {**weights, **added}

@@ -1,6 +1,6 @@
 """Sheet of the dusty early-type composition: generated galaxies for the paper's prompt in the
-`sdss` look (as typed and with its parent answer `odd feature`) and the `demo` look, and the
-search's default prompt, above real dusty early types of the demo survey (planted truth) at the
+`sdss` and the `demo` look (generation adds the parent answer `odd feature` that they leave out),
+and the search's default prompt, above real dusty early types of the demo survey (planted truth) at the
 same size.
 
     python scripts/composition_sheet.py --run assets/default-run --out assets/screenshots/composition.png
@@ -20,7 +20,6 @@ from galaxysd.model.sample_sheets import sheet_arguments, write_sample_sheet
 
 PROMPTS = (
     "sdss, smooth, {completely round:1.3} galaxy, {dust lane:1.3}",
-    "sdss, smooth, odd feature, {completely round:1.3} galaxy, {dust lane:1.3}",  # with the parent answer
     "demo, smooth, {completely round:1.3} galaxy, {dust lane:1.3}",
     "demo, {smooth:1.5}, dust lane",
 )

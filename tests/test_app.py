@@ -264,7 +264,11 @@ def test_interpolate_morphs_at_one_seed_with_a_gif_and_the_frame_weights(tiny_ru
     frames = len(output.arrays)
     assert 8 <= frames <= 16 and len(set(output.seeds)) == 1
     nonzero = [{tag: w for tag, w in prompt.items() if w} for prompt in output.prompts]
-    assert nonzero[0] == {"demo": 1.0, "smooth": 1.0} and nonzero[-1] == {"demo": 1.0, "edge-on galaxy": 1.5}
+    assert nonzero[0] == {"demo": 1.0, "smooth": 1.0}
+    # edge-on hangs under "features or disk-shaped": generation adds it, growing with edge-on up to 1
+    assert nonzero[-1] == {"demo": 1.0, "edge-on galaxy": 1.5, "features or disk-shaped": 1.0}
+    implied = [p.get("features or disk-shaped", 0.0) for p in output.prompts]
+    assert implied == [min(1.0, p.get("edge-on galaxy", 0.0)) for p in output.prompts]
     table = at.dataframe[0].value
     assert len(table) == frames and table["edge-on galaxy"].is_monotonic_increasing
     assert table["fraction"].iloc[0] == 0.0 and table["fraction"].iloc[-1] == 1.0
@@ -358,12 +362,19 @@ def test_public_hosting_policy_from_the_environment():
     assert locked.password_ok("pw") and not locked.password_ok("pw2") and not locked.password_ok("")
 
 
-def test_a_prompt_without_its_parent_answers_offers_to_add_them(tiny_run, app_env):
+def test_a_prompt_without_its_parent_answers_names_them_and_offers_to_write_them_in(tiny_run, app_env):
     app_env(tiny_run)
     at = open_page("generate")
     assert not any(b.key == "add_parents" for b in at.button)  # the default prompt has its parents
-    at.text_area(key="prompt_text").input("sdss, spiral galaxy").run()
+    at.text_area(key="prompt_text").input("sdss, {spiral galaxy:0.7}").run()
     assert any("features or disk-shaped, not edge-on" in c.value for c in at.caption)
+    assert at.session_state["generated"]["output"].prompts[0] == {  # generation adds them already
+        "sdss": 1.0,
+        "spiral galaxy": 0.7,
+        "features or disk-shaped": 0.7,
+        "not edge-on": 0.7,
+    }
+    at.text_area(key="prompt_text").input("sdss, spiral galaxy").run()
     next(b for b in at.button if b.key == "add_parents").click().run()
     assert not at.exception
     assert at.text_area(key="prompt_text").value == "sdss, features or disk-shaped, not edge-on, spiral galaxy"

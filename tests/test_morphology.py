@@ -196,12 +196,17 @@ def test_missing_parents_walks_up_the_tree_in_tree_order():
         m.missing_parents({"blobby galaxy": 1.0})
 
 
-def test_with_parents_adds_the_missing_answers_at_weight_one():
+def test_with_parents_adds_the_missing_answers_at_their_childrens_weight_up_to_one():
     assert m.with_parents({"sdss": 1.0, "spiral galaxy": 0.8}) == {
         "sdss": 1.0,
         "spiral galaxy": 0.8,
-        "features or disk-shaped": 1.0,
-        "not edge-on": 1.0,
+        "features or disk-shaped": 0.8,
+        "not edge-on": 0.8,
     }
+    # the largest child decides, capped at 1: a cumulative fraction is never above its parent's
+    both = m.with_parents({"spiral galaxy": 0.6, "bar-shaped structure in the galaxy center": 0.9})
+    assert both["features or disk-shaped"] == both["not edge-on"] == 0.9
+    assert m.with_parents({"smooth": 1.0, "dust lane": 1.3}) == {"smooth": 1.0, "dust lane": 1.3, "odd feature": 1.0}
+    assert m.with_parents({"odd feature": 0.4, "dust lane": 1.3})["odd feature"] == 0.4  # given weights are kept
     full = {"smooth": 1.0, "cigar-shaped galaxy": 1.5}
     assert m.with_parents(full) == full

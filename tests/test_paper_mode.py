@@ -206,6 +206,9 @@ def test_pretrained_folder_becomes_a_paper_mode_pipeline(pipe):
     assert pipe.scheduler.betas[-1].item() == pytest.approx(0.012, rel=1e-4)
     out = pipe("sdss, smooth, completely round galaxy", num_images=2, steps=3, sampler="euler_a", guidance_scale=6.5)
     assert out.arrays.shape == (2, 16, 16, 3) and out.arrays.dtype == np.uint8
+    dusty = pipe("sdss, smooth, {dust lane:1.3}", num_images=1, steps=2, sampler="euler_a")
+    assert dusty.prompts[0] == {"sdss": 1.0, "smooth": 1.0, "dust lane": 1.3}  # the paper's text, as typed
+    assert dusty.settings["complete_tree"] is False
 
 
 def test_image_size_sets_the_latent_grid(sd_dir):

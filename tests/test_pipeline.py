@@ -22,7 +22,20 @@ def test_output_shapes_types_and_range(pipe):
     assert out.arrays.shape == (3, 16, 16, 3) and out.arrays.dtype == np.uint8
     assert len(out.images) == 3 and out.images[0].size == (16, 16)
     assert out.seeds == [5, 6, 7]
-    assert out.prompts[0] == {"sdss": 1.0, "smooth": 1.0, "dust lane": 1.3}
+    # the decision tree asks about a dust lane only after "odd feature": generation adds it
+    assert out.prompts[0] == {"sdss": 1.0, "smooth": 1.0, "dust lane": 1.3, "odd feature": 1.0}
+    assert out.settings["complete_tree"] is True
+
+
+def test_a_prompt_draws_what_its_completed_tree_draws_unless_told_not_to(pipe):
+    typed = pipe("sdss, smooth, {dust lane:1.3}", num_images=2, seed=4, steps=3)
+    written = pipe("sdss, smooth, odd feature, {dust lane:1.3}", num_images=2, seed=4, steps=3)
+    np.testing.assert_array_equal(typed.arrays, written.arrays)
+    as_typed = pipe("sdss, smooth, {dust lane:1.3}", num_images=2, seed=4, steps=3, complete_tree=False)
+    assert as_typed.prompts[0] == {"sdss": 1.0, "smooth": 1.0, "dust lane": 1.3}
+    assert np.abs(as_typed.arrays.astype(int) - typed.arrays).mean() > 0
+    # a slider below 1 implies its parents at its own weight, so a morph changes smoothly
+    assert pipe({"sdss": 1.0, "merger": 0.4}, num_images=1, steps=2).prompts[0]["odd feature"] == 0.4
 
 
 def test_same_seed_same_image_regardless_of_batch(pipe):

@@ -248,7 +248,15 @@ def test_the_simulated_dust_lane_numbers_in_the_readme_come_from_the_benchmark_f
         f"real smooth galaxies with a simulated lane: {real['lane_share_real_painted']:.0%}, "
         f"without: {real['lane_share_real_plain']:.0%}" in prose
     )
-    assert f"still draws no lane ({lanes[(shipped, typed)]:.0%})" in prose
+    assert f"draws almost no lane ({lanes[(shipped, typed)]:.0%})" in prose
+    # generation completes the tree: the prompt as typed draws what it draws with the parent written in
+    completed = pd.read_csv(tables / "sdss_dust_composition.csv").set_index(["run", "prompt", "complete_tree"])
+    completed = completed.loc["stage 5 (shipped), generation completes the tree", "lane_share"]
+    assert completed[(typed, True)] == completed[(parent, True)] == lanes[(shipped, parent)]
+    assert completed[(typed, False)] == lanes[(shipped, typed)]
+    assert f"as with `odd feature` written in: {completed[(typed, True)]:.0%} with a lane" in prose
+    as_typed, whole = completed[(typed, False)], completed[(typed, True)]
+    assert f"drew a lane in {as_typed:.0%} of 96 galaxies as typed, and {whole:.0%} completed" in prose
     leaf_share = f"draw a lane in {lanes[(leaf, typed)]:.0%} of galaxies (with the parent {lanes[(leaf, parent)]:.0%})"
     assert leaf_share in prose
     study = pd.read_csv(tables / "design_study_sdss_share.csv", dtype={"seed": str})

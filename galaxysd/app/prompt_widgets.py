@@ -94,15 +94,16 @@ def _on_add_parents() -> None:
 
 
 def _parent_hint(weights: dict[str, float]) -> None:
-    """Offer the answers above the prompt's answers in the decision tree when it leaves them out."""
+    """Name the answers above the prompt's answers in the decision tree that it leaves out, which
+    generation adds (:func:`galaxysd.morphology.with_parents`), and offer to write them in."""
     missing = missing_parents(weights)
     if missing:
         st.caption(
             f"This prompt leaves out {', '.join(missing)}, above its answers in the decision tree. "
-            "The model learned each answer with the ones above it, so without them it follows the "
-            "prompt weakly at low guidance (e.g. 1)."
+            "Generation adds them, each at the weight of the answer below it (at most 1), as every "
+            "training label has them; write them in to set their weights yourself."
         )
-        st.button("Add them", key="add_parents", on_click=_on_add_parents)
+        st.button("Write them in", key="add_parents", on_click=_on_add_parents)
 
 
 def _on_preset(presets: dict[str, dict[str, float]]) -> None:

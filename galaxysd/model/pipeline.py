@@ -195,6 +195,7 @@ class GalaxyPipeline(DiffusionPipeline):
         batched_guidance: bool = True,
         progress: bool = False,
         tag_guidance: float | None = None,
+        complete_tree: bool | None = None,
     ) -> GalaxyOutput:
         """Generate ``num_images`` galaxies for a prompt (or one prompt per image).
 
@@ -222,6 +223,12 @@ class GalaxyPipeline(DiffusionPipeline):
                 answer alone (:mod:`galaxysd.model.tag_guidance`; one more UNet pass per
                 boosted answer); default ``DEFAULT_TAG_GUIDANCE``, 0 in paper mode, where
                 weights act on CLIP tokens the paper's way. 0 extrapolates the embedding instead.
+            complete_tree (`bool`, optional): add the answers above a prompt's answers in the
+                decision tree that it leaves out (``{dust lane:1.3}`` implies ``odd feature``),
+                each at the largest weight below it, capped at 1
+                (:func:`~galaxysd.morphology.with_parents`), as every training label has them;
+                the prompts in the output show them. Default True, False in paper mode, where
+                the prompt text is the paper's.
 
         Returns:
             `GalaxyOutput`: ``.images`` (PIL), ``.arrays`` (N, H, W, 3) uint8, the prompts as
@@ -242,7 +249,11 @@ class GalaxyPipeline(DiffusionPipeline):
         if tag_guidance is None:
             tag_guidance = 0.0 if self.paper_mode else DEFAULT_TAG_GUIDANCE
         tag_guidance = check_tag_guidance(tag_guidance)
+        if complete_tree is None:
+            complete_tree = not self.paper_mode
         prompts = self._prompt_list(prompt, num_images)
+        if complete_tree:
+            prompts = [morphology.with_parents(p) for p in prompts]
         seeds = self._seed_list(seed, num_images)
         scheduler = make_scheduler(sampler, self.scheduler.config)
         with torch.inference_mode() if self.use_inference_mode else torch.no_grad():
@@ -265,6 +276,7 @@ class GalaxyPipeline(DiffusionPipeline):
             "guidance_scale": guidance_scale,
             "sampler": sampler_name(sampler),
             "tag_guidance": tag_guidance,
+            "complete_tree": bool(complete_tree),
             "strength": strength if reference is not None else None,
         }
         return GalaxyOutput(arrays=arrays, prompts=prompts, seeds=seeds, settings=settings)
