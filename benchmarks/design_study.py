@@ -117,6 +117,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         "'leaf' row of design_study_sdss_share.csv before 2026-12-07 was measured",
     )
     p.add_argument(
+        "--fill-open-questions",
+        action="store_true",
+        help="answer the questions a prompt leaves open as real training galaxies do (the run's answer_prior.csv)",
+    )
+    p.add_argument(
         "--tag-guidance",
         type=float,
         default=0.0,
@@ -165,6 +170,7 @@ def generate(pipe, text_or_weights, n: int, seed: int, args) -> np.ndarray:
         sampler=args.sampler,
         tag_guidance=args.tag_guidance,
         complete_tree=not args.as_typed,
+        fill_open_questions=args.fill_open_questions,
     ).arrays
 
 

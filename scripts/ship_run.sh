@@ -19,6 +19,7 @@ rm -rf "$D/model" "$D/samples" "$D/augment" "$D/discover"
 find "$D/eval" -mindepth 1 -maxdepth 1 ! -name judge -exec rm -rf {} +
 cp -r "$R/model" "$D/model"
 cp "$R/train_log.jsonl" "$R/data_report.csv" "$D/"
+if [ -f "$R/answer_prior.csv" ]; then cp "$R/answer_prior.csv" "$D/"; fi  # for fill_open_questions
 mkdir -p "$D/samples" "$D/eval/samples"
 cp "$(ls "$R"/samples/step_*.png | tail -1)" "$R/samples/prompts_dpmpp_sde_20.png" "$D/samples/"
 find "$R/eval" -maxdepth 1 -type f -exec cp {} "$D/eval/" \;

@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 
 from galaxysd import morphology
 from galaxysd.data.demo import render_demo_survey
+from galaxysd.model.answer_prior import PRIOR_FILE, AnswerPrior
 from galaxysd.model.saving import load_pipeline
 from galaxysd.runs import REPO_ROOT
 from galaxysd.training import trainer as train_module
@@ -291,6 +292,9 @@ def test_the_job_makes_a_missing_demo_survey_then_trains(tmp_path, capsys):
     assert (tmp_path / "run" / "model" / "model_index.json").is_file()
     report = pd.read_csv(tmp_path / "run" / "data_report.csv")
     assert set(report["domain"]) == {"demo"} and report["galaxies"].max() <= 24
+    prior = AnswerPrior.load(tmp_path / "run" / PRIOR_FILE)  # the real labels, for fill_open_questions
+    assert prior.domains == {"demo"} and int(prior.table["count"].sum()) == 24
+    assert load_pipeline(tmp_path / "run" / "model", device="cpu").answer_prior is not None
 
 
 def test_a_new_run_that_fails_or_is_cancelled_before_a_checkpoint_leaves_nothing(tmp_path, demo_dir, monkeypatch):

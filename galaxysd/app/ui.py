@@ -45,7 +45,13 @@ SLIDER_PREFIX = "tag::"
 # DPM-Solver++ SDE, 20 steps, guidance 1 (RECOMMENDED_SAMPLING): the most realistic clean setting,
 # without the deterministic solver's fine speckle (benchmarks/bench_grain.py, benchmarks/RESULTS.md).
 APP_SAMPLER = RECOMMENDED_SAMPLING["sampler"]
-SAMPLING_DEFAULTS = {"seed": 0, "num_images": 4, **RECOMMENDED_SAMPLING, "tag_guidance": DEFAULT_TAG_GUIDANCE}
+SAMPLING_DEFAULTS = {
+    "seed": 0,
+    "num_images": 4,
+    **RECOMMENDED_SAMPLING,
+    "tag_guidance": DEFAULT_TAG_GUIDANCE,
+    "fill_open_questions": False,
+}
 SLIDER_MAX, SLIDER_STEP = 2.0, 0.05
 MAX_APP_TAG_GUIDANCE = 10.0  # at 8 colours saturate (benchmarks/DESIGN_STUDY.md, *The answer boost*)
 NO_DOMAIN, CUSTOM = "(none)", "(custom prompt)"
@@ -235,6 +241,12 @@ def sampling_controls() -> dict:
         key="tag_guidance",
         help="How hard a weight above 1 pushes towards that answer alone: guidance per unit above 1 "
         "(one more model pass per boosted answer). 0 extrapolates the answer's embedding instead.",
+    )
+    st.checkbox(
+        "Answer open questions as real galaxies do",
+        key="fill_open_questions",
+        help="Questions below the prompt's answers that it leaves open (roundness for 'sdss, smooth') are "
+        "answered, per image, as one of the run's real training galaxies with the prompt's answers answers them.",
     )
     return {key: st.session_state[key] for key in SAMPLING_DEFAULTS}
 

@@ -23,6 +23,7 @@ from diffusers import DiffusionPipeline
 from PIL import Image
 
 from galaxysd import morphology
+from galaxysd.model.answer_prior import fill_prompts
 from galaxysd.model.encoders import Conditioning, TagEncoder, WeightedCLIPEncoder
 from galaxysd.model.guidance import guided_denoiser
 from galaxysd.model.samplers import DEFAULT_SAMPLER, make_scheduler, sampler_name, step_generators
@@ -119,6 +120,7 @@ class GalaxyPipeline(DiffusionPipeline):
         self.denoiser = None
         self.use_inference_mode = True
         self.speed = None  # the galaxysd.model.fast.SpeedSettings applied, if any
+        self.answer_prior = None  # the run's galaxysd.model.answer_prior.AnswerPrior, set by load_pipeline
 
     # ----------------------------------------------------------------- conditioning
     @property
@@ -196,6 +198,7 @@ class GalaxyPipeline(DiffusionPipeline):
         progress: bool = False,
         tag_guidance: float | None = None,
         complete_tree: bool | None = None,
+        fill_open_questions: bool = False,
     ) -> GalaxyOutput:
         """Generate ``num_images`` galaxies for a prompt (or one prompt per image).
 
@@ -229,6 +232,10 @@ class GalaxyPipeline(DiffusionPipeline):
                 (:func:`~galaxysd.morphology.with_parents`), as every training label has them;
                 the prompts in the output show them. Default True, False in paper mode, where
                 the prompt text is the paper's.
+            fill_open_questions (`bool`, default False): answer the questions below the
+                prompt's answers that it leaves open (roundness for ``sdss, smooth``) as a real
+                training galaxy with the prompt's answers, drawn with the image's seed, answers
+                them (:mod:`galaxysd.model.answer_prior`; needs the run's ``answer_prior.csv``).
 
         Returns:
             `GalaxyOutput`: ``.images`` (PIL), ``.arrays`` (N, H, W, 3) uint8, the prompts as
@@ -255,6 +262,8 @@ class GalaxyPipeline(DiffusionPipeline):
         if complete_tree:
             prompts = [morphology.with_parents(p) for p in prompts]
         seeds = self._seed_list(seed, num_images)
+        if fill_open_questions:
+            prompts = fill_prompts(self.answer_prior, prompts, seeds)
         scheduler = make_scheduler(sampler, self.scheduler.config)
         with torch.inference_mode() if self.use_inference_mode else torch.no_grad():
             latents = self._sample(
@@ -277,6 +286,7 @@ class GalaxyPipeline(DiffusionPipeline):
             "sampler": sampler_name(sampler),
             "tag_guidance": tag_guidance,
             "complete_tree": bool(complete_tree),
+            "fill_open_questions": bool(fill_open_questions),
             "strength": strength if reference is not None else None,
         }
         return GalaxyOutput(arrays=arrays, prompts=prompts, seeds=seeds, settings=settings)

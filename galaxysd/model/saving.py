@@ -13,6 +13,7 @@ import torch
 
 from galaxysd import morphology
 from galaxysd.model import encoders
+from galaxysd.model.answer_prior import load_run_prior
 from galaxysd.model.encoders import TagEncoder
 from galaxysd.model.pipeline import GalaxyPipeline
 from galaxysd.model.samplers import training_scheduler
@@ -108,6 +109,7 @@ def load_pipeline(
                 # plain Module.to: diffusers' own warns on every cast, even with no fp32-only layer
                 torch.nn.Module.to(module, dtype=dtype)
     pipe.unet.to(memory_format=torch.channels_last)
+    pipe.answer_prior = load_run_prior(path)
     pipe.set_progress_bar_config(disable=True)
     for module in (pipe.unet, pipe.tag_encoder, pipe.vae, pipe.text_encoder):
         if module is not None:

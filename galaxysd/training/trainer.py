@@ -42,6 +42,7 @@ from galaxysd.training.batches import (
 from galaxysd.training.config import TrainConfig, config_from_args, parse_args
 from galaxysd.training.data_report import write_data_report
 from galaxysd.training.model_setup import build_pipeline, pipeline_to_save, trainable_modules
+from galaxysd.training.prior_job import write_training_prior
 from galaxysd.training.resume import JsonlLog, check_resume
 
 log = logging.getLogger("galaxysd.train")
@@ -275,6 +276,7 @@ def _train(config: TrainConfig, resume: str | None, progress: bool, force: bool)
     if accelerator.is_main_process:
         _write_config(run_dir, config, data.describe(), forced, status="training")
         write_data_report(run_dir, data, tags, [d.domain for d in config.data])
+        write_training_prior(run_dir, data, config.data, tags)
 
     t0 = last = time.time()
     seen_since = 0

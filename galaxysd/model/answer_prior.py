@@ -1,0 +1,151 @@
+"""Questions a prompt leaves open, answered as the run's real training galaxies answer them.
+
+``sdss, smooth`` answers Galaxy Zoo's first question but not the roundness question asked of
+every smooth galaxy. The model learnt smooth galaxies with their roundness answers (a vote
+fraction for each), so the prompt alone asks for a smooth galaxy whose volunteers gave no
+roundness at all, a condition that training shows only through tag dropout: the draws come out
+flatter and less varied than real smooth galaxies. With an answer prior, each image instead
+draws one real training galaxy of the prompt's survey that has every answer of the prompt
+(cumulative vote fraction at least :data:`PRESENCE`) and takes that galaxy's answers to every
+question below the prompt's answers that the prompt leaves open, each capped at the weight of
+the answer it hangs under. Questions the prompt answers, and questions no answer of the prompt
+leads to (``odd feature`` for ``sdss, smooth``), stay as they are; the draw depends only on the
+image's seed, so an image is reproducible whatever the batch.
+
+The prior is the run's real training labels (simulated sources left out), one row per distinct
+label vector with its count, in ``RUN/answer_prior.csv``; the training job writes it, and
+``python -m galaxysd.training.prior_job --run RUN`` rebuilds it from the run's config.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from galaxysd import morphology
+from galaxysd.atomic_files import write_atomic
+
+PRIOR_FILE = "answer_prior.csv"
+PRESENCE = 0.5  # a real galaxy "has" an answer from this cumulative fraction on
+MIN_MATCHES = 20  # fewer matching real galaxies than this: the prompt is left as it is
+DECIMALS = 1  # fractions to 0.1: the label threshold is 0.3, and it keeps the file small
+
+
+def _open_answers(present: set[str]) -> list[str]:
+    """Answers of the questions below ``present`` answers that no present answer answers, and
+    every answer below those, in tree order."""
+    open_tasks = {
+        q.task for q in morphology.TREE if q.parent in present and not any(a.tag in present for a in q.answers)
+    }
+    reached: list[str] = []
+    for question in morphology.TREE:  # tree order: a question comes after the answer it hangs under
+        if question.task in open_tasks or (question.parent in reached):
+            reached.extend(a.tag for a in question.answers)
+    return reached
+
+
+class AnswerPrior:
+    """Real training label vectors per survey tag, with counts (see the module docstring)."""
+
+    def __init__(self, table: pd.DataFrame):
+        missing = {"domain", "count"} - set(table.columns)
+        if missing:
+            raise ValueError(f"an answer prior needs the columns domain and count; missing {sorted(missing)}")
+        self.tags = [t for t in morphology.ANSWER_TAGS if t in table.columns]
+        values = table[self.tags].apply(pd.to_numeric, errors="coerce").fillna(0.0).clip(0.0, 1.0)
+        counts = pd.to_numeric(table["count"], errors="coerce").fillna(0).clip(lower=0)
+        self.table = pd.concat([table[["domain"]].astype(str), counts.rename("count"), values], axis=1)
+        self.table = self.table[self.table["count"] > 0].reset_index(drop=True)
+
+    @classmethod
+    def from_conditions(cls, conditions: Sequence[np.ndarray], domains: Sequence[str], tags: Sequence[str]):
+        """From per-source ``(N, len(tags))`` condition matrices (cumulative fractions, as the
+        training batches hold them) and each source's survey tag."""
+        answer_columns = [i for i, t in enumerate(tags) if t in morphology.ANSWER_TAGS]
+        frames = []
+        for matrix, domain in zip(conditions, domains):
+            values = np.round(np.asarray(matrix, dtype=np.float64)[:, answer_columns], DECIMALS)
+            frame = pd.DataFrame(values, columns=[tags[i] for i in answer_columns])
+            frame.insert(0, "domain", morphology.domain_tag(domain))
+            frames.append(frame)
+        if not frames:
+            raise ValueError("no real training galaxies to build an answer prior from")
+        rows = pd.concat(frames, ignore_index=True)
+        grouped = rows.groupby(list(rows.columns), sort=True).size().rename("count").reset_index()
+        return cls(grouped[["domain", "count", *grouped.columns[1:-1]]])
+
+    @classmethod
+    def load(cls, path: str | Path) -> "AnswerPrior":
+        """Read ``answer_prior.csv``; a clear ``ValueError`` when it cannot be read."""
+        try:
+            return cls(pd.read_csv(path))
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise ValueError(f"cannot read the answer prior {path}: {error}") from None
+
+    def save(self, path: str | Path) -> Path:
+        """Write it atomically as CSV; returns the path."""
+        path = Path(path)
+        write_atomic(path, self.table.to_csv(index=False, float_format="%g"))
+        return path
+
+    @property
+    def domains(self) -> set[str]:
+        return set(self.table["domain"])
+
+    def matches(self, domain: str, present: set[str]) -> pd.DataFrame:
+        """The rows of ``domain`` with every answer of ``present`` at least :data:`PRESENCE`."""
+        rows = self.table[self.table["domain"] == domain]
+        for tag in present:
+            rows = rows[rows[tag] >= PRESENCE] if tag in rows else rows.iloc[:0]
+        return rows
+
+    def fill(self, weights: Mapping[str, float], seed: int) -> dict[str, float]:
+        """``weights`` with its open questions answered by one real galaxy drawn with ``seed``;
+        unchanged when nothing is open, the prompt names no survey of the prior, or fewer than
+        :data:`MIN_MATCHES` real galaxies have the prompt's answers."""
+        weights = dict(weights)
+        domain = next((t for t, w in weights.items() if t in morphology.DOMAIN_TAGS and w > 0), None)
+        present = {t for t, w in weights.items() if t not in morphology.DOMAIN_TAGS and w > 0}
+        reached = [t for t in _open_answers(present) if t in self.tags]
+        if domain is None or not reached:
+            return weights
+        rows = self.matches(domain, present)
+        if int(rows["count"].sum()) < MIN_MATCHES:
+            return weights
+        counts = rows["count"].to_numpy(dtype=np.float64)
+        pick = rows.iloc[int(np.random.default_rng(seed).choice(len(rows), p=counts / counts.sum()))]
+        filled = dict(weights)
+        for tag in reached:  # tree order: a parent's weight is set before its children are capped by it
+            parent = morphology.answer(tag).parent
+            cap = min(1.0, filled.get(parent, 0.0)) if parent else 1.0
+            value = min(float(pick[tag]), cap)
+            if value > 0 and math.isfinite(value):
+                filled[tag] = value
+        return filled
+
+
+def write_answer_prior(run_dir: Path, conditions, domains, tags) -> Path:
+    """Write ``RUN/answer_prior.csv`` from the real sources' condition matrices."""
+    return AnswerPrior.from_conditions(conditions, domains, tags).save(Path(run_dir) / PRIOR_FILE)
+
+
+def load_run_prior(model_dir: str | Path) -> AnswerPrior | None:
+    """The answer prior of the run whose ``model/`` folder this is (``RUN/answer_prior.csv``),
+    or ``None`` when the run has none."""
+    path = Path(model_dir).parent / PRIOR_FILE
+    return AnswerPrior.load(path) if path.is_file() else None
+
+
+def fill_prompts(prior: AnswerPrior | None, prompts: Sequence[Mapping[str, float]], seeds: Sequence[int]):
+    """Each prompt's open questions answered by a real galaxy drawn with its image's seed; a
+    clear ``ValueError`` for a model without a prior."""
+    if prior is None:
+        raise ValueError(
+            f"this model has no answer prior (RUN/{PRIOR_FILE}); build it with "
+            "python -m galaxysd.training.prior_job --run RUN, or leave fill_open_questions off"
+        )
+    return [prior.fill(p, s) for p, s in zip(prompts, seeds)]

@@ -1,0 +1,99 @@
+"""Open questions answered as real training galaxies answer them (galaxysd.model.answer_prior)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from galaxysd import morphology
+from galaxysd.model.answer_prior import MIN_MATCHES, PRIOR_FILE, AnswerPrior, load_run_prior
+from galaxysd.model.saving import load_pipeline, save_pipeline
+from galaxysd.training.batches import DataSource, TrainingSet
+from galaxysd.training.prior_job import write_training_prior
+
+TAGS = list(morphology.ALL_TAGS)
+ROUND, BETWEEN, CIGAR = "completely round galaxy", "in-between round galaxy", "cigar-shaped galaxy"
+
+
+def conditions(rows: list[dict[str, float]]) -> np.ndarray:
+    """Condition vectors in TAGS order (survey tag left out: the prior takes it per source)."""
+    matrix = np.zeros((len(rows), len(TAGS)), np.float32)
+    for i, row in enumerate(rows):
+        for tag, value in row.items():
+            matrix[i, TAGS.index(tag)] = value
+    return matrix
+
+
+@pytest.fixture(scope="module")
+def prior() -> AnswerPrior:
+    smooth = [{"smooth": 1.0, ROUND: 0.8}] * 30 + [{"smooth": 1.0, BETWEEN: 0.6, CIGAR: 0.4}] * 10
+    disks = [{"features or disk-shaped": 1.0, "edge-on galaxy": 1.0}] * 25
+    demo = [{"smooth": 1.0, CIGAR: 1.0}] * 5  # too few to draw from
+    return AnswerPrior.from_conditions(
+        [conditions(smooth + disks), conditions(demo)], ["sdss", "demo"], TAGS
+    )  # fmt: skip
+
+
+def test_an_open_question_is_answered_by_a_real_galaxy_with_the_prompts_answers(prior):
+    draws = [prior.fill({"sdss": 1.0, "smooth": 1.0}, seed) for seed in range(200)]
+    shapes = {tuple(sorted(t for t in d if t in (ROUND, BETWEEN, CIGAR))) for d in draws}
+    assert shapes == {(ROUND,), tuple(sorted((BETWEEN, CIGAR)))}  # both kinds of real smooth galaxy, nothing else
+    share = np.mean([ROUND in d for d in draws])
+    assert 0.65 < share < 0.85  # 30 of the 40 smooth galaxies are round
+    assert all("edge-on galaxy" not in d and "odd feature" not in d for d in draws)  # not below smooth
+    assert prior.fill({"sdss": 1.0, "smooth": 1.0}, 7) == prior.fill({"sdss": 1.0, "smooth": 1.0}, 7)
+
+
+def test_answered_questions_and_weak_matches_stay_as_typed(prior):
+    answered = {"sdss": 1.0, "smooth": 1.0, BETWEEN: 1.0}
+    assert prior.fill(answered, 3) == answered
+    assert prior.fill({"demo": 1.0, "smooth": 1.0}, 3) == {"demo": 1.0, "smooth": 1.0}  # 5 < MIN_MATCHES
+    assert MIN_MATCHES > 5
+    assert prior.fill({"hsc": 1.0, "smooth": 1.0}, 3) == {"hsc": 1.0, "smooth": 1.0}  # survey not in the prior
+    assert prior.fill({"sdss": 1.0}, 3) == {"sdss": 1.0}  # no answer, nothing below it
+
+
+def test_a_filled_answer_never_outweighs_the_answer_it_hangs_under(prior):
+    for seed in range(20):
+        filled = prior.fill({"sdss": 1.0, "smooth": 0.5}, seed)
+        assert max(filled.get(t, 0.0) for t in (ROUND, BETWEEN, CIGAR)) <= 0.5
+    disk = prior.fill({"sdss": 1.0, "features or disk-shaped": 1.0}, 0)
+    assert disk["edge-on galaxy"] == 1.0  # the only disks: edge-on, a question two levels deep filled
+
+
+def test_the_prior_round_trips_through_its_file_and_bad_files_are_clear(prior, tmp_path):
+    path = prior.save(tmp_path / PRIOR_FILE)
+    again = AnswerPrior.load(path)
+    assert again.domains == {"sdss", "demo"}
+    assert again.fill({"sdss": 1.0, "smooth": 1.0}, 11) == prior.fill({"sdss": 1.0, "smooth": 1.0}, 11)
+    (tmp_path / "bad.csv").write_text("smooth,round\n1,0\n")
+    with pytest.raises(ValueError, match="domain and count"):
+        AnswerPrior.load(tmp_path / "bad.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(ValueError, match="cannot read the answer prior"):
+        AnswerPrior.load(tmp_path / "empty.csv")
+
+
+def test_the_training_prior_leaves_simulated_sources_out(tmp_path):
+    real = conditions([{"smooth": 1.0, ROUND: 1.0}] * 25)
+    painted = conditions([{"smooth": 1.0, ROUND: 1.0, "odd feature": 1.0, "dust lane": 1.0}] * 25)
+    data = TrainingSet([np.zeros((25, 4, 4, 3), np.uint8)] * 2, [real, painted], np.array([0.5, 0.5]), ["a", "b"])
+    sources = [DataSource("gz1:x", "sdss"), DataSource("gz1:x", "sdss", simulate="dust_lane")]
+    written = AnswerPrior.load(write_training_prior(tmp_path, data, sources, TAGS))
+    assert int(written.table["count"].sum()) == 25 and written.table["dust lane"].max() == 0
+
+
+def test_the_pipeline_fills_per_image_seed_and_needs_a_prior(tiny_pipe, prior, tmp_path):
+    with pytest.raises(ValueError, match="no answer prior"):
+        tiny_pipe("sdss, smooth", num_images=1, steps=2, fill_open_questions=True)
+    save_pipeline(tiny_pipe, tmp_path / "run" / "model")
+    assert load_run_prior(tmp_path / "run" / "model") is None
+    prior.save(tmp_path / "run" / PRIOR_FILE)
+    pipe = load_pipeline(tmp_path / "run" / "model", device="cpu")  # attaches RUN/answer_prior.csv
+    batch = pipe("sdss, smooth", num_images=4, seed=10, steps=2, fill_open_questions=True)
+    assert batch.prompts == [prior.fill({"sdss": 1.0, "smooth": 1.0}, s) for s in range(10, 14)]
+    assert batch.settings["fill_open_questions"] is True
+    alone = pipe("sdss, smooth", num_images=1, seed=12, steps=2, fill_open_questions=True)
+    assert np.abs(alone.arrays[0].astype(int) - batch.arrays[2]).max() <= 1  # the image depends on its seed only
+    plain = pipe("sdss, smooth", num_images=1, seed=12, steps=2)
+    assert plain.prompts[0] == {"sdss": 1.0, "smooth": 1.0}  # off by default
