@@ -316,3 +316,17 @@ def test_stage_5_and_stage_4_split_means_in_the_readme_come_from_their_benchmark
     )
     assert mean["synthetic_only_recall_at_200"] >= 0.8  # the bar
     assert mean["ap_3_combined"] >= mean["ap_3_real_only"] and mean["ap_7_combined"] >= mean["ap_7_real_only"]
+
+
+def test_the_open_question_numbers_in_the_readme_come_from_the_design_study_rows():
+    study = pd.read_csv(Path(__file__).parents[1] / "benchmarks" / "design_study_sdss_share.csv", dtype={"seed": str})
+    smooth = study[(study["kind"] == "prompt") & (study["key"] == "smooth")].set_index(["run", "seed"])
+    seeds = ("0", "100000", "200000")
+    before = " / ".join(f"{smooth.loc[('stage5-dust-g1', s), 'frechet_over_floor']:.2f}" for s in seeds)
+    after = [smooth.loc[("stage5-dust-g1-filled", s), "frechet_over_floor"] for s in seeds]
+    prose = " ".join(README.split())
+    assert f"`sdss, smooth` goes from {before}x to {' / '.join(f'{a:.2f}' for a in after)}x the real-vs-real" in prose
+    assert max(after) < 2  # "within 2x on every draw"
+    ratios = [smooth.loc[("stage5-dust-g1-filled", s), "axis_ratio_gen"] for s in seeds]
+    real = smooth.loc[("stage5-dust-g1-filled", "0"), "axis_ratio_real"]
+    assert f"to {min(ratios):.2f}-{max(ratios):.2f} (real {real:.2f};" in prose
