@@ -166,7 +166,11 @@ def test_command_line_writes_images_and_catalog(model_dir, tmp_path, capsys):
     assert code == 0 and "wrote 6 images" in capsys.readouterr().out
     catalog = load_catalog_spec(f"synthetic:{out}")
     assert list(catalog["seed"]) == list(range(7, 13)) and (catalog["sampler"] == "euler_a").all()
-    assert set(catalog["prompt"]) == {"sdss, edge-on galaxy", "sdss, smooth, completely round galaxy"}
+    # each row's prompt is what its image was drawn with: the decision tree completed
+    assert set(catalog["prompt"]) == {
+        "sdss, features or disk-shaped, edge-on galaxy",
+        "sdss, smooth, completely round galaxy",
+    }
     assert (
         generate.main(
             ["--run", str(model_dir.parent), "--prompt", "sdss, smooth", "--n", "3", "--out", str(out), "--steps", "2"]
@@ -208,3 +212,27 @@ def test_missing_model_is_a_clear_error(tmp_path, capsys):
     argv = ["--run", str(tmp_path / "nowhere"), "--prompt", "sdss, smooth", "--n", "1", "--out", str(tmp_path / "out")]
     assert generate.main(argv) == 1
     assert "model_index.json" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_the_command_line_can_answer_open_questions_from_the_runs_real_galaxies(pipe, tmp_path, capsys):
+    import numpy as np
+
+    from galaxysd.model.answer_prior import PRIOR_FILE, AnswerPrior
+
+    run = tmp_path / "run"
+    save_pipeline(pipe, run / "model")
+    tags = list(morphology.ALL_TAGS)
+    labels = np.zeros((40, len(tags)), np.float32)
+    labels[:, tags.index("smooth")] = 1.0
+    labels[:20, tags.index("completely round galaxy")] = 1.0
+    labels[20:, tags.index("cigar-shaped galaxy")] = 0.8
+    AnswerPrior.from_conditions([labels], ["sdss"], tags).save(run / PRIOR_FILE)
+    out = tmp_path / "filled"
+    argv = ["--run", str(run), "--prompt", "sdss, smooth", "--n", "8", "--out", str(out), "--steps", "2"]
+    assert generate.main([*argv, "--threads", "1", "--fill-open-questions"]) == 0, capsys.readouterr().err
+    weights = condition_matrix(load_catalog_spec(f"synthetic:{out}"), tags)
+    round_, cigar = weights[:, tags.index("completely round galaxy")], weights[:, tags.index("cigar-shaped galaxy")]
+    assert ((round_ == 1) ^ np.isclose(cigar, 0.8)).all()  # each image: one real galaxy's roundness
+    assert 0 < (round_ == 1).sum() < 8
+    assert '"fill_open_questions": true' in (out / generate.JOB_FILE).read_text()
+    assert "fill_open_questions" not in generate.GenerateJob.checked(prompts=PROMPTS, n=1).to_dict()

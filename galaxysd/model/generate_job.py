@@ -53,6 +53,7 @@ class GenerateJob:
     sampler: str = DEFAULT_SAMPLER
     seed: int = 0
     tag_guidance: float = DEFAULT_TAG_GUIDANCE
+    fill_open_questions: bool = False  # galaxysd.model.answer_prior: open questions from real galaxies
 
     @classmethod
     def checked(
@@ -64,6 +65,7 @@ class GenerateJob:
         sampler: str = DEFAULT_SAMPLER,
         seed: int = 0,
         tag_guidance: float = DEFAULT_TAG_GUIDANCE,
+        fill_open_questions: bool = False,
     ) -> "GenerateJob":
         """A job from user input, or ``ValueError`` saying what is wrong."""
         if not prompts:
@@ -83,7 +85,8 @@ class GenerateJob:
         if not 0.0 <= float(guidance) <= MAX_GUIDANCE:
             raise ValueError(f"--guidance must be between 0 and {MAX_GUIDANCE:g}, got {guidance}")
         gain = check_tag_guidance(tag_guidance)
-        return cls(tuple(texts), int(n), int(steps), float(guidance), sampler_name(sampler), int(seed), gain)
+        fill = bool(fill_open_questions)
+        return cls(tuple(texts), int(n), int(steps), float(guidance), sampler_name(sampler), int(seed), gain, fill)
 
     @property
     def total(self) -> int:
@@ -98,7 +101,12 @@ class GenerateJob:
         ]
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "prompts": list(self.prompts)}
+        """The job as ``job.json`` holds it (without ``fill_open_questions`` when off, as jobs
+        written before it had none, so that they still resume)."""
+        saved = {**asdict(self), "prompts": list(self.prompts)}
+        if not self.fill_open_questions:
+            saved.pop("fill_open_questions")
+        return saved
 
 
 def _check_range(name: str, value, low: int, high: int) -> None:
@@ -186,6 +194,7 @@ def run_job(
                 guidance_scale=job.guidance,
                 sampler=job.sampler,
                 tag_guidance=job.tag_guidance,
+                fill_open_questions=job.fill_open_questions,
             )
             paths = []
             for j in missing:
@@ -194,7 +203,7 @@ def run_job(
             rows = gc.catalog_rows(
                 [batch[j][0] for j in missing],
                 paths,
-                [weights[batch[j][1]] for j in missing],
+                [output.prompts[j] for j in missing],  # as drawn: tree completed, open questions filled
                 [batch[j][2] for j in missing],
                 settings,
             )
@@ -231,6 +240,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_synthesis_options(parser, DEFAULT_STEPS, DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_TAG_GUIDANCE)
     parser.add_argument("--seed", type=int, default=0, help="seed of the first image (default %(default)s)")
     parser.add_argument(
+        "--fill-open-questions",
+        action="store_true",
+        help="answer the questions a prompt leaves open as one of the run's real galaxies does, per image "
+        "(RUN/answer_prior.csv); the catalog records each image's answers",
+    )
+    parser.add_argument(
         "--batch-size", type=int, default=DEFAULT_BATCH, help="images per forward pass (default %(default)s)"
     )
     parser.add_argument(
@@ -252,7 +267,14 @@ def main(argv=None) -> int:
         args = parse_args(argv)
         prompts = args.prompt + (read_prompt_file(args.prompt_file) if args.prompt_file else [])
         job = GenerateJob.checked(
-            prompts, args.n, args.steps, args.guidance, args.sampler, args.seed, args.tag_guidance
+            prompts,
+            args.n,
+            args.steps,
+            args.guidance,
+            args.sampler,
+            args.seed,
+            args.tag_guidance,
+            args.fill_open_questions,
         )
         _check_range("--batch-size", args.batch_size, 1, MAX_IMAGES)
         if args.threads is not None:
