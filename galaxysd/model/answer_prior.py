@@ -117,7 +117,8 @@ class AnswerPrior:
         if int(rows["count"].sum()) < MIN_MATCHES:
             return weights
         counts = rows["count"].to_numpy(dtype=np.float64)
-        pick = rows.iloc[int(np.random.default_rng(seed).choice(len(rows), p=counts / counts.sum()))]
+        rng = np.random.default_rng(int(seed) % 2**63)  # any integer seed, negative ones too
+        pick = rows.iloc[int(rng.choice(len(rows), p=counts / counts.sum()))]
         filled = dict(weights)
         for tag in reached:  # tree order: a parent's weight is set before its children are capped by it
             parent = morphology.answer(tag).parent
