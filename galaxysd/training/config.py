@@ -191,15 +191,32 @@ class TrainConfig:
 SOURCE_FORM = "SPEC[@DOMAIN][*WEIGHT][" + "|".join(f"+{name}" for name in SIMULATIONS) + "]"
 
 
-def real_image_sources(entries: Sequence[str | dict]) -> list[DataSource]:
-    """The sources of a config's ``data`` whose images are real galaxies, each catalog once per
+def real_source_indices(sources: Sequence[DataSource]) -> list[int]:
+    """Positions of the ``sources`` whose images are real galaxies, each catalog once per
     domain: a ``simulate`` source shows simulated variants of a catalog the config names again
     (its cache holds the same plain images), so counting it would put every galaxy in twice."""
-    unique: dict[tuple[str, str], DataSource] = {}
-    for source in map(parse_source, entries):
+    first: dict[tuple[str, str], int] = {}
+    for i, source in enumerate(sources):
         if source.simulate is None:
-            unique.setdefault((source.catalog, source.domain), source)
-    return list(unique.values())
+            first.setdefault((source.catalog, source.domain), i)
+    return list(first.values())
+
+
+def real_image_sources(entries: Sequence[str | dict]) -> list[DataSource]:
+    """The sources of a config's ``data`` (text or dicts) whose images are real galaxies
+    (:func:`real_source_indices`)."""
+    sources = [parse_source(entry) for entry in entries]
+    return [sources[i] for i in real_source_indices(sources)]
+
+
+def saved_train_config(run_dir: Path) -> TrainConfig:
+    """The training config a run saved in ``RUN/config.yaml`` (keys that are not settings, such
+    as its status, left out), or a clear ``ValueError`` when it has none."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ValueError(f"{run_dir} has no config.yaml")
+    values = yaml.safe_load(path.read_text()) or {}
+    return TrainConfig.from_dict({k: v for k, v in values.items() if k in TrainConfig.__dataclass_fields__})
 
 
 def parse_source(value: str | dict) -> DataSource:

@@ -27,7 +27,7 @@ from galaxysd.cli import JobParser, run_cli
 from galaxysd.model.saving import load_pipeline
 from galaxysd.runs import RunDir
 from galaxysd.training.batches import PROVENANCE, TrainingSet, load_training_set
-from galaxysd.training.config import TrainConfig
+from galaxysd.training.config import saved_train_config
 
 REPORT_FILE = "data_report.csv"
 COLUMNS = ["catalog", "domain", "tag", "galaxies", "galaxy_share", "provenance", "sampling_share"]
@@ -117,10 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.add_argument("--cache-dir", help="image caches (default: the run's cache_dir)")
         args = parser.parse_args(argv)
         run = RunDir(Path(args.run))
-        if not (run.path / "config.yaml").is_file():
-            raise ValueError(f"{run.path} has no config.yaml")
-        saved = {k: v for k, v in run.config().items() if k in TrainConfig.__dataclass_fields__}
-        config = TrainConfig.from_dict(saved)
+        config = saved_train_config(run.path)
         pipe = load_pipeline(run.model_dir, device="cpu")
         tags = list(pipe.tag_encoder.tags)
         data = load_training_set(

@@ -18,29 +18,26 @@ from galaxysd.model.answer_prior import write_answer_prior
 from galaxysd.model.saving import load_pipeline
 from galaxysd.runs import RunDir
 from galaxysd.training.batches import DataSource, TrainingSet
-from galaxysd.training.config import TrainConfig, real_image_sources
+from galaxysd.training.config import real_source_indices, saved_train_config
 
 
 def write_training_prior(run_dir: Path, data: TrainingSet, sources: Sequence[DataSource], tags) -> Path:
-    """``RUN/answer_prior.csv`` from the training set's real sources (simulated ones left out)."""
-    real = [i for i, s in enumerate(sources) if s.simulate is None]
+    """``RUN/answer_prior.csv`` from the training set's real sources (:func:`real_source_indices`)."""
+    real = real_source_indices(sources)
     return write_answer_prior(run_dir, [data.conditions[i] for i in real], [sources[i].domain for i in real], tags)
 
 
 def prior_from_config(run: RunDir) -> Path:
     """Rebuild ``RUN/answer_prior.csv`` from the labels of the catalogs the run's config names."""
-    if not (run.path / "config.yaml").is_file():
-        raise ValueError(f"{run.path} has no config.yaml")
-    saved = {k: v for k, v in run.config().items() if k in TrainConfig.__dataclass_fields__}
-    config = TrainConfig.from_dict(saved)
+    config = saved_train_config(run.path)
     tags = list(load_pipeline(run.model_dir, device="cpu").tag_encoder.tags)
-    conditions, domains = [], []
-    for source in real_image_sources(saved["data"]):
+    real = [config.data[i] for i in real_source_indices(config.data)]
+    conditions = []
+    for source in real:
         catalog = load_catalog_spec(source.catalog)
         catalog = catalog[catalog["image_path"].astype(str).str.len() > 0].reset_index(drop=True)
         conditions.append(condition_matrix(catalog, tags, domain=source.domain, threshold=config.threshold))
-        domains.append(source.domain)
-    return write_answer_prior(run.path, conditions, domains, tags)
+    return write_answer_prior(run.path, conditions, [source.domain for source in real], tags)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
