@@ -28,6 +28,7 @@ from galaxysd.model.encoders import Conditioning, TagEncoder, WeightedCLIPEncode
 from galaxysd.model.guidance import guided_denoiser
 from galaxysd.model.samplers import DEFAULT_SAMPLER, make_scheduler, sampler_name, step_generators
 from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE, check_tag_guidance, split_boosts
+from galaxysd.model.tensors import images_to_tensor, slerp, tensor_to_images
 
 MAX_IMAGES = 256
 MAX_STEPS = 1000
@@ -75,17 +76,6 @@ def _check_float(name: str, value, low: float, high: float) -> float:
     if not math.isfinite(number) or not low <= number <= high:
         raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
     return number
-
-
-def images_to_tensor(images: np.ndarray) -> torch.Tensor:
-    """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [-1, 1]."""
-    return torch.from_numpy(np.array(images, dtype=np.uint8, copy=True)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-
-
-def tensor_to_images(tensor: torch.Tensor) -> np.ndarray:
-    """(N, 3, H, W) float in [-1, 1] -> (N, H, W, 3) uint8."""
-    scaled = ((tensor.float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
-    return scaled.permute(0, 2, 3, 1).cpu().numpy()
 
 
 class GalaxyPipeline(DiffusionPipeline):
@@ -395,13 +385,3 @@ class GalaxyPipeline(DiffusionPipeline):
         ]
         noise = torch.cat([slerp(noise_a, noise_b, float(f)) for f in fractions])
         return self(prompts, num_images=frames, seed=[seeds[0]] * frames, noise=noise, **kwargs)
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, fraction: float) -> torch.Tensor:
-    """Spherical interpolation between two noise tensors (keeps them Gaussian-like)."""
-    a_flat, b_flat = a.flatten(), b.flatten()
-    cos = torch.dot(a_flat, b_flat) / (a_flat.norm() * b_flat.norm())
-    omega = torch.arccos(cos.clamp(-1 + 1e-7, 1 - 1e-7))
-    if omega.abs() < 1e-4:
-        return (1 - fraction) * a + fraction * b
-    return (torch.sin((1 - fraction) * omega) * a + torch.sin(fraction * omega) * b) / torch.sin(omega)
