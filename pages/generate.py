@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from galaxysd.app import prompt_widgets, ui
+from galaxysd.app import prompt_widgets, sampling_widgets, ui
 from galaxysd.morphology import format_prompt
 
 st.title("Generate galaxies")
@@ -17,8 +17,8 @@ with morphology:
 with right:
     results = st.container()  # shown above the sampling controls, filled after them
     with st.expander("Sampling", expanded=True):
-        settings = ui.sampling_controls()
-        reference, strength = ui.reference_image()
+        settings = sampling_widgets.sampling_controls()
+        reference, strength = sampling_widgets.reference_image()
 with results:
     output = ui.generate(run, weights, settings, reference, strength)
     if output is not None:
