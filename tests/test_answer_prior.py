@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from app_pages import open_page, problems
+from app_runs import bare_copy
 
 from galaxysd import morphology
 from galaxysd.model.answer_prior import MIN_MATCHES, PRIOR_FILE, AnswerPrior, load_run_prior
@@ -100,3 +102,18 @@ def test_the_pipeline_fills_per_image_seed_and_needs_a_prior(tiny_pipe, prior, t
     assert np.abs(alone.arrays[0].astype(int) - batch.arrays[2]).max() <= 1  # the image depends on its seed only
     plain = pipe("sdss, smooth", num_images=1, seed=12, steps=2)
     assert plain.prompts[0] == {"sdss": 1.0, "smooth": 1.0}  # off by default
+
+
+def test_open_questions_can_be_answered_as_the_runs_real_galaxies_do(tiny_run, app_env, tmp_path):
+    app_env(tiny_run)
+    at = open_page("generate")
+    at.text_area(key="prompt_text").input("demo, smooth").run()
+    at.checkbox(key="fill_open_questions").check().run()
+    assert not problems(at)
+    output = at.session_state["generated"]["output"]
+    assert output.settings["fill_open_questions"] is True
+    assert any("open questions answered as real galaxies do" in c.value for c in at.caption)
+    app_env(bare_copy(tiny_run, tmp_path / "bare"))  # a run without RUN/answer_prior.csv: a clear message
+    at = open_page("generate")
+    at.checkbox(key="fill_open_questions").check().run()
+    assert any("no answer prior" in e.value for e in at.error) and not at.exception

@@ -252,21 +252,6 @@ def test_the_explore_page_starts_the_map_job(tiny_run, app_env, tmp_path):
     assert jobs.cancel_job("explore").state == "cancelled"
 
 
-def test_open_questions_can_be_answered_as_the_runs_real_galaxies_do(tiny_run, app_env, tmp_path):
-    app_env(tiny_run)
-    at = open_page("generate")
-    at.text_area(key="prompt_text").input("demo, smooth").run()
-    at.checkbox(key="fill_open_questions").check().run()
-    assert not problems(at)
-    output = at.session_state["generated"]["output"]
-    assert output.settings["fill_open_questions"] is True
-    assert any("open questions answered as real galaxies do" in c.value for c in at.caption)
-    app_env(bare_copy(tiny_run, tmp_path / "bare"))  # a run without RUN/answer_prior.csv: a clear message
-    at = open_page("generate")
-    at.checkbox(key="fill_open_questions").check().run()
-    assert any("no answer prior" in e.value for e in at.error) and not at.exception
-
-
 def test_interpolate_morphs_at_one_seed_with_a_gif_and_the_frame_weights(tiny_run, app_env):
     app_env(tiny_run)
     at = open_page("interpolate")
