@@ -34,8 +34,9 @@ if few is not None:
     with st.expander("With few real positives, do synthetic ones help? (discover/demo_eval.json)"):
         st.caption(
             "Detectors trained on 0, 3 or 7 real dusty early types, with and without the synthetic set, and "
-            "the mean of the two (how the search ranks once it has 3 real positives), ranking the held-out half "
-            "of a survey with planted truth (mean over random draws of the positives)."
+            "the mean of the two, ranking the held-out half of a survey with planted truth (mean over random "
+            "draws of the positives). The search ranks by the synthetic-augmented detector below 7 real "
+            "positives and by the mean of both from 7 on (marked: the search's ranking)."
         )
         percent = st.column_config.NumberColumn(format="percent")
         st.dataframe(

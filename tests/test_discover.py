@@ -88,23 +88,61 @@ def test_augmented_detector_finds_planted_dusty_early_types_far_above_chance(sea
     assert set(real_only) == set(augmented) == set(entry["detectors"]["combined"])
 
 
-def test_with_real_positives_the_ranking_is_the_mean_of_both_detectors(searched, survey):
+def _scan_scores(run: Path, survey) -> tuple[dict, pd.Series]:
+    """The augmented and real-only detectors' scan scores, and the survey's ids."""
     from galaxysd.data.survey_cache import open_survey
 
-    run, result = searched
-    (summary,) = result["summary"].values()
-    assert summary["real_positives_in_training"] >= 3 and summary["ranked_by"] == "combined"
     (work,) = [p for p in (run / "discover" / "parts").glob("demo-*") if (p / "detector").is_dir()]
     scores = {
         name: merge_chunks(work / f"scan-{scan_module.classifier_fingerprint(work / folder)}", 600, chunk=64)
         for name, folder in (("augmented", "detector"), ("real_only", "detector-real-only"))
     }
-    assert not np.allclose(scores["augmented"], scores["real_only"])
     spec, cache_root = survey
     ids = open_survey(spec, 32, cache_root, workers=1, progress=False).catalog["id"].astype(str)
-    expected = pd.Series(0.5 * (scores["augmented"] + scores["real_only"]), index=ids.to_numpy())
+    return scores, ids
+
+
+def test_with_few_real_positives_the_augmented_detector_ranks_and_the_real_only_one_is_measured(searched, survey):
+    from galaxysd.science.search_ranking import COMBINE_FROM
+
+    run, result = searched
+    (summary,) = result["summary"].values()
+    assert 3 <= summary["real_positives_in_training"] < COMBINE_FROM  # the test survey has 5
+    assert summary["ranked_by"] == "augmented"
+    scores, ids = _scan_scores(run, survey)
+    assert not np.allclose(scores["augmented"], scores["real_only"])
+    expected = pd.Series(scores["augmented"], index=ids.to_numpy())
     table = pd.read_csv(run / "discover" / "candidates.csv")
     np.testing.assert_allclose(table["score"], expected[table["id"].astype(str)].to_numpy(), rtol=1e-6)
+    (entry,) = json.loads((run / "discover" / "demo_eval.json").read_text()).values()
+    assert {"augmented", "real_only", "combined"} <= set(entry["detectors"])
+
+
+def test_from_combine_from_real_positives_the_ranking_is_the_mean_of_both_detectors(
+    searched, survey, tmp_path, monkeypatch
+):
+    import galaxysd.science.search_ranking as ranking
+
+    run, _ = searched
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)  # the saved detectors and scans are reused: nothing retrains
+    monkeypatch.setattr(ranking, "COMBINE_FROM", 3)
+    spec, cache = survey
+    (summary,) = run_search(copy, spec, cache)["summary"].values()
+    assert summary["ranked_by"] == "combined"
+    scores, ids = _scan_scores(copy, survey)
+    expected = pd.Series(0.5 * (scores["augmented"] + scores["real_only"]), index=ids.to_numpy())
+    table = pd.read_csv(copy / "discover" / "candidates.csv")
+    np.testing.assert_allclose(table["score"], expected[table["id"].astype(str)].to_numpy(), rtol=1e-6)
+
+
+def test_ranking_rule_by_real_positives():
+    from galaxysd.science.search_ranking import COMBINE_FROM, ranking_detector
+
+    assert [ranking_detector(k) for k in (0, 3, COMBINE_FROM - 1)] == ["augmented"] * 3
+    assert ranking_detector(COMBINE_FROM) == ranking_detector(15) == "combined"
+    with pytest.raises(ValueError, match="cannot be negative"):
+        ranking_detector(-1)
 
 
 def test_without_real_positives_the_search_synthesises_with_the_boosted_prompts(survey, tmp_path):
@@ -148,6 +186,7 @@ def test_few_real_positive_study_compares_synthetic_help_at_each_budget(searched
     assert len(synthetic_only["draws"]) == 3 and len({d["average_precision"] for d in synthetic_only["draws"]}) > 1
     assert synthetic_only["recall_at_50"] >= 3 * chance["recall_at_50"]
     assert study["0"]["real_only"].startswith("not trained") and study["0"]["combined"].startswith("not trained")
+    assert study["0"]["ranked_by"] == study["3"]["ranked_by"] == "augmented"  # the search's rule, per budget
     for k in ("3", "7"):
         if "skipped" in study[k]:
             assert "real positives in the training pool" in study[k]["skipped"]

@@ -101,8 +101,14 @@ def augmentation_table(run: RunDir) -> str:
 DETECTOR_NAMES = {
     "augmented": "synthetic + real positives",
     "real_only": "real positives only",
-    "combined": "mean of both (the search's ranking)",
+    "combined": "mean of both",
 }
+RANKING_MARK = " (the search's ranking)"
+
+
+def detector_name(kind: str, ranked_by: str | None) -> str:
+    """A detector's name in the tables, marked where it is the one the search ranks by."""
+    return DETECTOR_NAMES.get(kind, kind) + (RANKING_MARK if kind == ranked_by else "")
 
 
 def discovery_table(run: RunDir) -> str:
@@ -112,9 +118,11 @@ def discovery_table(run: RunDir) -> str:
         raise ValueError(f"{run.discover_dir / 'demo_eval.json'} is missing: run python -m galaxysd.discover first")
     header = " | ".join(f"recall in top {k}" for k in DISCOVERY_K)
     lines = [f"| catalog, detector | held-out true | {header} | average precision |", "|---|---:|" + "---:|" * 3]
+    summary = read_json(run.discover_dir / "summary.json") or {}
     for catalog, result in evaluation.items():
+        ranked_by = summary.get(catalog, {}).get("ranked_by")
         rows = [("chance", result["chance"])] + [
-            (DETECTOR_NAMES.get(k, k), v) for k, v in result["detectors"].items() if isinstance(v, dict)
+            (detector_name(k, ranked_by), v) for k, v in result["detectors"].items() if isinstance(v, dict)
         ]
         for name, scores in rows:
             recalls = " | ".join(f"{scores[f'recall_at_{k}']:.0%}" for k in DISCOVERY_K)
@@ -138,7 +146,8 @@ def few_positive_frame(run: RunDir) -> pd.DataFrame | None:
             for kind, scores in detectors.items():
                 if not isinstance(scores, dict):
                     continue  # a reason it was not run
-                name = "synthetic positives only" if int(k) == 0 else DETECTOR_NAMES.get(kind, kind)
+                ranked_by = detectors.get("ranked_by")  # written by the study since the rule depends on k
+                name = "synthetic positives only" if int(k) == 0 else detector_name(kind, ranked_by)
                 rows.append(
                     {
                         "catalog": _catalog_name(catalog),

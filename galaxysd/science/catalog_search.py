@@ -21,9 +21,8 @@ from galaxysd.science.dusty_search import (
     training_sets,
 )
 from galaxysd.science.scan import classifier_fingerprint, scan
+from galaxysd.science.search_ranking import COMBINED, DETECTOR, REAL_ONLY, ranking_detector
 from galaxysd.science.synthetic_sets import ImageGenerator
-
-DETECTOR, REAL_ONLY, COMBINED = "augmented", "real_only", "combined"
 
 
 def train_and_save(folder: Path, train) -> Path:
@@ -75,8 +74,10 @@ class CatalogSearch:
 
     def prepare(self) -> dict[str, Path]:
         """Synthesise and train the detectors (main process); returns their folders. The
-        real-only detector is trained whenever the pool has enough real positives: the
-        search ranks by both (:func:`galaxysd.science.dusty_search.combine_scores`)."""
+        real-only detector is trained whenever the pool has enough real positives: from
+        :data:`galaxysd.science.search_ranking.COMBINE_FROM` on the search ranks by both
+        (:func:`galaxysd.science.dusty_search.combine_scores`), and below it the real-only
+        detector is measured beside the ranking."""
         images = self.cache.images
         self.synthetic = self.synthetic_for(len(self.sets.positives))
         detectors = {
@@ -107,12 +108,17 @@ class CatalogSearch:
 
     @staticmethod
     def ranking_scores(scans: dict) -> dict:
-        """Scores per detector from :meth:`scan_all`, plus :data:`COMBINED` (the search's
-        ranking) when the real-only detector was trained."""
+        """Scores per detector from :meth:`scan_all`, plus :data:`COMBINED` (the mean of
+        both) when the real-only detector was trained."""
         scores = {name: result.scores for name, result in scans.items()}
         if REAL_ONLY in scores:
             scores[COMBINED] = combine_scores(scores[DETECTOR], scores[REAL_ONLY])
         return scores
+
+    @property
+    def ranked_by(self) -> str:
+        """The detector whose score ranks this catalog (:func:`ranking_detector`)."""
+        return ranking_detector(len(self.sets.positives))
 
     def summarize(self, table: pd.DataFrame, rate: float, threshold: float) -> dict:
         """The catalog's numbers for ``summary.json``."""

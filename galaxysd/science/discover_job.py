@@ -8,9 +8,10 @@ cache and ranks them (:mod:`galaxysd.science.dusty_search` describes the method)
 ``RUN/discover/``:
 
 ``candidates.csv``  the ``--top`` best-ranked galaxies of each catalog: ``catalog`` (spec),
-    ``id``, ``ra``, ``dec`` (degrees, empty when unknown), ``score`` (detector probability; when
-    the training pool has 3 or more real positives, the mean of the synthetic-augmented and
-    the real-only detector's, ``ranked_by: combined`` in the summary),
+    ``id``, ``ra``, ``dec`` (degrees, empty when unknown), ``score`` (the synthetic-augmented
+    detector's probability; when the training pool has 7 or more real positives, the mean of
+    its and the real-only detector's, ``ranked_by: combined`` in the summary;
+    :mod:`galaxysd.science.search_ranking`),
     ``rank`` (1 = best, within the catalog), ``known`` (the catalog already labels a dust
     lane: cumulative dust-lane fraction >= 0.5), ``known_dusty_early_type`` (cumulative smooth
     and dust-lane fractions both >= 0.5), ``cumulative_smooth``, ``cumulative_dust_lane``
@@ -26,7 +27,7 @@ cache and ranks them (:mod:`galaxysd.science.dusty_search` describes the method)
     candidates above ``--threshold`` and how many are new (not a known dust lane);
 ``demo_eval.json``  per catalog with a truth column: recall and precision at the top K on the
     held-out galaxies for the augmented detector, the real-positives-only detector, their
-    combination (the ranking) and chance;
+    combination and chance (``ranked_by`` in the summary names the ranking);
     under ``few_real_positives`` the same for detectors given 0, 3 or 7 real positives
     (``--few-positives``), mean over draws;
 ``thumbs/``         synthetic training images (``synthetic_<survey>.png``) and thumbnails of
@@ -59,7 +60,7 @@ from galaxysd.data.survey_cache import is_real_survey, open_survey, run_image_si
 from galaxysd.evaluation.results_tables import FEW_POSITIVES_KEY  # the key its README table reads
 from galaxysd.grids import save_grid
 from galaxysd.runs import DEFAULT_CACHE_ROOT, REPO_ROOT, RunDir
-from galaxysd.science.catalog_search import COMBINED, DETECTOR, REAL_ONLY, CatalogSearch
+from galaxysd.science.catalog_search import DETECTOR, REAL_ONLY, CatalogSearch
 from galaxysd.science.dusty_search import (
     DEFAULT_PROMPTS,
     MIN_REAL_POSITIVES,
@@ -158,7 +159,7 @@ def discover(
         if not state.is_main_process:
             continue
         scores = search.ranking_scores(scans)
-        ranked_by = COMBINED if COMBINED in scores else DETECTOR
+        ranked_by = search.ranked_by
         ranked = candidate_table(cache.catalog, scores[ranked_by], search.sets)
         summaries[spec] = search.summarize(ranked, scans[DETECTOR].galaxies_per_s, threshold) | {"ranked_by": ranked_by}
         table = ranked.head(top).copy()

@@ -16,10 +16,10 @@ the synthetic positives plus any real ones against real negatives:
 
 With no real positive the detector learns dust lanes from the synthetic ones alone, and
 prompts that exaggerate the lane (:data:`NO_POSITIVE_PROMPTS`) teach it best; with real
-positives the milder :data:`DEFAULT_PROMPTS` do, and the search ranks by the mean of two
-detectors' probabilities, one trained with the synthetic set and one on the real positives
-alone (:func:`combine_scores`; on seven demo splits this beat the real-only detector at 3 and
-7 real positives, where the synthetic-augmented detector alone lost at 7).
+positives the milder :data:`DEFAULT_PROMPTS` do. From 3 real positives on a second detector
+is trained on the real positives alone; the search ranks by the synthetic-augmented detector
+below 7 real positives and by the mean of both from 7 on (:func:`combine_scores`,
+:mod:`galaxysd.science.search_ranking`, which gives the measurements).
 
 Only a *training pool* (``1 - holdout`` of the catalog, seeded) supplies real examples, so
 the rest is untouched by training. On a catalog with a truth column (the demo survey's
@@ -253,12 +253,12 @@ def train_detector(
 
 
 def combine_scores(augmented: np.ndarray, real_only: np.ndarray) -> np.ndarray:
-    """The search's score with real positives: the mean of the two detectors' probabilities.
+    """The search's score from 7 real positives on: the mean of the two detectors' probabilities.
 
-    On seven demo splits (benchmarks/DESIGN_STUDY.md) its average precision was 0.72 at 3 real
-    positives and 0.81 at 7, against 0.66 and 0.79 for the real-only detector and 0.67 and 0.71
-    for the synthetic-augmented one alone; a pair of real-only detectors gave 0.69 and 0.83, so
-    beyond a few real positives the gain is the averaging (benchmarks/dusty_pair_control.py).
+    On fourteen demo splits (benchmarks/DESIGN_STUDY.md) its average precision was 0.69 at 3
+    real positives and 0.80 at 7, against 0.63 and 0.79 for the real-only detector and 0.76
+    and 0.79 for the synthetic-augmented one alone, so below 7 the search ranks by the
+    augmented detector (:mod:`galaxysd.science.search_ranking`).
     """
     return 0.5 * (np.asarray(augmented, np.float64) + np.asarray(real_only, np.float64))
 

@@ -6,10 +6,11 @@ or none, do synthetic ones help? For each budget ``k`` of real positives (defaul
 are trained against the same real negatives: *augmented* (the ``k`` real positives plus the
 synthetic set; with ``k = 0`` it has synthetic positives only) and *real only* (the ``k``
 real positives alone; not trained below :data:`MIN_REAL_POSITIVES`), and where both exist
-*combined*, the mean of their probabilities (the search's ranking with real positives,
-:func:`galaxysd.science.dusty_search.combine_scores`). The synthetic set follows the budget
-(``synthetic_for(k)``: the search synthesises with other prompts when it has no real
-positive, :meth:`SearchSettings.prompts_for`). With ``k = 0`` there is
+*combined*, the mean of their probabilities (:func:`galaxysd.science.dusty_search.combine_scores`;
+the search ranks by it from 7 real positives on, :mod:`galaxysd.science.search_ranking`).
+The synthetic set follows the budget (``synthetic_for(k)``: the search synthesises with
+other prompts when it has no real positive, :meth:`SearchSettings.prompts_for`). With
+``k = 0`` there is
 nothing to draw, so its draws differ in the detector's training seed instead: one detector
 trained on synthetic positives is one sample of a noisy number. Each ranks the held-out
 galaxies, scored against the catalog's truth (:func:`evaluate_ranking`). Detectors are saved
@@ -36,6 +37,7 @@ from galaxysd.science.dusty_search import (
     evaluate_ranking,
     train_detector,
 )
+from galaxysd.science.search_ranking import ranking_detector
 
 DEFAULT_BUDGETS: tuple[int, ...] = (0, 3, 7)
 DEFAULT_DRAWS = 3
@@ -65,9 +67,10 @@ def few_positive_study(
     """Recall and precision of both detectors at each budget (see the module docstring).
 
     ``synthetic_for(k)`` gives the synthetic set of budget ``k``. Returns ``{"k":
-    {"augmented": {...}, "real_only": {...} or reason, "combined": {...} or reason}}``, each with the
-    mean over draws of :data:`SUMMARY_KEYS` and the per-draw values; budgets beyond the
-    pool's positives get a one-line reason instead.
+    {"augmented": {...}, "real_only": {...} or reason, "combined": {...} or reason, "ranked_by":
+    name}}``, each with the mean over draws of :data:`SUMMARY_KEYS` and the per-draw values, and
+    the detector the search would rank by with ``k`` real positives; budgets beyond the pool's
+    positives get a one-line reason instead.
     """
     held_out = ~sets.pool
     test_images = images[np.flatnonzero(held_out)]
@@ -99,6 +102,7 @@ def few_positive_study(
                 per_draw[kind].append({key: float(entry[key]) for key in SUMMARY_KEYS})
         too_few = f"not trained: fewer than {MIN_REAL_POSITIVES} real positives"
         result[str(k)] = {kind: _mean_over_draws(e) if e else too_few for kind, e in per_draw.items()}
+        result[str(k)]["ranked_by"] = ranking_detector(k)
     bar.close()
     return result
 
