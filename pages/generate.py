@@ -28,6 +28,6 @@ with results:
             f"{len(output.arrays)} images in {ui.last_generation_seconds():.2f} s · "
             f"{settings['steps']} steps · {settings['sampler']} · guidance {settings['guidance_scale']}"
             f" · answer boost {settings['tag_guidance']:g}"
-            + (" · open questions answered as real galaxies do" if settings["fill_open_questions"] else "")
+            + (" · open questions answered as real galaxies do" if output.settings.get("fill_open_questions") else "")
         )
         ui.downloads(output, run)

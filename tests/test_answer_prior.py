@@ -66,6 +66,37 @@ def test_a_filled_answer_never_outweighs_the_answer_it_hangs_under(prior):
     assert disk["edge-on galaxy"] == 1.0  # the only disks: edge-on, a question two levels deep filled
 
 
+def test_moving_a_slider_of_an_open_question_changes_the_filled_answers_smoothly(prior):
+    for seed in range(12):
+        steps = [prior.fill({"sdss": 1.0, "smooth": 1.0, ROUND: r / 20}, seed) for r in range(0, 21)]
+        for before, after in zip(steps, steps[1:]):
+            for tag in (ROUND, BETWEEN, CIGAR):
+                assert abs(after.get(tag, 0.0) - before.get(tag, 0.0)) <= 0.05 + 1e-9  # no jump
+        at_zero = {tag: w for tag, w in steps[0].items() if w}
+        assert at_zero == prior.fill({"sdss": 1.0, "smooth": 1.0}, seed)  # 0 is the open question
+        assert steps[-1] == {"sdss": 1.0, "smooth": 1.0, ROUND: 1.0}  # answered in full: as typed
+    half = prior.fill({"sdss": 1.0, "smooth": 1.0, CIGAR: 0.5}, 1)
+    assert half[CIGAR] >= 0.5 and max(half.get(ROUND, 0.0), half.get(BETWEEN, 0.0)) <= 0.5 * 0.8 + 1e-9
+
+
+def test_sibling_questions_are_answered_by_the_same_real_galaxy():
+    barred = [
+        {
+            "features or disk-shaped": 1.0,
+            "not edge-on": 1.0,
+            "bar-shaped structure in the galaxy center": 1.0,
+            "spiral galaxy": 1.0,
+        }
+    ] * 20
+    plain = [{"features or disk-shaped": 1.0, "not edge-on": 1.0, "no bar": 1.0, "no spiral arms": 1.0}] * 20
+    prior = AnswerPrior.from_conditions([conditions(barred + plain)], ["demo"], TAGS)
+    kinds = set()
+    for seed in range(40):
+        filled = prior.fill({"demo": 1.0, "features or disk-shaped": 1.0, "not edge-on": 1.0}, seed)
+        kinds.add(("no bar" in filled, "no spiral arms" in filled, "spiral galaxy" in filled))
+    assert kinds == {(True, True, False), (False, False, True)}  # never a barred galaxy's bar with a plain one's arms
+
+
 def test_the_prior_round_trips_through_its_file_and_bad_files_are_clear(prior, tmp_path):
     path = prior.save(tmp_path / PRIOR_FILE)
     again = AnswerPrior.load(path)
@@ -104,16 +135,21 @@ def test_the_pipeline_fills_per_image_seed_and_needs_a_prior(tiny_pipe, prior, t
     assert plain.prompts[0] == {"sdss": 1.0, "smooth": 1.0}  # off by default
 
 
-def test_open_questions_can_be_answered_as_the_runs_real_galaxies_do(tiny_run, app_env, tmp_path):
+def test_the_app_answers_open_questions_by_default_where_the_run_has_a_prior(tiny_run, app_env, tmp_path):
     app_env(tiny_run)
     at = open_page("generate")
     at.text_area(key="prompt_text").input("demo, smooth").run()
-    at.checkbox(key="fill_open_questions").check().run()
-    assert not problems(at)
+    assert not problems(at) and at.checkbox(key="fill_open_questions").value  # on by default
     output = at.session_state["generated"]["output"]
     assert output.settings["fill_open_questions"] is True
+    assert any(set(p) - {"demo", "smooth"} for p in output.prompts)  # roundness drawn from real galaxies
     assert any("open questions answered as real galaxies do" in c.value for c in at.caption)
-    app_env(bare_copy(tiny_run, tmp_path / "bare"))  # a run without RUN/answer_prior.csv: a clear message
+    at.checkbox(key="fill_open_questions").uncheck().run()
+    typed = at.session_state["generated"]["output"]
+    assert typed.settings["fill_open_questions"] is False and typed.prompts[0] == {"demo": 1.0, "smooth": 1.0}
+    app_env(bare_copy(tiny_run, tmp_path / "bare"))  # a run without RUN/answer_prior.csv: said, not an error
     at = open_page("generate")
-    at.checkbox(key="fill_open_questions").check().run()
-    assert any("no answer prior" in e.value for e in at.error) and not at.exception
+    at.text_area(key="prompt_text").input("demo, smooth").run()
+    assert not at.error and not at.exception
+    assert any("has no answer prior" in c.value for c in at.caption)
+    assert at.session_state["generated"]["output"].settings["fill_open_questions"] is False

@@ -325,13 +325,33 @@ def test_the_open_question_numbers_in_the_readme_come_from_the_design_study_rows
     smooth = study[(study["kind"] == "prompt") & (study["key"] == "smooth")].set_index(["run", "seed"])
     seeds = ("0", "100000", "200000")
     before = " / ".join(f"{smooth.loc[('stage5-dust-g1', s), 'frechet_over_floor']:.2f}" for s in seeds)
-    after = [smooth.loc[("stage5-dust-g1-filled", s), "frechet_over_floor"] for s in seeds]
+    after = [smooth.loc[("stage5-dust-g1-filled-tree", s), "frechet_over_floor"] for s in seeds]
     prose = " ".join(README.split())
     assert f"`sdss, smooth` goes from {before}x to {' / '.join(f'{a:.2f}' for a in after)}x the real-vs-real" in prose
     assert max(after) < 2  # "within 2x on every draw"
-    ratios = [smooth.loc[("stage5-dust-g1-filled", s), "axis_ratio_gen"] for s in seeds]
-    real = smooth.loc[("stage5-dust-g1-filled", "0"), "axis_ratio_real"]
+    ratios = [smooth.loc[("stage5-dust-g1-filled-tree", s), "axis_ratio_gen"] for s in seeds]
+    real = smooth.loc[("stage5-dust-g1-filled-tree", "0"), "axis_ratio_real"]
     assert f"to {min(ratios):.2f}-{max(ratios):.2f} (real {real:.2f};" in prose
+    card = " ".join((RUN.path / "README.md").read_text().split())
+    assert f"{min(after):.1f}-{max(after):.1f}x the floor on three draws of 96, median axis ratio" in card
+    assert f"median axis ratio {min(ratios):.2f}-{max(ratios):.2f}. The app does this by default" in card
+
+
+def test_the_slider_table_with_open_questions_filled_comes_from_its_file():
+    table = pd.read_csv(Path(__file__).parents[1] / "benchmarks" / "tag_response_filled.csv").set_index("tag")
+    shipped = pd.read_csv(RUN.eval_dir / "tag_response.csv").set_index("tag")
+    assert table["fill_open_questions"].all() and len(table) == len(shipped)
+    assert set(table.index[table["works"]]) == set(shipped.index[shipped["works"]])  # "the same 7 of 10"
+    prose = " ".join(README.split())
+    assert f"finds the same {int(table['works'].sum())} of {len(table)} answers working" in prose
+    delta = table["judge_delta"]
+    assert (
+        f"spiral (+{delta['spiral galaxy']:.2f}) and completely round (+{delta['completely round galaxy']:.2f})"
+        in prose
+    )
+    assert f"in-between more (+{delta['in-between round galaxy']:.2f})" in prose
+    assert delta["spiral galaxy"] < shipped.loc["spiral galaxy", "judge_delta"]  # "moving the judge less"
+    assert delta["in-between round galaxy"] > shipped.loc["in-between round galaxy", "judge_delta"]
 
 
 def test_the_held_back_split_numbers_in_the_readme_come_from_their_table():

@@ -141,6 +141,21 @@ def test_the_shipped_model_answers_its_roundness_and_disk_sliders(tmp_path):
         assert table.loc[tag, "works"] and table.loc[tag, "measured_by"] == "judge"
 
 
+def test_the_response_job_can_read_a_slider_at_0_as_real_galaxies_answer(tmp_path):
+    """With --fill-open-questions the off images draw their roundness from real galaxies."""
+
+    def response(*extra):
+        out = tmp_path / ("filled" if extra else "typed")
+        args = ["response", "--run", str(DEFAULT_RUN), "--tags", "in-between round galaxy", "--seeds", "4"]
+        assert evaluate_main([*args, "--out", str(out), *extra]) == 0
+        return pd.read_csv(out / "tag_response.csv").iloc[0]
+
+    typed, filled = response(), response("--fill-open-questions")
+    assert not typed["fill_open_questions"] and filled["fill_open_questions"]
+    assert filled["pixel_change"] != pytest.approx(typed["pixel_change"], rel=1e-3)  # other images at 0
+    assert filled["judge_p_on"] == pytest.approx(typed["judge_p_on"], abs=1e-6)  # 1.5 answers it in full
+
+
 def test_judge_check_writes_the_gate_into_the_report(shared_data, tmp_path):
     judge_dir = tmp_path / "judge"
     shutil.copytree(DEFAULT_RUN / "eval" / "judge", judge_dir)

@@ -54,7 +54,8 @@ def sampling_controls() -> dict:
         "Answer open questions as real galaxies do",
         key="fill_open_questions",
         help="Questions below the prompt's answers that it leaves open (roundness for 'sdss, smooth') are "
-        "answered, per image, as one of the run's real training galaxies with the prompt's answers answers them.",
+        "answered, per image, as real training galaxies with the same answers above them answer them; a question "
+        "answered in part is filled in part, so sliders move the image smoothly. Off: a prompt is read as typed.",
     )
     return {key: st.session_state[key] for key in SAMPLING_DEFAULTS}
 

@@ -32,6 +32,12 @@ class SharedPipeline:
     def image_size(self) -> int:
         return int(self.pipe.config.image_size)
 
+    @property
+    def can_fill_open_questions(self) -> bool:
+        """Whether the model has an answer prior to answer open questions with (not in paper
+        mode, whose prompts are the paper's text)."""
+        return self.pipe.answer_prior is not None and not self.pipe.paper_mode
+
     def generate(self, prompt, **settings) -> tuple[GalaxyOutput, float]:
         """Call the pipeline (see ``GalaxyPipeline.__call__``); returns images and seconds taken."""
         with self.lock:

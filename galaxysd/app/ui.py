@@ -49,7 +49,7 @@ SAMPLING_DEFAULTS = {
     "num_images": 4,
     **RECOMMENDED_SAMPLING,
     "tag_guidance": DEFAULT_TAG_GUIDANCE,
-    "fill_open_questions": False,
+    "fill_open_questions": True,  # where the run has an answer prior (generate() checks)
 }
 SLIDER_MAX, SLIDER_STEP = 2.0, 0.05
 NO_DOMAIN, CUSTOM = "(none)", "(custom prompt)"
@@ -231,8 +231,15 @@ def generate(
     memo = st.session_state.get(slot)
     if memo and memo["key"] == key:
         return memo["output"]
+    pipe = cached_pipeline(run)
+    if settings.get("fill_open_questions") and not pipe.can_fill_open_questions:
+        settings = {**settings, "fill_open_questions": False}
+        st.caption(
+            "This run has no answer prior (RUN/answer_prior.csv; paper-mode runs never use one): open questions "
+            "stay open. Build it with python -m galaxysd.training.prior_job --run RUN."
+        )
     try:
-        output, seconds = cached_pipeline(run).generate(weights, reference=reference, strength=strength, **settings)
+        output, seconds = pipe.generate(weights, reference=reference, strength=strength, **settings)
     except ValueError as error:
         st.error(f"Cannot generate: {error}")
         return None

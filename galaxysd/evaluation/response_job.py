@@ -68,6 +68,11 @@ def add_parsers(jobs) -> None:
         help="real galaxies of the standard look the judge never saw (e.g. a held-out split): adds how far "
         "the judge moves between real galaxies without and with each answer (real_delta)",
     )
+    response.add_argument(
+        "--fill-open-questions",
+        action="store_true",
+        help="answer the questions a prompt leaves open as the run's real galaxies do (the app's checkbox)",
+    )
     response.add_argument("--cache-dir", default=".data/cache", metavar="DIR", help="where image caches live")
     response.add_argument("--out", metavar="DIR", help="folder for tag_response.csv (default RUN/eval)")
     check = jobs.add_parser(
@@ -126,8 +131,13 @@ def run_response_job(args: argparse.Namespace) -> None:
         guidance=args.guidance,
         sampler=args.sampler,
         tag_guidance=check_tag_guidance(args.tag_guidance),
+        fill_open_questions=bool(getattr(args, "fill_open_questions", False)),
     )
-    generate = pipeline_generator(load_fast_pipeline(run / "model"), tag_guidance=settings.tag_guidance)
+    generate = pipeline_generator(
+        load_fast_pipeline(run / "model"),
+        tag_guidance=settings.tag_guidance,
+        fill_open_questions=settings.fill_open_questions,
+    )
     table = response_table(generate, judge, answers, args.domain, settings)
     if args.real:
         if judge is None:

@@ -54,6 +54,7 @@ class ResponseSettings:
     guidance: float = RECOMMENDED_SAMPLING["guidance_scale"]
     sampler: str = RECOMMENDED_SAMPLING["sampler"]
     tag_guidance: float = DEFAULT_TAG_GUIDANCE  # how the generator applies weights above 1 (for the table)
+    fill_open_questions: bool = False  # whether the generator answers open questions (for the table)
 
 
 def labelled_answers(data_report: pd.DataFrame, domain: str, min_galaxies: int = MIN_LABELLED) -> list[str]:
@@ -111,6 +112,7 @@ def tag_response(
         "prompt": f"{morphology.format_prompt(base)}, {{{tag}:0 -> {s.weight:g}}}",
         "seeds": s.seeds,
         "tag_guidance": s.tag_guidance,
+        "fill_open_questions": s.fill_open_questions,
         "pixel_change": change,
         "seed_difference": between_seeds,
         "pixel_ratio": change / between_seeds if between_seeds > 0 else float("nan"),

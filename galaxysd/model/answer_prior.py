@@ -4,13 +4,19 @@
 every smooth galaxy. The model learnt smooth galaxies with their roundness answers (a vote
 fraction for each), so the prompt alone asks for a smooth galaxy whose volunteers gave no
 roundness at all, a condition that training shows only through tag dropout: the draws come out
-flatter and less varied than real smooth galaxies. With an answer prior, each image instead
-draws one real training galaxy of the prompt's survey that has every answer of the prompt
-(cumulative vote fraction at least :data:`PRESENCE`) and takes that galaxy's answers to every
-question below the prompt's answers that the prompt leaves open, each capped at the weight of
-the answer it hangs under. Questions the prompt answers, and questions no answer of the prompt
-leads to (``odd feature`` for ``sdss, smooth``), stay as they are; the draw depends only on the
-image's seed, so an image is reproducible whatever the batch.
+flatter and less varied than real smooth galaxies. With an answer prior each open question is
+answered as a real galaxy answers it, walking down the tree: for every question below an answer
+the prompt has (typed or answered this way), one real training galaxy of the prompt's survey
+is drawn among those that have every answer on the question's path (cumulative vote fraction at
+least :data:`PRESENCE`), and its answers to that question are taken, each capped at the weight
+of the answer it hangs under. Sibling questions share a path and so a galaxy.
+
+A question the prompt answers only in part is filled in part: with ``m`` the largest weight the
+prompt gives any of its answers, as a share of that cap, the drawn answers count ``1 - m`` and
+the typed ones are kept where larger. So a slider moved from 0 changes the answers smoothly
+instead of switching the draw off, and a question answered in full (``m = 1``) stays as typed.
+Questions no answer of the prompt leads to (``odd feature`` for ``sdss, smooth``) stay as they
+are; the draw depends only on the image's seed, so an image is reproducible whatever the batch.
 
 The prior is the run's real training labels (simulated sources left out), one row per distinct
 label vector with its count, in ``RUN/answer_prior.csv``; the training job writes it, and
@@ -20,7 +26,9 @@ label vector with its count, in ``RUN/answer_prior.csv``; the training job write
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -35,17 +43,9 @@ MIN_MATCHES = 20  # fewer matching real galaxies than this: the prompt is left a
 DECIMALS = 1  # fractions to 0.1: the label threshold is 0.3, and it keeps the file small
 
 
-def _open_answers(present: set[str]) -> list[str]:
-    """Answers of the questions below ``present`` answers that no present answer answers, and
-    every answer below those, in tree order."""
-    open_tasks = {
-        q.task for q in morphology.TREE if q.parent in present and not any(a.tag in present for a in q.answers)
-    }
-    reached: list[str] = []
-    for question in morphology.TREE:  # tree order: a question comes after the answer it hangs under
-        if question.task in open_tasks or (question.parent in reached):
-            reached.extend(a.tag for a in question.answers)
-    return reached
+def _path(tag: str) -> tuple[str, ...]:
+    """``tag`` and the answers above it, root first."""
+    return (*morphology.parent_answers(tag), tag)
 
 
 class AnswerPrior:
@@ -92,40 +92,57 @@ class AnswerPrior:
         write_atomic(path, self.table.to_csv(index=False, float_format="%g"))
         return path
 
-    @property
+    @cached_property
     def domains(self) -> set[str]:
+        """The survey tags the prior has galaxies of."""
         return set(self.table["domain"])
 
-    def matches(self, domain: str, present: set[str]) -> pd.DataFrame:
+    def matches(self, domain: str, present) -> pd.DataFrame:
         """The rows of ``domain`` with every answer of ``present`` at least :data:`PRESENCE`."""
         rows = self.table[self.table["domain"] == domain]
         for tag in present:
             rows = rows[rows[tag] >= PRESENCE] if tag in rows else rows.iloc[:0]
         return rows
 
-    def fill(self, weights: Mapping[str, float], seed: int) -> dict[str, float]:
-        """``weights`` with its open questions answered by one real galaxy drawn with ``seed``;
-        unchanged when nothing is open, the prompt names no survey of the prior, or fewer than
-        :data:`MIN_MATCHES` real galaxies have the prompt's answers."""
-        weights = dict(weights)
-        domain = next((t for t, w in weights.items() if t in morphology.DOMAIN_TAGS and w > 0), None)
-        present = {t for t, w in weights.items() if t not in morphology.DOMAIN_TAGS and w > 0}
-        reached = [t for t in _open_answers(present) if t in self.tags]
-        if domain is None or not reached:
-            return weights
-        rows = self.matches(domain, present)
-        if int(rows["count"].sum()) < MIN_MATCHES:
-            return weights
+    def draw(self, domain: str, path: tuple[str, ...], seed: int) -> pd.Series | None:
+        """One real galaxy of ``domain`` with every answer of ``path``, drawn by its count with
+        ``seed`` (the same galaxy for the same path and seed); ``None`` when fewer than
+        :data:`MIN_MATCHES` real galaxies have them."""
+        rows = self.matches(domain, path)
         counts = rows["count"].to_numpy(dtype=np.float64)
-        rng = np.random.default_rng(int(seed) % 2**63)  # any integer seed, negative ones too
-        pick = rows.iloc[int(rng.choice(len(rows), p=counts / counts.sum()))]
-        filled = dict(weights)
-        for tag in reached:  # tree order: a parent's weight is set before its children are capped by it
-            parent = morphology.answer(tag).parent
-            cap = min(1.0, filled.get(parent, 0.0)) if parent else 1.0
-            value = min(float(pick[tag]), cap)
-            if value > 0 and math.isfinite(value):
-                filled[tag] = value
+        if counts.sum() < MIN_MATCHES:
+            return None
+        key = zlib.crc32("|".join(sorted(path)).encode())
+        rng = np.random.default_rng([int(seed) % 2**63, key])  # any integer seed, negative ones too
+        return rows.iloc[int(rng.choice(len(rows), p=counts / counts.sum()))]
+
+    def fill(self, weights: Mapping[str, float], seed: int) -> dict[str, float]:
+        """``weights`` with its open questions answered by real galaxies drawn with ``seed``
+        (see the module docstring); unchanged when nothing is open, the prompt names no survey
+        of the prior, or fewer than :data:`MIN_MATCHES` real galaxies share a question's path."""
+        typed = dict(weights)
+        domain = next((t for t, w in typed.items() if t in morphology.DOMAIN_TAGS and w > 0), None)
+        if domain is None or domain not in self.domains:
+            return typed
+        filled = dict(typed)
+        for question in morphology.TREE:  # tree order: a parent's weight is final before its questions
+            parent = question.parent
+            cap = min(1.0, filled.get(parent, 0.0)) if parent else 0.0
+            if cap <= 0:
+                continue  # the root question, and questions under answers the prompt does not have
+            answered = max((typed.get(a.tag, 0.0) for a in question.answers), default=0.0)
+            share_open = 1.0 - min(1.0, answered / cap)
+            if share_open <= 0:
+                continue
+            galaxy = self.draw(domain, _path(parent), seed)
+            if galaxy is None:
+                continue
+            for ans in question.answers:
+                if ans.tag not in self.tags:
+                    continue
+                value = round(share_open * min(float(galaxy[ans.tag]), cap), 6)
+                if value > typed.get(ans.tag, 0.0) and math.isfinite(value):
+                    filled[ans.tag] = value
         return filled
 
 

@@ -223,9 +223,11 @@ class GalaxyPipeline(DiffusionPipeline):
                 the prompts in the output show them. Default True, False in paper mode, where
                 the prompt text is the paper's.
             fill_open_questions (`bool`, default False): answer the questions below the
-                prompt's answers that it leaves open (roundness for ``sdss, smooth``) as a real
-                training galaxy with the prompt's answers, drawn with the image's seed, answers
-                them (:mod:`galaxysd.model.answer_prior`; needs the run's ``answer_prior.csv``).
+                prompt's answers that it leaves open (roundness for ``sdss, smooth``) as real
+                training galaxies with the same answers above them do, drawn with the image's
+                seed; a question answered in part is filled in part
+                (:mod:`galaxysd.model.answer_prior`; needs the run's ``answer_prior.csv``).
+                The app turns it on by default.
 
         Returns:
             `GalaxyOutput`: ``.images`` (PIL), ``.arrays`` (N, H, W, 3) uint8, the prompts as
