@@ -23,7 +23,7 @@ with results:
     output = ui.generate(run, weights, settings, reference, strength)
     if output is not None:
         st.markdown(f"`{format_prompt(weights) or '(no prompt: unconditional)'}`")
-        ui.image_grid(output.arrays, [f"seed {s}" for s in output.seeds])
+        ui.image_grid(output.arrays, ui.seed_captions(output, weights))
         st.caption(
             f"{len(output.arrays)} images in {ui.last_generation_seconds():.2f} s · "
             f"{settings['steps']} steps · {settings['sampler']} · guidance {settings['guidance_scale']}"

@@ -8,7 +8,7 @@ from app_pages import open_page, problems
 from app_runs import bare_copy
 
 from galaxysd import morphology
-from galaxysd.model.answer_prior import MIN_MATCHES, PRIOR_FILE, AnswerPrior, load_run_prior
+from galaxysd.model.answer_prior import MIN_MATCHES, PRIOR_FILE, AnswerPrior, drawn_answers, load_run_prior
 from galaxysd.model.saving import load_pipeline, save_pipeline
 from galaxysd.training.batches import DataSource, TrainingSet
 from galaxysd.training.prior_job import write_training_prior
@@ -144,6 +144,11 @@ def test_the_app_answers_open_questions_by_default_where_the_run_has_a_prior(tin
     assert output.settings["fill_open_questions"] is True
     assert any(set(p) - {"demo", "smooth"} for p in output.prompts)  # roundness drawn from real galaxies
     assert any("open questions answered as real galaxies do" in c.value for c in at.caption)
+    drawn = [drawn_answers({"demo": 1.0, "smooth": 1.0}, p) for p in output.prompts]
+    assert any(drawn) and all(set(d) <= {ROUND, BETWEEN, CIGAR} for d in drawn)
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]  # each image says what it drew
+    assert len(captions) == len(drawn) and all(c.startswith(f"seed {s}") for c, s in zip(captions, output.seeds))
+    assert all((f"drawn: {next(iter(d))}" in c) if d else "drawn" not in c for c, d in zip(captions, drawn))
     at.checkbox(key="fill_open_questions").uncheck().run()
     typed = at.session_state["generated"]["output"]
     assert typed.settings["fill_open_questions"] is False and typed.prompts[0] == {"demo": 1.0, "smooth": 1.0}
@@ -153,3 +158,11 @@ def test_the_app_answers_open_questions_by_default_where_the_run_has_a_prior(tin
     assert not at.error and not at.exception
     assert any("has no answer prior" in c.value for c in at.caption)
     assert at.session_state["generated"]["output"].settings["fill_open_questions"] is False
+
+
+def test_drawn_answers_are_what_the_prior_added_beyond_the_completed_prompt(prior):
+    typed = {"sdss": 1.0, "spiral galaxy": 1.0}
+    assert drawn_answers(typed, morphology.with_parents(typed)) == {}  # completion is not a draw
+    filled = prior.fill({"sdss": 1.0, "smooth": 0.5}, 4)
+    drawn = drawn_answers({"sdss": 1.0, "smooth": 0.5}, filled)
+    assert drawn and set(drawn) <= {ROUND, BETWEEN, CIGAR} and max(drawn.values()) <= 0.5

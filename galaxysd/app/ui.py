@@ -32,6 +32,7 @@ from galaxysd.app.jobs import JobStatus, cancel_job, job_status, log_tail
 from galaxysd.app.shared_pipeline import SharedPipeline
 from galaxysd.evaluation.neighbours import NeighbourIndex, build_index, feature_space
 from galaxysd.evaluation.real_galaxies import RealGalaxies, open_real_galaxies
+from galaxysd.model.answer_prior import drawn_answers
 from galaxysd.model.pipeline import GalaxyOutput
 from galaxysd.model.samplers import RECOMMENDED_SAMPLING
 from galaxysd.model.tag_guidance import DEFAULT_TAG_GUIDANCE
@@ -266,6 +267,17 @@ def display_image(image: np.ndarray, pixels: int = DISPLAY_PIXELS) -> Image.Imag
     """A small galaxy scaled up without blurring (nearest neighbour) for the screen."""
     picture = Image.fromarray(np.asarray(image, dtype=np.uint8))
     return picture.resize((pixels, pixels), Image.NEAREST) if picture.width < pixels else picture
+
+
+def seed_captions(output: GalaxyOutput, prompt: dict[str, float]) -> list[str]:
+    """``seed N`` per image, with the answers drawn from real galaxies where open questions
+    were answered (``fill_open_questions``)."""
+    captions = []
+    for seed, drawn in zip(output.seeds, output.prompts):
+        extra = drawn_answers(prompt, drawn) if output.settings.get("fill_open_questions") else {}
+        answers = ", ".join(f"{tag} {weight:.2g}" for tag, weight in extra.items())
+        captions.append(f"seed {seed}" + (f" · drawn: {answers}" if answers else ""))
+    return captions
 
 
 def image_grid(

@@ -146,6 +146,13 @@ class AnswerPrior:
         return filled
 
 
+def drawn_answers(prompt: Mapping[str, float], drawn: Mapping[str, float]) -> dict[str, float]:
+    """The answers of one image's ``drawn`` weights that the prior set or raised above the
+    ``prompt`` (with the parent answers generation adds), in tree order."""
+    asked = morphology.with_parents(prompt)
+    return {t: drawn[t] for t in morphology.ANSWER_TAGS if drawn.get(t, 0.0) > asked.get(t, 0.0) + 1e-9}
+
+
 def write_answer_prior(run_dir: Path, conditions, domains, tags) -> Path:
     """Write ``RUN/answer_prior.csv`` from the real sources' condition matrices."""
     return AnswerPrior.from_conditions(conditions, domains, tags).save(Path(run_dir) / PRIOR_FILE)
