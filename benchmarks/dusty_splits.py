@@ -33,6 +33,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from galaxysd.model.answer_prior import PRIOR_FILE  # noqa: E402
 from galaxysd.science import discover_job  # noqa: E402
 
 # the regeneration's search (scripts/regenerate_results.sh), on the demo survey only
@@ -75,6 +76,9 @@ def run_split(run: Path, catalog: str, seed: int, out: Path, extra: list[str], t
         if not model.exists():
             model.symlink_to((run / "model").resolve(), target_is_directory=True)
         (folder / "config.yaml").write_bytes((run / "config.yaml").read_bytes())
+        prior = run / PRIOR_FILE  # for --fill-open-questions
+        if prior.is_file() and not (folder / PRIOR_FILE).exists():
+            (folder / PRIOR_FILE).write_bytes(prior.read_bytes())
         argv = ["--run", str(folder), "--catalog", catalog, "--seed", str(seed), "--threads", str(threads)]
         code = discover_job.main(argv + BASE_ARGS + extra)
         if code != 0 or not result.is_file():

@@ -75,6 +75,16 @@ def add_synthesis_options(
     )
 
 
+def add_fill_open_questions_option(parser: argparse.ArgumentParser) -> None:
+    """``--fill-open-questions`` for jobs that generate images (off by default: prompts as typed)."""
+    parser.add_argument(
+        "--fill-open-questions",
+        action="store_true",
+        help="answer the questions a prompt leaves open as the run's real training galaxies do "
+        "(the app's default; galaxysd.model.answer_prior)",
+    )
+
+
 def fill_missing(args: argparse.Namespace, **defaults) -> argparse.Namespace:
     """Set each of ``defaults`` on ``args`` where it is absent or ``None`` (see ``inherit``)."""
     for name, value in defaults.items():

@@ -166,3 +166,23 @@ def test_drawn_answers_are_what_the_prior_added_beyond_the_completed_prompt(prio
     filled = prior.fill({"sdss": 1.0, "smooth": 0.5}, 4)
     drawn = drawn_answers({"sdss": 1.0, "smooth": 0.5}, filled)
     assert drawn and set(drawn) <= {ROUND, BETWEEN, CIGAR} and max(drawn.values()) <= 0.5
+
+
+def test_the_search_and_augment_jobs_can_synthesise_with_open_questions_answered(tiny_pipe, prior):
+    from galaxysd.science import augment_job, discover_job
+    from galaxysd.science.synthetic_sets import SynthesisSettings, pipeline_generator
+
+    assert "fill_open_questions" not in SynthesisSettings().to_dict()  # older synthetic sets keep their keys
+    assert SynthesisSettings(fill_open_questions=True).to_dict()["fill_open_questions"] is True
+    argv = ["--run", "r", "--catalog", "demo:x", "--fill-open-questions"]
+    assert discover_job.search_settings(discover_job.parse_args(argv)).synthesis.fill_open_questions
+    assert not discover_job.search_settings(discover_job.parse_args(argv[:-1])).synthesis.fill_open_questions
+    assert augment_job.parse_args(["--run", "r", "--fill-open-questions"]).fill_open_questions
+    before, tiny_pipe.answer_prior = tiny_pipe.answer_prior, prior
+    try:
+        settings = SynthesisSettings(steps=2, fill_open_questions=True)
+        filled = pipeline_generator(tiny_pipe, settings)([{"sdss": 1.0, "smooth": 1.0}] * 3, [0, 1, 2])
+        typed = pipeline_generator(tiny_pipe, SynthesisSettings(steps=2))([{"sdss": 1.0, "smooth": 1.0}] * 3, [0, 1, 2])
+    finally:
+        tiny_pipe.answer_prior = before
+    assert filled.shape == typed.shape and not np.array_equal(filled, typed)  # roundness drawn per image

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from galaxysd.atomic_files import write_json
-from galaxysd.cli import add_synthesis_options, fill_missing
+from galaxysd.cli import add_fill_open_questions_option, add_synthesis_options, fill_missing
 from galaxysd.data.cache import build_cache, cache_folder
 from galaxysd.data.loaders import load_catalog_spec
 from galaxysd.evaluation.judge import REPORT_FILE, Judge
@@ -68,11 +68,7 @@ def add_parsers(jobs) -> None:
         help="real galaxies of the standard look the judge never saw (e.g. a held-out split): adds how far "
         "the judge moves between real galaxies without and with each answer (real_delta)",
     )
-    response.add_argument(
-        "--fill-open-questions",
-        action="store_true",
-        help="answer the questions a prompt leaves open as the run's real galaxies do (the app's checkbox)",
-    )
+    add_fill_open_questions_option(response)
     response.add_argument("--cache-dir", default=".data/cache", metavar="DIR", help="where image caches live")
     response.add_argument("--out", metavar="DIR", help="folder for tag_response.csv (default RUN/eval)")
     check = jobs.add_parser(
@@ -131,7 +127,7 @@ def run_response_job(args: argparse.Namespace) -> None:
         guidance=args.guidance,
         sampler=args.sampler,
         tag_guidance=check_tag_guidance(args.tag_guidance),
-        fill_open_questions=bool(getattr(args, "fill_open_questions", False)),
+        fill_open_questions=args.fill_open_questions,
     )
     generate = pipeline_generator(
         load_fast_pipeline(run / "model"),

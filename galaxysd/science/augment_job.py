@@ -37,7 +37,14 @@ import numpy as np
 import pandas as pd
 
 from galaxysd.atomic_files import write_atomic, write_csv
-from galaxysd.cli import JobParser, add_job_options, add_synthesis_options, open_run, run_cli
+from galaxysd.cli import (
+    JobParser,
+    add_fill_open_questions_option,
+    add_job_options,
+    add_synthesis_options,
+    open_run,
+    run_cli,
+)
 from galaxysd.data.survey_cache import open_survey, run_image_size, survey_tag
 from galaxysd.evaluation.scoring import fingerprint, folder_fingerprint
 from galaxysd.runs import DEFAULT_CACHE_ROOT, RunDir
@@ -242,6 +249,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--bootstrap", type=int, default=d.bootstrap, help="bootstrap replicates (default %(default)s)")
     add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler, syn.tag_guidance)
+    add_fill_open_questions_option(p)
     add_job_options(p, "augment")
     return p.parse_args(argv)
 
@@ -266,7 +274,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             bootstrap=args.bootstrap,
             device=args.device,
             synthesis=SynthesisSettings(
-                steps=args.steps, guidance=args.guidance, sampler=args.sampler, tag_guidance=args.tag_guidance
+                steps=args.steps,
+                guidance=args.guidance,
+                sampler=args.sampler,
+                tag_guidance=args.tag_guidance,
+                fill_open_questions=args.fill_open_questions,
             ),
         )
         tasks = resolve_tasks([t for t in args.tasks.split(",") if t.strip()])

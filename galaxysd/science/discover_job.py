@@ -55,7 +55,15 @@ from accelerate import PartialState
 from PIL import Image
 
 from galaxysd.atomic_files import write_csv, write_json
-from galaxysd.cli import JobParser, add_job_options, add_synthesis_options, comma_numbers, open_run, run_cli
+from galaxysd.cli import (
+    JobParser,
+    add_fill_open_questions_option,
+    add_job_options,
+    add_synthesis_options,
+    comma_numbers,
+    open_run,
+    run_cli,
+)
 from galaxysd.data.survey_cache import is_real_survey, open_survey, run_image_size
 from galaxysd.evaluation.results_tables import FEW_POSITIVES_KEY  # the key its README table reads
 from galaxysd.grids import save_grid
@@ -263,6 +271,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of sets and detector (default %(default)s)")
     add_synthesis_options(p, syn.steps, syn.guidance, syn.sampler, syn.tag_guidance)
+    add_fill_open_questions_option(p)
     p.add_argument("--top", type=int, default=1000, help="candidates per catalog in the CSV (default %(default)s)")
     p.add_argument(
         "--thumbnails",
@@ -311,7 +320,11 @@ def search_settings(args: argparse.Namespace) -> SearchSettings:
         seed=args.seed,
         device=args.device,
         synthesis=SynthesisSettings(
-            steps=args.steps, guidance=args.guidance, sampler=args.sampler, tag_guidance=args.tag_guidance
+            steps=args.steps,
+            guidance=args.guidance,
+            sampler=args.sampler,
+            tag_guidance=args.tag_guidance,
+            fill_open_questions=args.fill_open_questions,
         ),
     )
 

@@ -37,12 +37,18 @@ class SynthesisSettings:
     sampler: str = "dpmpp"
     batch_size: int = 32
     tag_guidance: float = DEFAULT_TAG_GUIDANCE
+    fill_open_questions: bool = False  # answer open questions as the run's real galaxies do
 
     def __post_init__(self) -> None:
         check_tag_guidance(self.tag_guidance)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings; ``fill_open_questions`` only when on, so that sets synthesised before
+        it existed keep their fingerprints."""
+        settings = asdict(self)
+        if not settings["fill_open_questions"]:
+            del settings["fill_open_questions"]
+        return settings
 
 
 def pipeline_generator(pipe, settings: SynthesisSettings) -> ImageGenerator:
@@ -57,6 +63,7 @@ def pipeline_generator(pipe, settings: SynthesisSettings) -> ImageGenerator:
             guidance_scale=settings.guidance,
             sampler=settings.sampler,
             tag_guidance=settings.tag_guidance,
+            fill_open_questions=settings.fill_open_questions,
         ).arrays
 
     return generate
