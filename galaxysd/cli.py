@@ -81,7 +81,7 @@ def add_fill_open_questions_option(parser: argparse.ArgumentParser) -> None:
         "--fill-open-questions",
         action="store_true",
         help="answer the questions a prompt leaves open as the run's real training galaxies do "
-        "(the app's default; galaxysd.model.answer_prior)",
+        "(the app's checkbox; galaxysd.model.answer_prior)",
     )
 
 

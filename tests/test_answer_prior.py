@@ -135,11 +135,13 @@ def test_the_pipeline_fills_per_image_seed_and_needs_a_prior(tiny_pipe, prior, t
     assert plain.prompts[0] == {"sdss": 1.0, "smooth": 1.0}  # off by default
 
 
-def test_the_app_answers_open_questions_by_default_where_the_run_has_a_prior(tiny_run, app_env, tmp_path):
+def test_the_app_answers_open_questions_when_asked_and_says_what_each_image_drew(tiny_run, app_env, tmp_path):
     app_env(tiny_run)
     at = open_page("generate")
     at.text_area(key="prompt_text").input("demo, smooth").run()
-    assert not problems(at) and at.checkbox(key="fill_open_questions").value  # on by default
+    assert not problems(at) and not at.checkbox(key="fill_open_questions").value  # off by default
+    assert at.session_state["generated"]["output"].prompts[0] == {"demo": 1.0, "smooth": 1.0}
+    at.checkbox(key="fill_open_questions").check().run()
     output = at.session_state["generated"]["output"]
     assert output.settings["fill_open_questions"] is True
     assert any(set(p) - {"demo", "smooth"} for p in output.prompts)  # roundness drawn from real galaxies
@@ -155,6 +157,7 @@ def test_the_app_answers_open_questions_by_default_where_the_run_has_a_prior(tin
     app_env(bare_copy(tiny_run, tmp_path / "bare"))  # a run without RUN/answer_prior.csv: said, not an error
     at = open_page("generate")
     at.text_area(key="prompt_text").input("demo, smooth").run()
+    at.checkbox(key="fill_open_questions").check().run()
     assert not at.error and not at.exception
     assert any("has no answer prior" in c.value for c in at.caption)
     assert at.session_state["generated"]["output"].settings["fill_open_questions"] is False
@@ -186,3 +189,15 @@ def test_the_search_and_augment_jobs_can_synthesise_with_open_questions_answered
     finally:
         tiny_pipe.answer_prior = before
     assert filled.shape == typed.shape and not np.array_equal(filled, typed)  # roundness drawn per image
+
+
+def test_answers_of_other_questions_condition_the_draw_where_enough_real_galaxies_have_them():
+    dusty = [{"smooth": 1.0, CIGAR: 1.0, "odd feature": 1.0, "dust lane": 1.0}] * 25
+    plain = [{"smooth": 1.0, ROUND: 1.0, "odd feature": 0.0}] * 200
+    prior = AnswerPrior.from_conditions([conditions(dusty + plain)], ["demo"], TAGS)
+    lane = {"demo": 1.0, "smooth": 1.0, "odd feature": 1.0, "dust lane": 1.0}
+    assert all(prior.fill(lane, s).get(CIGAR) == 1.0 for s in range(30))  # as real dusty smooth galaxies
+    faint = {**lane, "odd feature": 0.4, "dust lane": 0.4}  # below PRESENCE: no condition, any smooth galaxy
+    assert np.mean([ROUND in prior.fill(faint, s) for s in range(60)]) > 0.7
+    few = AnswerPrior.from_conditions([conditions(dusty[:5] + plain)], ["demo"], TAGS)  # 5 < MIN_MATCHES
+    assert all(ROUND in few.fill(lane, s) for s in range(30))  # falls back to the question's path

@@ -50,7 +50,7 @@ SAMPLING_DEFAULTS = {
     "num_images": 4,
     **RECOMMENDED_SAMPLING,
     "tag_guidance": DEFAULT_TAG_GUIDANCE,
-    "fill_open_questions": True,  # where the run has an answer prior (generate() checks)
+    "fill_open_questions": False,  # on, a slider at 0 means "as real galaxies answer" (README)
 }
 SLIDER_MAX, SLIDER_STEP = 2.0, 0.05
 NO_DOMAIN, CUSTOM = "(none)", "(custom prompt)"

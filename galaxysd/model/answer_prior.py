@@ -8,13 +8,19 @@ flatter and less varied than real smooth galaxies. With an answer prior each ope
 answered as a real galaxy answers it, walking down the tree: for every question below an answer
 the prompt has (typed or answered this way), one real training galaxy of the prompt's survey
 is drawn among those that have every answer on the question's path (cumulative vote fraction at
-least :data:`PRESENCE`), and its answers to that question are taken, each capped at the weight
-of the answer it hangs under. Sibling questions share a path and so a galaxy.
+least :data:`PRESENCE`) and every other answer the prompt gives at least :data:`PRESENCE`
+outside that question and below it, and its answers to that question are taken, each capped at the weight
+of the answer it hangs under. Where fewer than :data:`MIN_MATCHES` real galaxies have all of
+those, the question's path alone decides (no real ``sdss`` galaxy has a dust-lane label, so
+``sdss, smooth, dust lane`` takes the roundness of any real smooth galaxy; ``demo, smooth,
+dust lane`` that of the survey's real dusty ones). Sibling questions share a galaxy.
 
 A question the prompt answers only in part is filled in part: with ``m`` the largest weight the
 prompt gives any of its answers, as a share of that cap, the drawn answers count ``1 - m`` and
 the typed ones are kept where larger. So a slider moved from 0 changes the answers smoothly
 instead of switching the draw off, and a question answered in full (``m = 1``) stays as typed.
+A slider of another question changes whom the draw is among where it crosses :data:`PRESENCE`,
+so the drawn answers can change there.
 Questions no answer of the prompt leads to (``odd feature`` for ``sdss, smooth``) stay as they
 are; the draw depends only on the image's seed, so an image is reproducible whatever the batch.
 
@@ -28,7 +34,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Mapping, Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +52,13 @@ DECIMALS = 1  # fractions to 0.1: the label threshold is 0.3, and it keeps the f
 def _path(tag: str) -> tuple[str, ...]:
     """``tag`` and the answers above it, root first."""
     return (*morphology.parent_answers(tag), tag)
+
+
+@lru_cache(maxsize=None)
+def _subtree(task: str) -> frozenset[str]:
+    """The answers of question ``task`` and every answer below them."""
+    own = {a.tag for q in morphology.TREE if q.task == task for a in q.answers}
+    return frozenset(t for t in morphology.ANSWER_TAGS if t in own or own & set(morphology.parent_answers(t)))
 
 
 class AnswerPrior:
@@ -124,6 +137,7 @@ class AnswerPrior:
         domain = next((t for t, w in typed.items() if t in morphology.DOMAIN_TAGS and w > 0), None)
         if domain is None or domain not in self.domains:
             return typed
+        present = {t for t, w in typed.items() if t in self.tags and w >= PRESENCE}
         filled = dict(typed)
         for question in morphology.TREE:  # tree order: a parent's weight is final before its questions
             parent = question.parent
@@ -134,7 +148,11 @@ class AnswerPrior:
             share_open = 1.0 - min(1.0, answered / cap)
             if share_open <= 0:
                 continue
-            galaxy = self.draw(domain, _path(parent), seed)
+            path = _path(parent)
+            alike = tuple(sorted(set(path) | (present - _subtree(question.task))))
+            galaxy = self.draw(domain, alike, seed) if len(alike) > len(path) else None
+            if galaxy is None:
+                galaxy = self.draw(domain, path, seed)
             if galaxy is None:
                 continue
             for ans in question.answers:

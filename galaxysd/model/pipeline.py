@@ -227,7 +227,6 @@ class GalaxyPipeline(DiffusionPipeline):
                 training galaxies with the same answers above them do, drawn with the image's
                 seed; a question answered in part is filled in part
                 (:mod:`galaxysd.model.answer_prior`; needs the run's ``answer_prior.csv``).
-                The app turns it on by default.
 
         Returns:
             `GalaxyOutput`: ``.images`` (PIL), ``.arrays`` (N, H, W, 3) uint8, the prompts as
