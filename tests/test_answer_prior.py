@@ -160,6 +160,8 @@ def test_the_app_answers_open_questions_when_asked_and_says_what_each_image_drew
     at.checkbox(key="fill_open_questions").check().run()
     assert not at.error and not at.exception
     assert any("has no answer prior" in c.value for c in at.caption)
+    at.run()  # a rerun that reuses the images still says why nothing was filled
+    assert any("has no answer prior" in c.value for c in at.caption)
     assert at.session_state["generated"]["output"].settings["fill_open_questions"] is False
 
 

@@ -230,23 +230,23 @@ def generate(
         strength if reference is not None else None,
     )
     memo = st.session_state.get(slot)
-    if memo and memo["key"] == key:
-        return memo["output"]
-    pipe = cached_pipeline(run)
-    if settings.get("fill_open_questions") and not pipe.can_fill_open_questions:
-        settings = {**settings, "fill_open_questions": False}
+    if not (memo and memo["key"] == key):
+        try:
+            pipe = cached_pipeline(run)
+            fill = bool(settings.get("fill_open_questions")) and pipe.can_fill_open_questions
+            asked = {**settings, "fill_open_questions": fill}
+            output, seconds = pipe.generate(weights, reference=reference, strength=strength, **asked)
+        except ValueError as error:
+            st.error(f"Cannot generate: {error}")
+            return None
+        count = memo["count"] + 1 if memo else 1
+        memo = st.session_state[slot] = {"key": key, "output": output, "seconds": seconds, "count": count}
+    if settings.get("fill_open_questions") and not memo["output"].settings.get("fill_open_questions"):
         st.caption(
             "This run has no answer prior (RUN/answer_prior.csv; paper-mode runs never use one): open questions "
             "stay open. Build it with python -m galaxysd.training.prior_job --run RUN."
         )
-    try:
-        output, seconds = pipe.generate(weights, reference=reference, strength=strength, **settings)
-    except ValueError as error:
-        st.error(f"Cannot generate: {error}")
-        return None
-    count = memo["count"] + 1 if memo else 1
-    st.session_state[slot] = {"key": key, "output": output, "seconds": seconds, "count": count}
-    return output
+    return memo["output"]
 
 
 def last_generation_seconds() -> float | None:

@@ -143,10 +143,10 @@ def few_positive_frame(run: RunDir) -> pd.DataFrame | None:
     rows = []
     for catalog, result in (read_json(run.discover_dir / "demo_eval.json") or {}).items():
         for k, detectors in result.get(FEW_POSITIVES_KEY, {}).items():
+            ranked_by = detectors.get("ranked_by")  # written by the study since the rule depends on k
             for kind, scores in detectors.items():
                 if not isinstance(scores, dict):
                     continue  # a reason it was not run
-                ranked_by = detectors.get("ranked_by")  # written by the study since the rule depends on k
                 name = "synthetic positives only" if int(k) == 0 else detector_name(kind, ranked_by)
                 rows.append(
                     {

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -55,9 +55,9 @@ def _path(tag: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=None)
-def _subtree(task: str) -> frozenset[str]:
-    """The answers of question ``task`` and every answer below them."""
-    own = {a.tag for q in morphology.TREE if q.task == task for a in q.answers}
+def _subtree(question: morphology.Question) -> frozenset[str]:
+    """The answers of ``question`` and every answer below them."""
+    own = {a.tag for a in question.answers}
     return frozenset(t for t in morphology.ANSWER_TAGS if t in own or own & set(morphology.parent_answers(t)))
 
 
@@ -110,22 +110,22 @@ class AnswerPrior:
         """The survey tags the prior has galaxies of."""
         return set(self.table["domain"])
 
-    def matches(self, domain: str, present) -> pd.DataFrame:
+    def matches(self, domain: str, present: Iterable[str]) -> pd.DataFrame:
         """The rows of ``domain`` with every answer of ``present`` at least :data:`PRESENCE`."""
         rows = self.table[self.table["domain"] == domain]
         for tag in present:
             rows = rows[rows[tag] >= PRESENCE] if tag in rows else rows.iloc[:0]
         return rows
 
-    def draw(self, domain: str, path: tuple[str, ...], seed: int) -> pd.Series | None:
-        """One real galaxy of ``domain`` with every answer of ``path``, drawn by its count with
-        ``seed`` (the same galaxy for the same path and seed); ``None`` when fewer than
+    def draw(self, domain: str, answers: tuple[str, ...], seed: int) -> pd.Series | None:
+        """One real galaxy of ``domain`` with every one of ``answers``, drawn by its count with
+        ``seed`` (the same galaxy for the same answers and seed); ``None`` when fewer than
         :data:`MIN_MATCHES` real galaxies have them."""
-        rows = self.matches(domain, path)
+        rows = self.matches(domain, answers)
         counts = rows["count"].to_numpy(dtype=np.float64)
         if counts.sum() < MIN_MATCHES:
             return None
-        key = zlib.crc32("|".join(sorted(path)).encode())
+        key = zlib.crc32("|".join(sorted(answers)).encode())
         rng = np.random.default_rng([int(seed) % 2**63, key])  # any integer seed, negative ones too
         return rows.iloc[int(rng.choice(len(rows), p=counts / counts.sum()))]
 
@@ -149,7 +149,7 @@ class AnswerPrior:
             if share_open <= 0:
                 continue
             path = _path(parent)
-            alike = tuple(sorted(set(path) | (present - _subtree(question.task))))
+            alike = tuple(sorted(set(path) | (present - _subtree(question))))
             galaxy = self.draw(domain, alike, seed) if len(alike) > len(path) else None
             if galaxy is None:
                 galaxy = self.draw(domain, path, seed)
