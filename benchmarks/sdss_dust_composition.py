@@ -96,7 +96,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=96)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=HERE / "sdss_dust_composition.csv")
-    p.add_argument("--sheet", type=Path, default=HERE / "sdss_dust_composition.png")
+    p.add_argument("--sheet", type=Path, help="sample sheet (default: beside --out, same name, .png)")
     args = p.parse_args()
     names = args.names or [r.name for r in args.runs]
     columns = min(12, args.n)
@@ -140,9 +140,10 @@ def main() -> None:
             print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items()})
     sheet += [plain[:columns], painted[:columns]]
     labels += ["real held-out GZ1 smooth galaxies", "the same with a simulated dust lane (reference)"]
-    grid_image(np.stack(sheet).repeat(2, axis=2).repeat(2, axis=3), labels).save(args.sheet, optimize=True)
+    sheet_path = args.sheet or args.out.with_suffix(".png")
+    grid_image(np.stack(sheet).repeat(2, axis=2).repeat(2, axis=3), labels).save(sheet_path, optimize=True)
     pd.DataFrame(rows).to_csv(args.out, index=False)
-    print(f"wrote {args.out} and {args.sheet}")
+    print(f"wrote {args.out} and {sheet_path}")
 
 
 if __name__ == "__main__":
