@@ -233,7 +233,9 @@ def test_the_simulated_dust_lane_numbers_in_the_readme_come_from_the_benchmark_f
     )
     assert f"draws almost no lane ({lanes[(shipped, typed)]:.0%})" in prose
     # generation completes the tree: the prompt as typed draws what it draws with the parent written in
-    completed = pd.read_csv(tables / "sdss_dust_composition.csv").set_index(["run", "prompt", "complete_tree"])
+    completed = (
+        pd.read_csv(tables / "sdss_dust_composition.csv").set_index(["run", "prompt", "complete_tree"]).sort_index()
+    )
     completed = completed.loc["stage 5 (shipped), generation completes the tree", "lane_share"]
     assert completed[(typed, True)] == completed[(parent, True)] == lanes[(shipped, parent)]
     assert completed[(typed, False)] == lanes[(shipped, typed)]
