@@ -308,3 +308,26 @@ def test_the_slider_table_with_open_questions_filled_comes_from_its_file():
     assert f"completely round moves it less {pair}" in prose
     between = f"(+{delta['in-between round galaxy']:.2f} against +{before['in-between round galaxy']:.2f})"
     assert f"in-between more {between}" in prose
+
+
+def test_the_uniform_weight_candidate_numbers_in_the_readme_come_from_the_design_study_rows():
+    benchmarks = Path(__file__).parents[1] / "benchmarks"
+    study = pd.read_csv(benchmarks / "design_study_sdss_share.csv", dtype={"seed": str})
+    prompts = study[(study["kind"] == "prompt") & (study["key"] != "dust")]
+    stage5 = prompts[prompts["run"] == "stage5-dust-g1-parents"].groupby("seed")["frechet_over_floor"].mean()
+    stage6 = prompts[prompts["run"] == "stage6-uniform-snr-g1"].groupby("seed")["frechet_over_floor"].mean()
+    means_5 = [stage5[s] for s in ("0", "1", "2")]  # stage 5's three seed sets, labelled by index
+    means_6 = [stage6[s] for s in ("0", "100000", "200000")]
+    assert all(b < a for a, b in zip(means_5, means_6))  # "closer ... on all three seed sets"
+    prose = " ".join(README.split())
+    figures = lambda values: " / ".join(f"{v:.2f}" for v in values)  # noqa: E731
+    assert f"({figures(means_6)}x the floor against {figures(means_5)}x;" in prose
+    between = prompts[(prompts["run"] == "stage6-uniform-snr-g1") & (prompts["key"] == "in-between")]
+    assert f"in-between ellipticals {figures(between['frechet_over_floor'])}x, within 2x" in prose
+    assert between["frechet_over_floor"].max() < 2
+    lanes = pd.read_csv(benchmarks / "sdss_dust_composition.csv").set_index(["run", "prompt", "complete_tree"])
+    lanes = lanes.sort_index()["lane_share"]
+    paper = "sdss, smooth, {completely round galaxy:1.3}, {dust lane:1.3}"
+    stage6_share = lanes[("stage 6 on stage 5, uniform loss weights", paper, True)]
+    stage5_share = lanes[("stage 5 (shipped), generation completes the tree", paper, True)]
+    assert f"draws a lane in {stage6_share:.0%} of the paper's composition (stage 5: {stage5_share:.0%})" in prose
