@@ -16,6 +16,13 @@ from galaxysd.runs import RunDir, weights_digest
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 RUN = RunDir(ROOT / "assets" / "default-run")
+PAPER_DUST_PROMPT = "sdss, smooth, {completely round galaxy:1.3}, {dust lane:1.3}"
+
+
+def lane_shares() -> pd.Series:
+    """``sdss_dust_composition.csv``'s lane share by run, prompt and whether the tree was completed."""
+    table = pd.read_csv(ROOT / "benchmarks" / "sdss_dust_composition.csv")
+    return table.set_index(["run", "prompt", "complete_tree"]).sort_index()["lane_share"]
 
 
 def test_every_results_table_in_the_readme_matches_the_shipped_run():
@@ -219,7 +226,7 @@ def test_the_dust_lane_composition_numbers_in_the_readme_come_from_the_benchmark
 def test_the_simulated_dust_lane_numbers_in_the_readme_come_from_the_benchmark_files():
     tables = Path(__file__).parents[1] / "benchmarks"
     lanes = pd.read_csv(tables / "sdss_dust_composition.csv").set_index(["run", "prompt"])["lane_share"]
-    typed = "sdss, smooth, {completely round galaxy:1.3}, {dust lane:1.3}"
+    typed = PAPER_DUST_PROMPT
     parent = "sdss, smooth, odd feature, {completely round galaxy:1.3}, {dust lane:1.3}"
     shipped, previous = "stage 5, dust lanes 5% (shipped)", "stage 4 (previous default)"
     leaf = "stage 5, leaf dust-lane labels 5%"
@@ -233,10 +240,7 @@ def test_the_simulated_dust_lane_numbers_in_the_readme_come_from_the_benchmark_f
     )
     assert f"draws almost no lane ({lanes[(shipped, typed)]:.0%})" in prose
     # generation completes the tree: the prompt as typed draws what it draws with the parent written in
-    completed = (
-        pd.read_csv(tables / "sdss_dust_composition.csv").set_index(["run", "prompt", "complete_tree"]).sort_index()
-    )
-    completed = completed.loc["stage 5 (shipped), generation completes the tree", "lane_share"]
+    completed = lane_shares().loc["stage 5 (shipped), generation completes the tree"]
     assert completed[(typed, True)] == completed[(parent, True)] == lanes[(shipped, parent)]
     assert completed[(typed, False)] == lanes[(shipped, typed)]
     assert f"as with `odd feature` written in: {completed[(typed, True)]:.0%} with a lane" in prose
@@ -325,9 +329,7 @@ def test_the_uniform_weight_candidate_numbers_in_the_readme_come_from_the_design
     between = prompts[(prompts["run"] == "stage6-uniform-snr-g1") & (prompts["key"] == "in-between")]
     assert f"in-between ellipticals {figures(between['frechet_over_floor'])}x, within 2x" in prose
     assert between["frechet_over_floor"].max() < 2
-    lanes = pd.read_csv(benchmarks / "sdss_dust_composition.csv").set_index(["run", "prompt", "complete_tree"])
-    lanes = lanes.sort_index()["lane_share"]
-    paper = "sdss, smooth, {completely round galaxy:1.3}, {dust lane:1.3}"
-    stage6_share = lanes[("stage 6 on stage 5, uniform loss weights", paper, True)]
-    stage5_share = lanes[("stage 5 (shipped), generation completes the tree", paper, True)]
+    lanes = lane_shares()
+    stage6_share = lanes[("stage 6 on stage 5, uniform loss weights", PAPER_DUST_PROMPT, True)]
+    stage5_share = lanes[("stage 5 (shipped), generation completes the tree", PAPER_DUST_PROMPT, True)]
     assert f"draws a lane in {stage6_share:.0%} of the paper's composition (stage 5: {stage5_share:.0%})" in prose
